@@ -1,0 +1,133 @@
+"""The application factory: settings, database, channels and blueprints wired per app, nothing at import time."""
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from flask import Flask, current_app, g, request
+from flask_smorest import Api
+from sqlalchemy.orm import Session
+
+from aftercare.db import Database, utcnow
+from aftercare.errors import register_error_handlers
+from aftercare.logs import configure_logging
+from config.settings import Settings, load_settings
+
+DEV_CREDENTIALS = "dev-credentials.json"
+
+
+@dataclass
+class Runtime:
+    """What one app owns: settings, database, channel adapters, CRM adapter and the clock."""
+
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime] = utcnow
+    services: dict[str, Any] = field(default_factory=dict)
+    scheduler: Any = None
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["aftercare"]
+
+
+def db_session() -> Session:
+    """One session per request, closed (and rolled back unless committed) at teardown."""
+    if "db_session" not in g:
+        g.db_session = runtime().db.sessions()
+    return g.db_session
+
+
+def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None) -> Flask:
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    configure_logging(settings.logging.level, settings.logging.json)
+    settings = _with_dev_secret(settings)
+    app = Flask(__name__, instance_path=str(Path(settings.server.instance_dir).resolve()))
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.server.max_body_bytes,
+        API_TITLE="Aftercare", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
+        JSON_SORT_KEYS=False,
+    )
+    rt = Runtime(settings=settings, db=Database(settings.database.url, echo=settings.database.echo))
+    app.extensions["aftercare"] = rt
+    _wire_services(rt)
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"},
+        "crmSignature": {"type": "apiKey", "in": "header", "name": "Aftercare-Signature"}}}})
+    register_error_handlers(app)
+    _register_blueprints(api)
+    _request_hooks(app)
+    from aftercare.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _wire_services(rt: Runtime) -> None:
+    from followup.channels import build_channels
+    from followup.crm import build_crm_adapter
+
+    rt.services["channels"] = build_channels(rt.settings)
+    rt.services["crm"] = build_crm_adapter(rt.settings)
+
+
+def _register_blueprints(api: Api) -> None:
+    from aftercare.health import blp as health
+    from aftercare.intake import blp as intake
+    from followup.views import blp as followup
+    from wellbeing.views import blp as wellbeing
+
+    for blueprint in (health, intake, followup, wellbeing):
+        api.register_blueprint(blueprint)
+
+
+def _request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _request_id():
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def _with_dev_secret(settings: Settings) -> Settings:
+    """With no CRM secret configured, use (or make) a dev one under instance/ so restarts keep it."""
+    if settings.crm.webhook_secret:
+        return settings
+    creds = load_dev_credentials(settings)
+    if "crm_webhook_secret" not in creds:
+        creds["crm_webhook_secret"] = "whsec_" + secrets.token_urlsafe(24)
+        save_dev_credentials(settings, creds)
+    return settings.replace("crm", webhook_secret=creds["crm_webhook_secret"])
+
+
+def dev_credentials_path(settings: Settings) -> Path:
+    return Path(settings.server.instance_dir) / DEV_CREDENTIALS
+
+
+def load_dev_credentials(settings: Settings) -> dict:
+    path = dev_credentials_path(settings)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_dev_credentials(settings: Settings, creds: dict) -> None:
+    path = dev_credentials_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(creds, indent=2))
+    path.chmod(0o600)

@@ -1,0 +1,40 @@
+"""Liveness, readiness (database reachable, migrations current) and the vendored Swagger UI assets."""
+from __future__ import annotations
+
+from flask import jsonify, send_from_directory
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+blp = Blueprint("health", __name__, description="Health and readiness")
+
+
+@blp.route("/healthz")
+@blp.doc(summary="Process is up")
+def healthz():
+    return jsonify(status="ok")
+
+
+@blp.route("/readyz")
+@blp.doc(summary="Database reachable and migrations current")
+def readyz():
+    from aftercare.app import db_session
+    from aftercare.migrate import current_and_head
+    from aftercare.errors import Problem
+
+    try:
+        db_session().execute(text("SELECT 1"))
+        current, head = current_and_head(db_session().connection())
+    except Exception as exc:  # noqa: BLE001 - readiness reports any database failure as 503
+        raise Problem(503, "Not ready", f"database unreachable: {type(exc).__name__}", kind="not-ready") from exc
+    if current != head:
+        raise Problem(503, "Not ready", f"migrations not current: at {current}, head is {head}", kind="not-ready")
+    return jsonify(status="ready", migration=current)
+
+
+@blp.route("/static/swagger-ui/<path:filename>")
+@blp.doc(hide=True)
+def swagger_assets(filename: str):
+    """Swagger UI from the swagger-ui-bundle package, so /docs needs no CDN."""
+    import swagger_ui_bundle
+
+    return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

@@ -1,0 +1,122 @@
+"""CRM event intake, `POST /webhooks/crm`: verify, validate, then hand to followup and wellbeing in one transaction."""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+import wellbeing.services as wellbeing
+from aftercare.app import db_session, runtime
+from aftercare.errors import Problem, validation_problem
+from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, InteractionClosedSchema
+from aftercare.models import WebhookEvent
+from aftercare.signing import SignatureError, verify
+from followup import services as followup
+from followup.models import Interaction
+
+log = logging.getLogger("aftercare.intake")
+blp = Blueprint("crm", __name__, description="CRM / help-desk events (HMAC-signed webhooks)")
+
+
+def _verified_body() -> bytes:
+    settings = runtime().settings.crm
+    body = request.get_data(cache=True)
+    try:
+        verify(request.headers.get("Aftercare-Signature"), body, [s for s in settings.webhook_secret.reveal().split(",") if s],
+               tolerance=settings.replay_window_seconds, now=runtime().clock().timestamp())
+    except SignatureError as exc:
+        raise Problem(401, "Invalid signature", str(exc), kind="invalid-signature") from exc
+    return body
+
+
+def _parse(body: bytes) -> dict:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {exc}", kind="malformed-json") from exc
+    if not isinstance(data, dict):
+        raise Problem(422, "Invalid request body", "The body must be a JSON object.", kind="validation",
+                      errors=[{"field": "body", "message": "Must be a JSON object."}])
+    return data
+
+
+@blp.route("/webhooks/crm", methods=["POST"])
+@blp.doc(summary="Receive a CRM event", security=[{"crmSignature": []}],
+         description="Signed with `Aftercare-Signature: t=<unix>,v1=<hex hmac-sha256(secret, \"<t>.<raw body>\")>`; "
+                     "several v1 values are allowed during secret rotation; timestamps older than 300 s are refused. "
+                     f"Event types: {', '.join(EVENT_TYPES)}. Idempotent on `event_id`: a repeat returns 200 with "
+                     "the original result.",
+         requestBody={"required": True, "content": {"application/json": {"schema": InteractionClosedSchema}}},
+         responses={"202": {"description": "Accepted and acted on"}, "200": {"description": "Duplicate event_id"},
+                    "401": {"description": "Missing, forged or stale signature"},
+                    "413": {"description": "Body over 1 MB"}, "422": {"description": "Invalid fields"}})
+def crm_webhook():
+    data = _parse(_verified_body())
+    session = db_session()
+    event_id = data.get("event_id")
+    if isinstance(event_id, str) and (seen := session.get(WebhookEvent, event_id)) is not None:
+        return _replayed(seen)
+    try:
+        envelope = EnvelopeSchema().load(data)
+        event = SCHEMAS[envelope["type"]]().load(data)
+    except ValidationError as exc:
+        raise validation_problem(exc.messages) from exc
+    result = _handle(session, event)
+    session.add(WebhookEvent(event_id=event["event_id"], type=event["type"], status_code=202, response=result,
+                             received_at=runtime().clock()))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        seen = session.get(WebhookEvent, event["event_id"])
+        if seen is None:
+            raise Problem(409, "Conflict", "This interaction was already recorded under another event_id.",
+                          kind="conflict")
+        return _replayed(seen)
+    return jsonify(result), 202
+
+
+def _replayed(seen: WebhookEvent):
+    response = jsonify(seen.response)
+    response.headers["Aftercare-Duplicate"] = "true"
+    return response, 200
+
+
+def _handle(session, event: dict) -> dict:
+    now, ctx = runtime().clock(), followup.FollowupContext(runtime().settings)
+    kind = event["type"]
+    if kind == "interaction.closed":
+        interaction = event["interaction"]
+        if session.get(Interaction, interaction["id"]) is not None:
+            raise Problem(409, "Conflict", f"Interaction {interaction['id']!r} was already recorded under another "
+                                           "event_id.", kind="conflict")
+        result = followup.record_interaction_closed(session, ctx=ctx, event_id=event["event_id"],
+                                                    interaction=interaction, agent=event.get("agent"),
+                                                    customer=event["customer"], now=now)
+        result["agent_load"] = _agent_load(session, event, now)
+        return result
+    if kind == "case.updated":
+        case = event["case"]
+        status = {"pending": "open", "solved": "closed"}.get(case.get("status"), case.get("status"))
+        return followup.record_case_updated(session, ctx=ctx, case_id=case["id"], status=status, now=now)
+    case_ref = event.get("case") or {}
+    return followup.record_customer_contacted(session, customer_id=event["customer"]["id"],
+                                              case_id=case_ref.get("id"), now=now)
+
+
+def _agent_load(session, event: dict, now) -> dict | None:
+    agent, interaction = event.get("agent"), event["interaction"]
+    if not agent:
+        return None
+    started, ended = interaction.get("started_at"), interaction.get("ended_at")
+    return wellbeing.record_interaction(session, agent_id=agent["id"], agent_name=agent.get("name"),
+                                        team=agent.get("team"), interaction=wellbeing.InteractionLoadInput(
+        interaction_id=interaction["id"], at=ended or now, sentiment=interaction.get("customer_sentiment"),
+        signals=tuple(interaction.get("signals") or ()), escalated_from_bot=interaction.get("escalated_from_bot", False),
+        resolution=interaction.get("resolution", "unknown"),
+        duration_seconds=(ended - started).total_seconds() if started and ended else None,
+        category=interaction.get("category")))

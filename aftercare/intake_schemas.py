@@ -1,0 +1,135 @@
+"""marshmallow schemas for CRM events (SPEC §3): unknown fields ignored, types and required fields checked."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from datetime import timezone
+
+EVENT_TYPES = ("interaction.closed", "case.updated", "customer.contacted")
+
+
+class PhoneNumber(fields.String):
+    """Normalised to E.164. Refused when the length or country code is impossible; numbers phonenumbers
+    cannot place in a known range (new allocations, Ofcom's 07700 900xxx test range) are accepted, because
+    refusing a real number means a customer who is never followed up."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parsed = phonenumbers.parse(raw, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValidationError("Not a phone number; send E.164 such as +447700900123.") from exc
+        if not phonenumbers.is_possible_number(parsed):
+            raise ValidationError("Not a valid phone number.")
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class TimeZoneName(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(f"Unknown IANA time zone {raw!r}.") from exc
+        return raw
+
+
+def Aware(**kw):
+    return fields.AwareDateTime(default_timezone=timezone.utc, **kw)
+
+
+class Base(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class CommitmentSchema(Base):
+    text = fields.String(required=True, validate=validate.Length(1, 500))
+    due_at = Aware(required=True)
+
+
+class InteractionSchema(Base):
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    case_id = fields.String(required=True, validate=validate.Length(1, 128))
+    channel = fields.String(required=True, validate=validate.OneOf(("voice", "chat", "email", "sms", "bot")))
+    journey_stage = fields.String(validate=validate.Length(max=64), allow_none=True)
+    category = fields.String(validate=validate.Length(max=64), allow_none=True)
+    started_at = Aware(allow_none=True)
+    ended_at = Aware(allow_none=True)
+    escalated_from_bot = fields.Boolean(load_default=False)
+    resolution = fields.String(load_default="unknown",
+                               validate=validate.OneOf(("resolved", "unresolved", "workaround", "unknown")))
+    customer_sentiment = fields.Float(allow_none=True, validate=validate.Range(-1, 1))
+    signals = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list)
+    repeat_contact_count = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+    refund_or_credit_decision = fields.Boolean(load_default=False)
+    irreversible_action = fields.Boolean(load_default=False)
+    commitment = fields.Nested(CommitmentSchema, allow_none=True)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("started_at") and data.get("ended_at") and data["ended_at"] < data["started_at"]:
+            raise ValidationError("ended_at is before started_at.", "ended_at")
+
+
+class AgentSchema(Base):
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    name = fields.String(validate=validate.Length(max=200), allow_none=True)
+    team = fields.String(validate=validate.Length(max=128), allow_none=True)
+
+
+class ConsentSchema(Base):
+    sms = fields.Boolean(load_default=False)
+    email = fields.Boolean(load_default=False)
+
+
+class CustomerSchema(Base):
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    name = fields.String(validate=validate.Length(max=200), allow_none=True)
+    phone = PhoneNumber(allow_none=True)
+    email = fields.Email(allow_none=True)
+    timezone = TimeZoneName(required=True)
+    locale = fields.String(validate=validate.Length(max=35), allow_none=True)
+    consent = fields.Nested(ConsentSchema, load_default=dict)
+
+
+class CustomerRefSchema(Base):
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+
+
+class CaseRefSchema(Base):
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    status = fields.String(validate=validate.OneOf(("open", "closed", "pending", "solved")), allow_none=True)
+
+
+class EnvelopeSchema(Base):
+    event_id = fields.String(required=True, validate=validate.Length(1, 128))
+    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    occurred_at = Aware(required=True)
+
+
+class InteractionClosedSchema(EnvelopeSchema):
+    interaction = fields.Nested(InteractionSchema, required=True)
+    agent = fields.Nested(AgentSchema, allow_none=True)
+    customer = fields.Nested(CustomerSchema, required=True)
+
+
+class CaseUpdatedSchema(EnvelopeSchema):
+    case = fields.Nested(CaseRefSchema, required=True)
+    agent = fields.Nested(AgentSchema, allow_none=True)
+
+
+class CustomerContactedSchema(EnvelopeSchema):
+    customer = fields.Nested(CustomerRefSchema, required=True)
+    case = fields.Nested(CaseRefSchema, allow_none=True)
+    journey_stage = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+
+
+SCHEMAS: dict[str, type[Schema]] = {
+    "interaction.closed": InteractionClosedSchema,
+    "case.updated": CaseUpdatedSchema,
+    "customer.contacted": CustomerContactedSchema,
+}

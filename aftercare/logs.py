@@ -1,0 +1,48 @@
+"""Structured JSON logs with request ids; phone numbers and email addresses are masked."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import datetime, timezone
+
+EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+PHONE = re.compile(r"\+?\d[\d \-().]{6,}(\d{2})")
+
+
+def mask_pii(text: str) -> str:
+    """sam@example.com → s***@example.com; +447700900123 → +*********23."""
+    text = EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    return PHONE.sub(lambda m: "+" + "*" * 9 + m.group(1), text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                   "level": record.levelname, "logger": record.name, "msg": mask_pii(record.getMessage())}
+        for key in ("request_id", "checkin_id", "case_id", "event_id", "worker"):
+            if hasattr(record, key):
+                payload[key] = getattr(record, key)
+        if record.exc_info:
+            payload["exc"] = mask_pii(self.formatException(record.exc_info))
+        return json.dumps(payload, ensure_ascii=False)
+
+
+class MaskingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_pii(super().format(record))
+
+
+def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
+    root = logging.getLogger()
+    if any(getattr(h, "_aftercare", False) for h in root.handlers):
+        root.setLevel(level.upper())
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._aftercare = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if as_json else MaskingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

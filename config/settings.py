@@ -1,0 +1,228 @@
+"""Typed settings, read once at start: default.toml, then AFTERCARE_CONFIG, then AFTERCARE_<SECTION>__<KEY>."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, get_type_hints
+
+DEFAULT_FILE = Path(__file__).with_name("default.toml")
+ENV_PREFIX = "AFTERCARE_"
+
+
+class Secret:
+    """A string that never shows itself in reprs, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str = "") -> None:
+        self._value = str(value or "")
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    public_base_url: str
+    max_body_bytes: int = 1_048_576
+    instance_dir: str = "instance"
+
+
+@dataclass(frozen=True)
+class CrmSettings:
+    webhook_secret: Secret
+    replay_window_seconds: int = 300
+    adapter: str = "builtin"
+
+
+@dataclass(frozen=True)
+class FollowupSettings:
+    channel_sms: str = "console"
+    channel_email: str = "console"
+    company_name: str = "Acme"
+    default_delay_hours: float = 3
+    late_cutoff: str = "17:00"
+    next_morning_at: str = "09:30"
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    no_send_days: list = field(default_factory=list)
+    max_per_customer_24h: int = 1
+    max_per_customer_30d: int = 3
+    control_group_fraction: float = 0.0
+    postpone_on_case_update_minutes: int = 0
+    default_locale: str = "en"
+    category_delay_hours: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TriageSettings:
+    low_threshold: float = 0.3
+    high_threshold: float = 0.7
+    moral_threshold: float = 0.7
+    category_weights: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    enabled: bool = True
+    tick_seconds: float = 1.0
+    batch_size: int = 100
+    lease_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = ""
+    auth_token: Secret = Secret()
+    from_number: str = ""
+    messaging_service_sid: str = ""
+    api_base_url: str = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class SendgridSettings:
+    api_key: Secret = Secret()
+    from_email: str = ""
+    inbound_domain: str = ""
+    event_public_key: str = ""
+    api_base_url: str = "https://api.sendgrid.com"
+    inbound_user: str = ""
+    inbound_password: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+    json: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings
+    server: ServerSettings
+    crm: CrmSettings
+    followup: FollowupSettings
+    triage: TriageSettings
+    scheduler: SchedulerSettings
+    twilio: TwilioSettings
+    sendgrid: SendgridSettings
+    logging: LoggingSettings
+
+    def replace(self, section: str, **changes: Any) -> "Settings":
+        """A copy with some keys of one section changed (tests and CLI overrides)."""
+        current = getattr(self, section)
+        return dataclasses.replace(self, **{section: _build(type(current), {**_as_raw(current), **changes})})
+
+
+class SettingsError(ValueError):
+    """A setting has the wrong type or an unknown name."""
+
+
+def load_settings(overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge defaults, the AFTERCARE_CONFIG file, environment variables and explicit overrides."""
+    environ = os.environ if environ is None else environ
+    raw = _read_toml(DEFAULT_FILE)
+    extra = environ.get(ENV_PREFIX + "CONFIG")
+    if extra:
+        _merge(raw, _read_toml(Path(extra)))
+    _merge(raw, _from_env(environ, raw))
+    if overrides:
+        _merge(raw, {k: dict(v) for k, v in overrides.items()})
+    hints = get_type_hints(Settings)
+    unknown = set(raw) - set(hints)
+    if unknown:
+        raise SettingsError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
+    return Settings(**{name: _build(hints[name], raw.get(name, {})) for name in hints})
+
+
+def _read_toml(path: Path) -> dict:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def _merge(base: dict, extra: Mapping) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _from_env(environ: Mapping[str, str], raw: dict) -> dict:
+    """AFTERCARE_SECTION__KEY=value; values are parsed by the type of the default."""
+    found: dict = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        found.setdefault(section, {})[key] = _parse_env_value(value, raw.get(section, {}).get(key))
+    return found
+
+
+def _parse_env_value(value: str, default: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"expected JSON for a list/table setting, got {value!r}") from exc
+    return value
+
+
+def _as_raw(section: Any) -> dict:
+    return {f.name: (v.reveal() if isinstance(v := getattr(section, f.name), Secret) else v) for f in fields(section)}
+
+
+def _build(cls: type, values: Mapping[str, Any]) -> Any:
+    hints = get_type_hints(cls)
+    unknown = set(values) - set(hints)
+    if unknown:
+        raise SettingsError(f"unknown setting(s) in [{cls.__name__}]: {', '.join(sorted(unknown))}")
+    return cls(**{k: _coerce(hints[k], v, k) for k, v in values.items()})
+
+
+def _coerce(kind: Any, value: Any, name: str) -> Any:
+    try:
+        if kind is Secret:
+            return value if isinstance(value, Secret) else Secret(value)
+        if kind is bool:
+            if isinstance(value, str):
+                if value.strip().lower() in {"1", "true", "yes", "on"}:
+                    return True
+                if value.strip().lower() in {"0", "false", "no", "off", ""}:
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if kind in (int, float):
+            return kind(value)
+        if kind in (list, dict):
+            if not isinstance(value, kind):
+                raise ValueError(value)
+            return value
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name!r} must be {getattr(kind, '__name__', kind)}") from exc

@@ -1,0 +1,88 @@
+"""A customer's reply: store it (always), understand it, then close the loop, reopen to a person or opt out."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from prometheus_client import Histogram
+from sqlalchemy.orm import Session
+
+import wellbeing.services as wellbeing
+from aftercare.db import new_id
+from followup.crm import CrmAdapter, ReopenNotice
+from followup.models import Case, CheckIn, Reply
+from followup.services import latest_open_checkin, opt_out
+from followup.understanding import ReplyContext, ReplyVerdict, classify_reply
+
+log = logging.getLogger("aftercare.replies")
+REOPEN_LATENCY = Histogram("reopen_latency_seconds", "Reply received until the case is in a human queue",
+                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    reply: Reply
+    verdict: ReplyVerdict
+    action: str
+    checkin: CheckIn | None
+
+    def as_dict(self) -> dict:
+        return {"reply_id": self.reply.id, "checkin_id": self.checkin.id if self.checkin else None,
+                "case_id": self.reply.case_id, "verdict": self.verdict.as_dict(), "action": self.action}
+
+
+def receive_reply(session: Session, *, text: str, channel: str, now: datetime, crm: CrmAdapter,
+                  checkin: CheckIn | None = None, from_address: str | None = None,
+                  verdict: ReplyVerdict | None = None) -> ReplyOutcome:
+    """Store the reply first (never dropped), then act on what it means."""
+    if checkin is None and from_address:
+        checkin = latest_open_checkin(session, from_address)
+    case = session.get(Case, checkin.case_id) if checkin else None
+    verdict = verdict or classify_reply(text, ReplyContext(channel=channel,
+                                                           locale=checkin.locale if checkin else None,
+                                                           agent_name=case.agent_name if case else None))
+    reply = Reply(id=new_id("rep"), checkin_id=checkin.id if checkin else None, case_id=case.id if case else None,
+                  channel=channel, from_address=from_address or (checkin.address if checkin else None), text=text,
+                  intent=verdict.intent, confidence=verdict.confidence, reasons=list(verdict.reasons),
+                  received_at=now)
+    session.add(reply)
+    if checkin is not None:
+        checkin.state, checkin.replied_at, checkin.updated_at = "replied", now, now
+    action = _act(session, reply=reply, verdict=verdict, case=case, checkin=checkin, crm=crm, now=now)
+    reply.action = action
+    session.flush()
+    return ReplyOutcome(reply=reply, verdict=verdict, action=action, checkin=checkin)
+
+
+def _act(session: Session, *, reply: Reply, verdict: ReplyVerdict, case: Case | None, checkin: CheckIn | None,
+         crm: CrmAdapter, now: datetime) -> str:
+    address = reply.from_address
+    if verdict.intent == "opt_out" and address:
+        opt_out(session, address=address, channel=reply.channel, source=f"reply: {reply.text[:60]}", now=now)
+        return f"opted out {reply.channel} address"
+    if case is None:
+        return "unmatched: stored for a person to read"
+    if verdict.intent == "resolved":
+        case.state, case.loop_closed_at, case.updated_at = "closed", now, now
+        return "loop closed: customer confirmed resolved"
+    if verdict.intent == "ack":
+        return "acknowledged: nothing to do now"
+    return reopen_case(session, case=case, reply=reply, verdict=verdict, crm=crm, now=now)
+
+
+def reopen_case(session: Session, *, case: Case, reply: Reply, verdict: ReplyVerdict, crm: CrmAdapter,
+                now: datetime) -> str:
+    """Case reopened with the reply and reasons; a high-priority item for the same agent when they can take it."""
+    reason = f"customer replied: “{reply.text[:200]}” — {'; '.join(verdict.reasons)}"
+    case.state, case.reopened_at, case.reopen_reason, case.updated_at = "reopened", now, reason, now
+    routing = wellbeing.enqueue_case_item(
+        session, case_id=case.id, kind="case", team=case.team, preferred_agent_id=case.agent_id, now=now,
+        title=f"Reopened: {(case.category or 'case').replace('_', ' ')} — customer replied",
+        details={"reply_id": reply.id, "reply": reply.text, "verdict": verdict.as_dict(),
+                 "routing_reason": None})
+    crm.case_reopened(ReopenNotice(case_id=case.id, reply_text=reply.text, intent=verdict.intent,
+                                   reasons=tuple(verdict.reasons), routed_to=routing.agent_id or routing.team or ""))
+    REOPEN_LATENCY.observe(max(0.0, (datetime.now(now.tzinfo) - reply.received_at).total_seconds()))
+    target = f"agent {routing.agent_id}" if routing.agent_id else f"team {routing.team or 'any'}"
+    return f"reopened to {target} ({routing.reason})"

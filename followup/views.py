@@ -1,0 +1,111 @@
+"""followup's HTTP edge: check-ins, cases and replies under /api/v1 (load, call a service, dump)."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+import wellbeing.services as wellbeing
+from aftercare.app import db_session, runtime
+from aftercare.auth import require_scope
+from aftercare.errors import Problem
+from followup.models import Case, CheckIn, Interaction, Reply
+from followup.replies import receive_reply
+from followup.schemas import (CaseSchema, CheckinListSchema, CheckinQuerySchema, CheckinSchema, ReplyListSchema,
+                              ReplyOutcomeSchema, RepliesQuerySchema, SimulateReplySchema)
+from followup.services import make_due_now
+
+blp = Blueprint("followup", __name__, url_prefix="/api/v1", description="Check-ins, cases and replies")
+SECURITY = [{"bearerAuth": []}]
+
+
+def _checkin_or_404(checkin_id: str) -> CheckIn:
+    checkin = db_session().get(CheckIn, checkin_id)
+    if checkin is None:
+        raise Problem(404, "Not Found", f"No check-in {checkin_id!r}.", kind="not-found")
+    return checkin
+
+
+@blp.route("/checkins")
+@blp.doc(security=SECURITY)
+@blp.arguments(CheckinQuerySchema, location="query")
+@blp.response(200, CheckinListSchema)
+@require_scope("read")
+def list_checkins(args):
+    stmt = select(CheckIn).order_by(CheckIn.due_at.desc()).limit(args["limit"])
+    if "state" in args:
+        stmt = stmt.where(CheckIn.state == args["state"])
+    if "case_id" in args:
+        stmt = stmt.where(CheckIn.case_id == args["case_id"])
+    return {"items": list(db_session().scalars(stmt))}
+
+
+@blp.route("/checkins/<checkin_id>")
+@blp.doc(security=SECURITY)
+@blp.response(200, CheckinSchema)
+@require_scope("read")
+def get_checkin(checkin_id: str):
+    return _checkin_or_404(checkin_id)
+
+
+@blp.route("/checkins/<checkin_id>/send-now", methods=["POST"])
+@blp.doc(security=SECURITY, summary="Make a scheduled check-in due now (it still goes through the dispatcher)")
+@blp.response(202, CheckinSchema)
+@require_scope("manager")
+def send_now(checkin_id: str):
+    checkin = _checkin_or_404(checkin_id)
+    if checkin.state != "scheduled":
+        raise Problem(409, "Conflict", f"Check-in is {checkin.state}; only a scheduled one can be sent now.",
+                      kind="conflict")
+    make_due_now(db_session(), checkin=checkin, now=runtime().clock())
+    db_session().commit()
+    return checkin
+
+
+@blp.route("/checkins/<checkin_id>/simulate-reply", methods=["POST"])
+@blp.doc(security=SECURITY, summary="SIMULATION: inject a customer reply (console channel only)")
+@blp.arguments(SimulateReplySchema)
+@blp.response(200, ReplyOutcomeSchema)
+@require_scope("manager")
+def simulate_reply(args, checkin_id: str):
+    checkin = _checkin_or_404(checkin_id)
+    if checkin.provider != "console":
+        raise Problem(409, "Conflict", f"Check-in goes through {checkin.provider}; replies come from the customer.",
+                      kind="not-simulated")
+    if checkin.state not in ("sent", "delivered", "replied"):
+        raise Problem(409, "Conflict", f"Check-in is {checkin.state}; it has not been sent yet.", kind="conflict")
+    outcome = receive_reply(db_session(), text=args["text"], channel=checkin.channel, now=runtime().clock(),
+                            crm=runtime().services["crm"], checkin=checkin, from_address=checkin.address)
+    db_session().commit()
+    return outcome.as_dict()
+
+
+@blp.route("/cases/<case_id>")
+@blp.doc(security=SECURITY)
+@blp.response(200, CaseSchema)
+@require_scope("read")
+def get_case(case_id: str):
+    session = db_session()
+    case = session.get(Case, case_id)
+    if case is None:
+        raise Problem(404, "Not Found", f"No case {case_id!r}.", kind="not-found")
+    return {**{c: getattr(case, c) for c in ("id", "state", "customer_id", "agent_id", "team", "journey_stage",
+                                             "category", "reopen_reason", "reopened_at", "loop_closed_at")},
+            "interactions": list(session.scalars(select(Interaction).where(Interaction.case_id == case_id)
+                                                 .order_by(Interaction.ended_at))),
+            "checkins": list(session.scalars(select(CheckIn).where(CheckIn.case_id == case_id)
+                                             .order_by(CheckIn.due_at))),
+            "replies": list(session.scalars(select(Reply).where(Reply.case_id == case_id)
+                                            .order_by(Reply.received_at))),
+            "queue_items": wellbeing.queue_items(session, state=None, case_id=case_id)}
+
+
+@blp.route("/replies")
+@blp.doc(security=SECURITY, summary="Customer replies; `unmatched=true` lists those that matched no check-in")
+@blp.arguments(RepliesQuerySchema, location="query")
+@blp.response(200, ReplyListSchema)
+@require_scope("read")
+def list_replies(args):
+    stmt = select(Reply).order_by(Reply.received_at.desc()).limit(args["limit"])
+    if args["unmatched"]:
+        stmt = stmt.where(Reply.checkin_id.is_(None))
+    return {"items": list(db_session().scalars(stmt))}

@@ -1,0 +1,3 @@
+from aftercare import create_app
+
+app = create_app()
