@@ -1,0 +1,67 @@
+"""SMS keywords (Twilio/carrier conventions): opt-out, opt-in and help, read before classifying a reply."""
+
+import re
+import unicodedata
+from enum import StrEnum
+
+
+class KeywordAction(StrEnum):
+    """What an inbound SMS keyword asks for; a StrEnum so it compares equal to "opt_out" etc."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
+OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"})
+OPT_IN_KEYWORDS = frozenset({"start", "unstop", "yes"})
+HELP_KEYWORDS = frozenset({"help", "info"})
+
+MAX_OPT_OUT_WORDS = 4
+LEADING_WORDS = frozenset({"please", "pls", "plz", "kindly", "just"})
+OPT_OUT_TRAILING_WORDS = LEADING_WORDS | OPT_OUT_KEYWORDS | frozenset(
+    {
+        "thanks", "thank", "you", "thx", "ty",
+        "me", "us", "now", "asap", "immediately", "already", "sms",
+        "text", "texts", "texting", "message", "messages", "messaging", "msgs",
+        "sending", "contacting", "calling", "emailing", "emails",
+    }
+)
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_OPT_OUT_PHRASE = re.compile(r"\bopt[\s-]*out\b")
+
+
+def _words(text: str) -> list[str]:
+    """Case-folded words with punctuation dropped; "opt out" / "opt-out" read as the OPTOUT keyword."""
+    normal = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    return _WORD.findall(_OPT_OUT_PHRASE.sub("optout", normal))
+
+
+def _is_short_opt_out(words: list[str]) -> bool:
+    """A short message that starts with an opt-out keyword and otherwise only says whom, what or please."""
+    if not words or len(words) > MAX_OPT_OUT_WORDS:
+        return False
+    rest = words[next((i for i, word in enumerate(words) if word not in LEADING_WORDS), len(words)) :]
+    return bool(rest) and rest[0] in OPT_OUT_KEYWORDS and all(w in OPT_OUT_TRAILING_WORDS for w in rest[1:])
+
+
+def keyword_action(text: str | None, opted_out: bool = False) -> KeywordAction | None:
+    """The keyword action an inbound SMS asks for, or None for an ordinary reply.
+
+    Carriers honour only the exact keyword; we match case-insensitively with surrounding whitespace and
+    punctuation ignored ("Stop.", " stop! ", "STOP!!!"), and are more protective for opt-out: a message of
+    at most four words whose first word (after "please"/"just") is an opt-out keyword and whose other words
+    only name the contact or add politeness ("stop please", "please stop", "Stop texting me") opts out, while
+    "stop charging me twice" or "cancel my order" is a complaint (None) for the reply classifier. Opt-in
+    and help need the exact keyword. "YES" opts in only when the number is opted out; from a subscribed
+    number "yes" is an ordinary reply (None).
+    """
+    words = _words(text or "")
+    if len(words) == 1:
+        word = words[0]
+        if word in HELP_KEYWORDS:
+            return KeywordAction.HELP
+        if word in OPT_IN_KEYWORDS and (word != "yes" or opted_out):
+            return KeywordAction.OPT_IN
+    return KeywordAction.OPT_OUT if _is_short_opt_out(words) else None
