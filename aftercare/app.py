@@ -79,13 +79,14 @@ def _wire_services(rt: Runtime) -> None:
 
 
 def _register_blueprints(api: Api) -> None:
-    from aftercare.health import blp as health
+    from aftercare.health import assets, blp as health
     from aftercare.intake import blp as intake
     from followup.views import blp as followup
     from wellbeing.views import blp as wellbeing
 
     for blueprint in (health, intake, followup, wellbeing):
         api.register_blueprint(blueprint)
+    api._app.register_blueprint(assets)
 
 
 def _request_hooks(app: Flask) -> None:

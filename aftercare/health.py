@@ -1,7 +1,7 @@
 """Liveness, readiness (database reachable, migrations current) and the vendored Swagger UI assets."""
 from __future__ import annotations
 
-from flask import jsonify, send_from_directory
+from flask import Blueprint as FlaskBlueprint, jsonify, send_from_directory
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
@@ -31,8 +31,10 @@ def readyz():
     return jsonify(status="ready", migration=current)
 
 
-@blp.route("/static/swagger-ui/<path:filename>")
-@blp.doc(hide=True)
+assets = FlaskBlueprint("swagger_assets", __name__)
+
+
+@assets.route("/static/swagger-ui/<path:filename>")
 def swagger_assets(filename: str):
     """Swagger UI from the swagger-ui-bundle package, so /docs needs no CDN."""
     import swagger_ui_bundle

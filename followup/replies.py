@@ -79,8 +79,7 @@ def reopen_case(session: Session, *, case: Case, reply: Reply, verdict: ReplyVer
     routing = wellbeing.enqueue_case_item(
         session, case_id=case.id, kind="case", team=case.team, preferred_agent_id=case.agent_id, now=now,
         title=f"Reopened: {(case.category or 'case').replace('_', ' ')} — customer replied",
-        details={"reply_id": reply.id, "reply": reply.text, "verdict": verdict.as_dict(),
-                 "routing_reason": None})
+        details={"reply_id": reply.id, "reply": reply.text, "verdict": verdict.as_dict()})
     crm.case_reopened(ReopenNotice(case_id=case.id, reply_text=reply.text, intent=verdict.intent,
                                    reasons=tuple(verdict.reasons), routed_to=routing.agent_id or routing.team or ""))
     REOPEN_LATENCY.observe(max(0.0, (datetime.now(now.tzinfo) - reply.received_at).total_seconds()))

@@ -27,9 +27,9 @@ def _checkin_or_404(checkin_id: str) -> CheckIn:
 
 @blp.route("/checkins")
 @blp.doc(security=SECURITY)
+@require_scope("read")
 @blp.arguments(CheckinQuerySchema, location="query")
 @blp.response(200, CheckinListSchema)
-@require_scope("read")
 def list_checkins(args):
     stmt = select(CheckIn).order_by(CheckIn.due_at.desc()).limit(args["limit"])
     if "state" in args:
@@ -41,16 +41,16 @@ def list_checkins(args):
 
 @blp.route("/checkins/<checkin_id>")
 @blp.doc(security=SECURITY)
-@blp.response(200, CheckinSchema)
 @require_scope("read")
+@blp.response(200, CheckinSchema)
 def get_checkin(checkin_id: str):
     return _checkin_or_404(checkin_id)
 
 
 @blp.route("/checkins/<checkin_id>/send-now", methods=["POST"])
 @blp.doc(security=SECURITY, summary="Make a scheduled check-in due now (it still goes through the dispatcher)")
-@blp.response(202, CheckinSchema)
 @require_scope("manager")
+@blp.response(202, CheckinSchema)
 def send_now(checkin_id: str):
     checkin = _checkin_or_404(checkin_id)
     if checkin.state != "scheduled":
@@ -63,9 +63,9 @@ def send_now(checkin_id: str):
 
 @blp.route("/checkins/<checkin_id>/simulate-reply", methods=["POST"])
 @blp.doc(security=SECURITY, summary="SIMULATION: inject a customer reply (console channel only)")
+@require_scope("manager")
 @blp.arguments(SimulateReplySchema)
 @blp.response(200, ReplyOutcomeSchema)
-@require_scope("manager")
 def simulate_reply(args, checkin_id: str):
     checkin = _checkin_or_404(checkin_id)
     if checkin.provider != "console":
@@ -81,8 +81,8 @@ def simulate_reply(args, checkin_id: str):
 
 @blp.route("/cases/<case_id>")
 @blp.doc(security=SECURITY)
-@blp.response(200, CaseSchema)
 @require_scope("read")
+@blp.response(200, CaseSchema)
 def get_case(case_id: str):
     session = db_session()
     case = session.get(Case, case_id)
@@ -101,9 +101,9 @@ def get_case(case_id: str):
 
 @blp.route("/replies")
 @blp.doc(security=SECURITY, summary="Customer replies; `unmatched=true` lists those that matched no check-in")
+@require_scope("read")
 @blp.arguments(RepliesQuerySchema, location="query")
 @blp.response(200, ReplyListSchema)
-@require_scope("read")
 def list_replies(args):
     stmt = select(Reply).order_by(Reply.received_at.desc()).limit(args["limit"])
     if args["unmatched"]:
