@@ -27,8 +27,8 @@ class QueueListSchema(Schema):
 
 @blp.route("/routing/queue")
 @blp.doc(security=[{"bearerAuth": []}], summary="Builtin routing queue, highest priority first")
+@require_scope("read", "agent")
 @blp.arguments(QueueQuerySchema, location="query")
 @blp.response(200, QueueListSchema)
-@require_scope("read", "agent")
 def routing_queue(args):
     return {"items": queue_items(db_session(), state=args["state"], team=args.get("team"), limit=args["limit"])}
