@@ -98,6 +98,7 @@ class CheckIn(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     important: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_token: Mapped[str] = mapped_column(String(64), unique=True)
     provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
@@ -122,6 +123,7 @@ class Reply(Base):
     confidence: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list] = mapped_column(JSON, default=list)
     action: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -134,3 +136,12 @@ class OptOut(Base):
     channel: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(200))
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SenderSlot(Base):
+    """Per-sender rate limit shared by every worker: the next moment this sender may send."""
+
+    __tablename__ = "sender_slots"
+
+    sender: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_free_at: Mapped[datetime] = mapped_column(UTCDateTime)

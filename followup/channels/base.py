@@ -49,6 +49,8 @@ class PermanentSendError(SendError):
 @runtime_checkable
 class Channel(Protocol):
     name: str
+    sender: str  # whose rate limit a send counts against ("" = none)
+    max_per_second: float  # 0 = unlimited
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Hand the message to the provider; raise a SendError subclass on failure."""

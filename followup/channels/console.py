@@ -16,6 +16,8 @@ class ConsoleChannel:
     """
 
     name = "console"
+    sender = ""
+    max_per_second = 0.0
 
     def __init__(self) -> None:
         self.outbox: list[OutboundMessage] = []

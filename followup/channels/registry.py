@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from followup.channels.base import Channel
 from followup.channels.console import ConsoleChannel
+from followup.channels.sendgrid_email import SendgridEmailChannel
+from followup.channels.twilio_sms import TwilioSmsChannel
 
-ADAPTERS: dict[str, type] = {"console": ConsoleChannel}
+ADAPTERS: dict[str, type] = {"console": ConsoleChannel, "twilio": TwilioSmsChannel, "sendgrid": SendgridEmailChannel}
 
 
 def build_channels(settings) -> dict[str, Channel]:

@@ -5,7 +5,7 @@ Revises: 0001
 """
 from alembic import op
 import sqlalchemy as sa
-import aftercare.db  # noqa: F401
+import aftercare.db
 
 revision = "0002"
 down_revision = "0001"
@@ -14,8 +14,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("checkins") as batch:
+        batch.add_column(sa.Column("send_started_at", aftercare.db.UTCDateTime(), nullable=True))
+    with op.batch_alter_table("replies") as batch:
+        batch.add_column(sa.Column("provider_message_id", sa.String(length=200), nullable=True))
+        batch.create_unique_constraint("uq_replies_provider_message_id", ["provider_message_id"])
+    op.create_table(
+        "sender_slots",
+        sa.Column("sender", sa.String(length=200), nullable=False),
+        sa.Column("next_free_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("sender", name=op.f("pk_sender_slots")),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("sender_slots")
+    with op.batch_alter_table("replies") as batch:
+        batch.drop_constraint("uq_replies_provider_message_id", type_="unique")
+        batch.drop_column("provider_message_id")
+    with op.batch_alter_table("checkins") as batch:
+        batch.drop_column("send_started_at")

@@ -1,0 +1,115 @@
+"""SMS through Twilio's Messages API with the real `twilio` client (base URL configurable for local fakes)."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from followup.channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
+
+UNSUBSCRIBED = 21610
+PERMANENT_CODES = {UNSUBSCRIBED: "recipient unsubscribed (Twilio 21610)", 21211: "invalid 'To' number (Twilio 21211)",
+                   21614: "'To' number cannot receive SMS (Twilio 21614)", 21408: "region not enabled (Twilio 21408)"}
+
+
+class HeaderKeepingHttpClient(TwilioHttpClient):
+    """Twilio's exception drops response headers; keep the last ones per thread to read `Retry-After`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    def request(self, *args, **kwargs):
+        self._local.headers = {}
+        response = super().request(*args, **kwargs)
+        self._local.headers = dict(response.headers or {})
+        return response
+
+    def last_header(self, name: str) -> str | None:
+        headers = getattr(self._local, "headers", {}) or {}
+        return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After is seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+class TwilioSmsChannel:
+    name = "twilio"
+
+    def __init__(self, *, client: Client, http: HeaderKeepingHttpClient, from_number: str | None,
+                 messaging_service_sid: str | None, status_callback_base: str, max_per_second: float = 1.0) -> None:
+        if not (from_number or messaging_service_sid):
+            raise ValueError("twilio.from_number or twilio.messaging_service_sid must be set")
+        self.client, self.http = client, http
+        self.from_number, self.messaging_service_sid = from_number, messaging_service_sid
+        self.status_callback_base = status_callback_base
+        self.max_per_second = max_per_second
+
+    @classmethod
+    def from_config(cls, settings) -> "TwilioSmsChannel":
+        t = settings.twilio
+        http = HeaderKeepingHttpClient(timeout=t.timeout_seconds)
+        client = Client(t.account_sid, t.auth_token.reveal(), http_client=http)
+        client.api.base_url = t.api_base_url.rstrip("/")
+        return cls(client=client, http=http, from_number=t.from_number or None,
+                   messaging_service_sid=t.messaging_service_sid or None,
+                   status_callback_base=settings.server.public_base_url.rstrip("/") + "/webhooks/twilio/status",
+                   max_per_second=t.max_per_second)
+
+    @property
+    def sender(self) -> str:
+        """Rate limits are per sender: the long code, or the Messaging Service."""
+        return self.messaging_service_sid or self.from_number or ""
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        kwargs = {"to": message.to, "body": message.body,
+                  "status_callback": f"{self.status_callback_base}?checkin={message.checkin_id}"}
+        if self.messaging_service_sid:
+            kwargs["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            kwargs["from_"] = self.from_number
+        try:
+            created = self.client.messages.create(**kwargs)
+        except TwilioRestException as exc:
+            raise self._classify(exc) from exc
+        except requests.RequestException as exc:
+            raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        return SendResult(provider_message_id=created.sid, status=created.status or "queued")
+
+    def _classify(self, exc: TwilioRestException):
+        if exc.status == 429:
+            return TransientSendError("Twilio rate limit (429)", code=exc.code,
+                                      retry_after=retry_after_seconds(self.http.last_header("Retry-After")))
+        if exc.status >= 500:
+            return TransientSendError(f"Twilio server error ({exc.status})", code=exc.code)
+        reason = PERMANENT_CODES.get(exc.code, f"Twilio refused the message ({exc.status}, code {exc.code})")
+        return PermanentSendError(reason, code=exc.code, opt_out=exc.code == UNSUBSCRIBED)
+
+    def find_sent(self, message: OutboundMessage) -> SendResult | None:
+        """Ask Twilio for a message to this number with this body in the last day (crash reconciliation)."""
+        try:
+            recent = self.client.messages.list(to=message.to,
+                                               date_sent_after=datetime.now(timezone.utc) - timedelta(days=1),
+                                               limit=50)
+        except (TwilioRestException, requests.RequestException):
+            return None
+        for found in recent:
+            if (found.body or "").strip() == message.body.strip():
+                return SendResult(provider_message_id=found.sid, status=found.status or "sent")
+        return None

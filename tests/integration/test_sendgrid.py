@@ -1,0 +1,241 @@
+"""SendGrid email with the real `sendgrid` client against a local fake; Inbound Parse and the Event Webhook."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from followup.dispatch import DispatchConfig, dispatch_due
+from followup.models import CheckIn, OptOut
+from tests.conftest import interaction_event
+
+EMAIL_ONLY = {"customer.consent": {"sms": False, "email": True}}
+
+
+@pytest.fixture
+def event_key(overrides, fake_sendgrid):
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    overrides["sendgrid"]["event_public_key"] = base64.b64encode(public).decode()
+    return key
+
+
+@pytest.fixture
+def email_checkin(fake_sendgrid, event_key, post_event, rt, clock):
+    checkin_id = post_event(interaction_event(**EMAIL_ONLY)).get_json()["checkin"]["id"]
+    with rt.db.session() as session:
+        session.get(CheckIn, checkin_id).due_at = clock.now
+        session.commit()
+    return checkin_id
+
+
+def dispatch(rt, clock):
+    return dispatch_due(rt.db, rt.services["channels"], now=clock.now, worker="w1",
+                        config=DispatchConfig(backoff_base_seconds=10))
+
+
+def row(rt, checkin_id) -> CheckIn:
+    with rt.db.session() as session:
+        found = session.get(CheckIn, checkin_id)
+        session.expunge(found)
+        return found
+
+
+def test_mail_send_carries_reply_to_custom_args_and_one_click_unsubscribe(email_checkin, fake_sendgrid, rt, clock):
+    assert dispatch(rt, clock).sent == 1
+    request = fake_sendgrid.requests[0]
+    assert request.headers["Authorization"] == "Bearer SG.test"
+    body = fake_sendgrid.accepted[0]
+    token = row(rt, email_checkin).reply_token
+    assert body["reply_to"]["email"] == f"reply+{token}@in.acme.example"
+    assert body["custom_args"] == {"checkin_id": email_checkin}
+    assert body["headers"]["List-Unsubscribe"] == f"<https://aftercare.example.com/unsubscribe/{token}>"
+    assert body["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    types = [c["type"] for c in body["content"]]
+    assert types == ["text/plain", "text/html"] and "Maria" in body["content"][0]["value"]
+    assert body["personalizations"][0]["to"][0]["email"] == "sam@example.com"
+    assert row(rt, email_checkin).provider_message_id == fake_sendgrid.accepted[0]["_message_id"]
+
+
+def test_400_is_permanent(email_checkin, fake_sendgrid, rt, clock):
+    fake_sendgrid.decide = lambda body: (400, {"errors": [{"message": "bad from"}]}, {})
+    assert dispatch(rt, clock).failed == 1
+    clock.advance(hours=1)
+    dispatch(rt, clock)
+    assert len(fake_sendgrid.requests) == 1 and "400" in row(rt, email_checkin).state_reason
+
+
+def test_429_retry_after_and_500_retry(email_checkin, fake_sendgrid, rt, clock):
+    answers = iter([(429, {"errors": []}, {"Retry-After": "90"}), (500, {"errors": []}, {})])
+    fake_sendgrid.decide = lambda body: next(answers, None)
+    dispatch(rt, clock)
+    first = row(rt, email_checkin)
+    assert first.state == "scheduled" and (first.due_at - clock.now).total_seconds() >= 90
+    clock.now = first.due_at
+    dispatch(rt, clock)
+    clock.now = row(rt, email_checkin).due_at
+    assert dispatch(rt, clock).sent == 1 and len(fake_sendgrid.accepted) == 1
+
+
+GMAIL = """Still not fixed, I was charged twice again this morning.
+
+On Wed, 25 Nov 2026 at 17:00, Maria from Acme <care@acme.example> wrote:
+> Hi Sam, this is Maria from Acme. Earlier today you had trouble with a
+> double charge - is it sorted now?
+"""
+OUTLOOK = """Yes all sorted now, thank you so much!
+
+Sam Carter
+Head of Ops
+
+________________________________
+From: Maria from Acme <care@acme.example>
+Sent: Wednesday, November 25, 2026 5:00 PM
+To: Sam Carter <sam@example.com>
+Subject: Is your double charge sorted now?
+
+Hi Sam, this is Maria from Acme. Is it sorted now? Thanks, Maria
+"""
+APPLE = """Thanks for nothing. Nobody has called me.
+
+Sent from my iPhone
+
+> On 25 Nov 2026, at 17:00, Maria from Acme <care@acme.example> wrote:
+>
+> Hi Sam, all sorted now? Thanks and have a great day
+"""
+
+
+def inbound(client, token, text, *, auth=("parse", "parse-pass"), message_id="<m1@mail.example>", query="",
+            sender="Sam Carter <sam@example.com>"):
+    form = {"to": f'"Acme Care" <reply+{token}@in.acme.example>', "from": sender,
+            "subject": "Re: Is your double charge sorted now?", "text": text,
+            "envelope": json.dumps({"to": [f"reply+{token}@in.acme.example"], "from": "sam@example.com"}),
+            "headers": f"Message-ID: {message_id}\nFrom: sam@example.com\n", "charsets": "{}", "SPF": "pass"}
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    return client.post(f"/webhooks/sendgrid/inbound{query}", data=form, headers=headers,
+                       content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("text,intent,case_state", [(GMAIL, "reopen", "reopened"), (OUTLOOK, "resolved", "closed"),
+                                                    (APPLE, "reopen", "reopened")])
+def test_inbound_parse_strips_quotes_and_signatures(email_checkin, rt, clock, client, read_headers, text, intent,
+                                                    case_state):
+    dispatch(rt, clock)
+    resp = inbound(client, row(rt, email_checkin).reply_token, text)
+    assert resp.status_code == 200 and resp.get_json()["matched"] is True
+    case = client.get("/api/v1/cases/case_77", headers=read_headers).get_json()
+    reply = case["replies"][0]
+    assert reply["intent"] == intent and case["state"] == case_state
+    assert "wrote:" not in reply["text"] and "From:" not in reply["text"] and "Sent from my" not in reply["text"]
+
+
+def test_inbound_parse_needs_auth_and_changes_nothing(email_checkin, rt, clock, client):
+    dispatch(rt, clock)
+    token = row(rt, email_checkin).reply_token
+    assert inbound(client, token, GMAIL, auth=None).status_code == 401
+    assert inbound(client, token, GMAIL, auth=("parse", "wrong")).status_code == 401
+    assert row(rt, email_checkin).state == "sent"
+
+
+def test_inbound_parse_url_secret(overrides, fake_sendgrid, event_key, post_event, clock):
+    from aftercare import create_app
+
+    overrides["sendgrid"].update(inbound_user="", inbound_password="", inbound_url_secret="s3cret")
+    app2 = create_app(overrides)
+    app2.extensions["aftercare"].clock = clock
+    c = app2.test_client()
+    assert inbound(c, "nope", "hi", auth=None, query="?key=wrong").status_code == 401
+    resp = inbound(c, "nope", "hi", auth=None, query="?key=s3cret")
+    assert resp.status_code == 200 and resp.get_json()["matched"] is False
+
+
+def test_inbound_retry_is_stored_once_and_unknown_token_is_kept(email_checkin, rt, clock, client, read_headers):
+    dispatch(rt, clock)
+    token = row(rt, email_checkin).reply_token
+    inbound(client, token, GMAIL)
+    assert inbound(client, token, GMAIL).get_json()["status"] == "duplicate"
+    inbound(client, "unknown-token", "who are you?", message_id="<m2@mail.example>", sender="x@stranger.example")
+    replies = client.get("/api/v1/replies", headers=read_headers).get_json()["items"]
+    assert len(replies) == 2
+    unmatched = client.get("/api/v1/replies?unmatched=true", headers=read_headers).get_json()["items"]
+    assert [r["text"] for r in unmatched] == ["who are you?"]
+
+
+def post_events(client, key, events, *, forge=False, drop=False):
+    payload = json.dumps(events)
+    timestamp = "1795600000"
+    signature = key.sign((timestamp + payload).encode(), ec.ECDSA(hashes.SHA256()))
+    headers = {} if drop else {"X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+                               "X-Twilio-Email-Event-Webhook-Timestamp": timestamp}
+    if forge:
+        payload = payload.replace("delivered", "bounce")
+    return client.post("/webhooks/sendgrid/events", data=payload, headers=headers, content_type="application/json")
+
+
+def test_event_webhook_delivered(email_checkin, event_key, rt, clock, client, read_headers):
+    dispatch(rt, clock)
+    sg_id = row(rt, email_checkin).provider_message_id
+    resp = post_events(client, event_key, [{"event": "delivered", "sg_message_id": f"{sg_id}.filter0001",
+                                            "checkin_id": email_checkin, "email": "sam@example.com"}])
+    assert resp.status_code == 200 and row(rt, email_checkin).state == "delivered"
+    post_events(client, event_key, [{"event": "deferred", "checkin_id": email_checkin}])
+    assert row(rt, email_checkin).state == "delivered"
+
+
+def test_event_webhook_bounce_fails_important_checkin(email_checkin, event_key, rt, clock, client, read_headers):
+    dispatch(rt, clock)
+    post_events(client, event_key, [{"event": "bounce", "checkin_id": email_checkin, "reason": "550 no such user"}])
+    failed = row(rt, email_checkin)
+    assert failed.state == "failed" and "550" in failed.state_reason
+    assert client.get("/api/v1/routing/queue", headers=read_headers).get_json()["items"][0]["kind"] == "human_task"
+
+
+@pytest.mark.parametrize("kind", ["spamreport", "unsubscribe"])
+def test_event_webhook_opt_out(email_checkin, event_key, rt, clock, client, kind):
+    dispatch(rt, clock)
+    post_events(client, event_key, [{"event": kind, "checkin_id": email_checkin, "email": "sam@example.com"}])
+    with rt.db.session() as session:
+        assert session.get(OptOut, "sam@example.com") is not None
+
+
+@pytest.mark.parametrize("mode", ["forge", "drop"])
+def test_event_webhook_refuses_forged_or_unsigned(email_checkin, event_key, rt, clock, client, mode):
+    dispatch(rt, clock)
+    resp = post_events(client, event_key, [{"event": "delivered", "checkin_id": email_checkin}],
+                       forge=mode == "forge", drop=mode == "drop")
+    assert resp.status_code == 403 and resp.mimetype == "application/problem+json"
+    assert row(rt, email_checkin).state == "sent"
+
+
+def test_processed_event_reconciles_a_crashed_send(email_checkin, event_key, fake_sendgrid, rt, clock, client):
+    from datetime import timedelta
+
+    with rt.db.session() as session:
+        c = session.get(CheckIn, email_checkin)
+        c.state, c.claimed_by, c.lease_until = "claimed", "dead", clock.now - timedelta(seconds=1)
+        c.send_started_at = clock.now - timedelta(minutes=3)
+        session.commit()
+    resp = post_events(client, event_key, [{"event": "processed", "sg_message_id": "abc.x",
+                                            "checkin_id": email_checkin}])
+    assert resp.status_code == 200
+    assert dispatch(rt, clock).sent == 0 and fake_sendgrid.requests == []
+    assert row(rt, email_checkin).state == "sent"
+
+
+def test_one_click_unsubscribe(email_checkin, rt, clock, client):
+    dispatch(rt, clock)
+    token = row(rt, email_checkin).reply_token
+    assert client.get(f"/unsubscribe/{token}").status_code == 200
+    with rt.db.session() as session:
+        assert session.get(OptOut, "sam@example.com") is None
+    resp = client.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert resp.status_code == 200
+    with rt.db.session() as session:
+        assert session.get(OptOut, "sam@example.com") is not None
+    assert client.post("/unsubscribe/not-a-token").status_code == 404
