@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 import wellbeing.services as wellbeing
 from aftercare.db import new_id
 from followup.crm import CrmAdapter, ReopenNotice
+from followup.crm.outbox import record_reopen
 from followup.models import Case, CheckIn, Reply
 from followup.services import latest_open_checkin, opt_out
 from followup.understanding import ReplyContext, ReplyVerdict, classify_reply
@@ -36,8 +38,9 @@ def receive_reply(session: Session, *, text: str, channel: str, now: datetime, c
                   checkin: CheckIn | None = None, from_address: str | None = None,
                   verdict: ReplyVerdict | None = None) -> ReplyOutcome:
     """Store the reply first (never dropped), then act on what it means."""
+    received = time.perf_counter()
     if checkin is None and from_address:
-        checkin = latest_open_checkin(session, from_address)
+        checkin = latest_open_checkin(session, from_address, now)
     case = session.get(Case, checkin.case_id) if checkin else None
     verdict = verdict or classify_reply(text, ReplyContext(channel=channel,
                                                            locale=checkin.locale if checkin else None,
@@ -49,30 +52,33 @@ def receive_reply(session: Session, *, text: str, channel: str, now: datetime, c
     session.add(reply)
     if checkin is not None:
         checkin.state, checkin.replied_at, checkin.updated_at = "replied", now, now
-    action = _act(session, reply=reply, verdict=verdict, case=case, checkin=checkin, crm=crm, now=now)
+    action = _act(session, reply=reply, verdict=verdict, case=case, checkin=checkin, crm=crm, now=now,
+                  received=received)
     reply.action = action
     session.flush()
     return ReplyOutcome(reply=reply, verdict=verdict, action=action, checkin=checkin)
 
 
 def _act(session: Session, *, reply: Reply, verdict: ReplyVerdict, case: Case | None, checkin: CheckIn | None,
-         crm: CrmAdapter, now: datetime) -> str:
+         crm: CrmAdapter, now: datetime, received: float) -> str:
     address = reply.from_address
     if verdict.intent == "opt_out" and address:
         opt_out(session, address=address, channel=reply.channel, source=f"reply: {reply.text[:60]}", now=now)
         return f"opted out {reply.channel} address"
     if case is None:
         return "unmatched: stored for a person to read"
+    if case.state == "reopened":
+        return "added to the reopened case: a person already has it"
     if verdict.intent == "resolved":
         case.state, case.loop_closed_at, case.updated_at = "closed", now, now
         return "loop closed: customer confirmed resolved"
     if verdict.intent == "ack":
         return "acknowledged: nothing to do now"
-    return reopen_case(session, case=case, reply=reply, verdict=verdict, crm=crm, now=now)
+    return reopen_case(session, case=case, reply=reply, verdict=verdict, crm=crm, now=now, received=received)
 
 
 def reopen_case(session: Session, *, case: Case, reply: Reply, verdict: ReplyVerdict, crm: CrmAdapter,
-                now: datetime) -> str:
+                now: datetime, received: float | None = None) -> str:
     """Case reopened with the reply and reasons; a high-priority item for the same agent when they can take it."""
     reason = f"customer replied: “{reply.text[:200]}” — {'; '.join(verdict.reasons)}"
     case.state, case.reopened_at, case.reopen_reason, case.updated_at = "reopened", now, reason, now
@@ -80,8 +86,11 @@ def reopen_case(session: Session, *, case: Case, reply: Reply, verdict: ReplyVer
         session, case_id=case.id, kind="case", team=case.team, preferred_agent_id=case.agent_id, now=now,
         title=f"Reopened: {(case.category or 'case').replace('_', ' ')} — customer replied",
         details={"reply_id": reply.id, "reply": reply.text, "verdict": verdict.as_dict()})
-    crm.case_reopened(ReopenNotice(case_id=case.id, reply_text=reply.text, intent=verdict.intent,
-                                   reasons=tuple(verdict.reasons), routed_to=routing.agent_id or routing.team or ""))
-    REOPEN_LATENCY.observe(max(0.0, (datetime.now(now.tzinfo) - reply.received_at).total_seconds()))
+    if received is not None:
+        REOPEN_LATENCY.observe(time.perf_counter() - received)
+    record_reopen(session, adapter=crm.name, now=now, notice=ReopenNotice(
+        case_id=case.id, reply_text=reply.text, intent=verdict.intent, confidence=verdict.confidence,
+        reasons=tuple(verdict.reasons), routed_agent_id=routing.agent_id, routed_team=routing.team,
+        routing_reason=routing.reason, reopened_at=now))
     target = f"agent {routing.agent_id}" if routing.agent_id else f"team {routing.team or 'any'}"
     return f"reopened to {target} ({routing.reason})"

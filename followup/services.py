@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 import wellbeing.services as wellbeing
 from aftercare.db import new_id
 from followup import policy as pol
+from followup.commitments import keep_commitments, record_commitment
 from followup.messages import render_checkin
-from followup.models import OPEN_CHECKIN_STATES, Case, CheckIn, Customer, Interaction, OptOut
+from followup.models import Case, CheckIn, Customer, Interaction, OptOut
 from followup.triage import AUTOMATED_CHECKIN, HUMAN_CALLBACK, InteractionFacts, TriagePolicy, triage
 
 
@@ -106,6 +107,7 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
             title=f"Call back {cust.name or cust.id}: {'; '.join(decision.reasons[:2])}",
             details={"interaction_id": row.id, "reasons": list(decision.reasons)})
         row.schedule_reasons = [f"human task {routing.item_id}: {routing.reason}"]
+    record_commitment(session, interaction=row, lead_minutes=ctx.settings.followup.commitment_reminder_minutes, now=now)
     session.flush()
     return {"interaction": row.id, "triage": decision.as_dict(),
             "checkin": {"id": checkin.id, "due_at": checkin.due_at.isoformat(), "channel": checkin.channel}
@@ -172,6 +174,7 @@ def record_case_updated(session: Session, *, ctx: FollowupContext, case_id: str,
     """An agent touched the case: a pending check-in is moot (or postponed); a human close ends a reopen."""
     minutes = ctx.settings.followup.postpone_on_case_update_minutes
     postpone = timedelta(minutes=minutes) if minutes else None
+    keep_commitments(session, case_id=case_id, now=now)
     touched = cancel_pending(session, now=now, case_id=case_id, postpone=postpone,
                              reason="case.updated: an agent touched the case")
     case = session.get(Case, case_id)
@@ -207,11 +210,16 @@ def opt_in(session: Session, *, address: str) -> bool:
     return row is not None
 
 
-def latest_open_checkin(session: Session, address: str) -> CheckIn | None:
-    """The customer's most recent check-in still awaiting an answer, for a reply that names none."""
-    return session.scalars(select(CheckIn).where(
-        CheckIn.address == address, CheckIn.state.in_(OPEN_CHECKIN_STATES[1:])).order_by(
-        func.coalesce(CheckIn.sent_at, CheckIn.due_at).desc()).limit(1)).first()
+REPLY_WINDOW = timedelta(days=14)
+
+
+def latest_open_checkin(session: Session, address: str, now: datetime | None = None) -> CheckIn | None:
+    """The most recent check-in sent to this address (a follow-up message after a first reply counts too)."""
+    stmt = select(CheckIn).where(CheckIn.address == address,
+                                 CheckIn.state.in_(("claimed", "sent", "delivered", "replied")))
+    if now is not None:
+        stmt = stmt.where(func.coalesce(CheckIn.sent_at, CheckIn.due_at) >= now - REPLY_WINDOW)
+    return session.scalars(stmt.order_by(func.coalesce(CheckIn.sent_at, CheckIn.due_at).desc()).limit(1)).first()
 
 
 def make_due_now(session: Session, *, checkin: CheckIn, now: datetime) -> CheckIn:

@@ -1,25 +1,12 @@
-"""CRM adapters tell the help desk a case was reopened; picked by `crm.adapter`."""
+"""CRM adapters tell the help desk a case was reopened; picked by `crm.adapter`, delivered through the outbox."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from followup.crm.base import CrmAdapter, CrmDeliveryError, ReopenNotice
+from followup.crm.webhook import WebhookCrm
+from followup.crm.zendesk import ZendeskCrm
 
-
-@dataclass(frozen=True)
-class ReopenNotice:
-    case_id: str
-    reply_text: str
-    intent: str
-    reasons: tuple[str, ...]
-    routed_to: str
-
-
-@runtime_checkable
-class CrmAdapter(Protocol):
-    name: str
-
-    def case_reopened(self, notice: ReopenNotice) -> None:
-        """Tell the CRM; raise on failure so the caller can retry or dead-letter."""
+__all__ = ["ADAPTERS", "BuiltinCrm", "CrmAdapter", "CrmDeliveryError", "ReopenNotice", "WebhookCrm", "ZendeskCrm",
+           "build_crm_adapter"]
 
 
 class BuiltinCrm:
@@ -35,7 +22,7 @@ class BuiltinCrm:
         return None
 
 
-ADAPTERS: dict[str, type] = {"builtin": BuiltinCrm}
+ADAPTERS: dict[str, type] = {"builtin": BuiltinCrm, "webhook": WebhookCrm, "zendesk": ZendeskCrm}
 
 
 def build_crm_adapter(settings) -> CrmAdapter:

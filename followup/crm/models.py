@@ -1,0 +1,30 @@
+"""The CRM outbox: one row per notice, written in the reopen's own transaction, so none is ever lost."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aftercare.db import Base, UTCDateTime, utcnow
+
+DELIVERY_STATES = ("pending", "delivered", "dead")
+
+
+class CrmDelivery(Base):
+    """A notice for the CRM: pending until the adapter takes it, dead (a dead letter) when retries ran out."""
+
+    __tablename__ = "crm_deliveries"
+    __table_args__ = (Index("ix_crm_deliveries_due", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    adapter: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,146 @@
+"""The CRM outbox: a reopen records its notice in its own transaction; the scheduler tick delivers it later.
+
+So the CRM is never called inside the reply's transaction, a slow or broken CRM never holds up a reopen, and a
+notice survives crashes. Each pending row is leased (its `next_attempt_at` pushed past the call's timeout) and
+committed before the call, so workers sharing the table never send the same attempt twice; delivery is at least
+once, and the `delivery_id` lets a receiver drop a repeat. Failures back off exponentially with jitter; after
+`crm.max_attempts`, or at once for an answer retrying cannot fix, the row is dead: a dead letter a manager can see
+and send again.
+
+Every adapter gets rows, `builtin` included: its call is a no-op, so its rows are simply marked delivered on the
+next tick, and the table is one audit trail of what each CRM was told.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from aftercare.db import Database, new_id
+from followup.crm.base import CrmAdapter, CrmDeliveryError, ReopenNotice
+from followup.crm.models import CrmDelivery
+
+log = logging.getLogger("aftercare.crm")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    backoff_seconds: float = 30.0
+    backoff_cap_seconds: float = 3600.0
+    lease_seconds: float = 120.0
+    batch_size: int = 100
+
+    @classmethod
+    def from_settings(cls, settings) -> "RetryPolicy":
+        crm = settings.crm
+        return cls(max_attempts=crm.max_attempts, backoff_seconds=crm.backoff_seconds,
+                   backoff_cap_seconds=crm.backoff_cap_seconds,
+                   lease_seconds=max(60.0, 4 * crm.timeout_seconds))
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def record_reopen(session: Session, *, adapter: str, notice: ReopenNotice, now: datetime) -> CrmDelivery:
+    """Queue the notice in the caller's transaction: it commits with the reopen, or not at all."""
+    delivery_id = new_id("crm")
+    row = CrmDelivery(id=delivery_id, case_id=notice.case_id, adapter=adapter,
+                      payload=replace(notice, delivery_id=delivery_id).as_payload(), state="pending", attempts=0,
+                      next_attempt_at=now, created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def backoff_delay(attempt: int, policy: RetryPolicy, retry_after: float | None = None,
+                  rng: Callable[[], float] = random.random) -> float:
+    """Attempt n waits up to base·2^(n−1) (capped), the lower half fixed and the upper half jitter; a CRM's
+    Retry-After is a floor."""
+    ceiling = min(policy.backoff_cap_seconds, policy.backoff_seconds * 2 ** max(0, attempt - 1))
+    return max(ceiling / 2 + rng() * ceiling / 2, retry_after or 0.0)
+
+
+def claim_due(session: Session, *, adapter: str, now: datetime, policy: RetryPolicy) -> list[tuple[str, dict]]:
+    """Lease due rows for this adapter (other workers skip the locked ones) and count the attempt up front."""
+    rows = session.execute(select(CrmDelivery.id, CrmDelivery.payload).where(
+        CrmDelivery.state == "pending", CrmDelivery.adapter == adapter, CrmDelivery.next_attempt_at <= now)
+        .order_by(CrmDelivery.next_attempt_at).limit(policy.batch_size).with_for_update(skip_locked=True)).all()
+    if rows:
+        session.execute(update(CrmDelivery).where(CrmDelivery.id.in_([r.id for r in rows])).values(
+            next_attempt_at=now + timedelta(seconds=policy.lease_seconds), attempts=CrmDelivery.attempts + 1,
+            updated_at=now))
+    session.commit()
+    return [(r.id, r.payload) for r in rows]
+
+
+def _attempt(adapter: CrmAdapter, delivery_id: str, payload: dict) -> CrmDeliveryError | None:
+    """One call to the CRM, outside any transaction; an adapter bug counts as a failed attempt, not a crash."""
+    try:
+        adapter.case_reopened(ReopenNotice.from_payload(payload))
+    except CrmDeliveryError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered with the reason
+        log.exception("CRM adapter %s failed on %s", adapter.name, delivery_id)
+        return CrmDeliveryError(f"{adapter.name} adapter error: {type(exc).__name__}: {str(exc)[:200]}")
+    return None
+
+
+def _record(db: Database, delivery_id: str, error: CrmDeliveryError | None, *, now: datetime,
+            policy: RetryPolicy, report: DeliveryReport) -> None:
+    with db.session() as session:
+        row = session.get(CrmDelivery, delivery_id)
+        row.updated_at = now
+        if error is None:
+            row.state, row.delivered_at = "delivered", now
+            report.delivered += 1
+        elif not error.permanent and row.attempts < policy.max_attempts:
+            row.next_attempt_at = now + timedelta(seconds=backoff_delay(row.attempts, policy, error.retry_after))
+            row.last_error = error.reason
+            report.retried += 1
+        else:
+            row.state = "dead"
+            row.last_error = error.reason if error.permanent else f"{error.reason} (after {row.attempts} attempts)"
+            log.warning("CRM delivery %s for case %s is a dead letter: %s", row.id, row.case_id, row.last_error)
+            report.dead += 1
+        session.commit()
+
+
+def deliver_pending(db: Database, adapter: CrmAdapter, *, now: datetime,
+                    policy: RetryPolicy = RetryPolicy()) -> DeliveryReport:
+    """One tick: lease what is due for this adapter, then deliver the rows one by one."""
+    report = DeliveryReport()
+    with db.session() as session:
+        claimed = claim_due(session, adapter=adapter.name, now=now, policy=policy)
+    report.claimed = len(claimed)
+    for delivery_id, payload in claimed:
+        try:
+            _record(db, delivery_id, _attempt(adapter, delivery_id, payload), now=now, policy=policy, report=report)
+        except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
+            log.exception("CRM delivery %s could not be recorded; it will be retried", delivery_id)
+            report.errors.append(f"{delivery_id}: {type(exc).__name__}")
+    return report
+
+
+def dead_letters(session: Session, *, limit: int = 100) -> list[CrmDelivery]:
+    """Notices the CRM never took, newest first."""
+    return list(session.scalars(select(CrmDelivery).where(CrmDelivery.state == "dead")
+                                .order_by(CrmDelivery.updated_at.desc(), CrmDelivery.id).limit(limit)))
+
+
+def retry_dead_letter(session: Session, *, delivery: CrmDelivery, now: datetime) -> CrmDelivery:
+    """A manager fixed the cause: the dead letter starts over with a full set of attempts, due now."""
+    delivery.state, delivery.attempts, delivery.next_attempt_at, delivery.updated_at = "pending", 0, now, now
+    session.flush()
+    return delivery
