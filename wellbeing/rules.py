@@ -104,7 +104,7 @@ class _Strict(Schema):
 class WhenSchema(_Strict):
     signals_any = _names()
     load_at_least = _JsonNumber(validate=validate.Range(min=0))
-    consecutive_negative_at_least = _int(validate=validate.Range(min=1))
+    consecutive_negative_at_least = _int(validate=validate.Range(min=1, max=10_000))
     sentiment_at_most = _JsonNumber(validate=validate.Range(min=-1, max=1))
     category_in = _names()
     duration_over_norm_at_least = _JsonNumber(validate=validate.Range(min=0))
@@ -144,7 +144,7 @@ class RuleSchema(_Strict):
 
 class ServiceLevelSchema(_Strict):
     target = _JsonNumber(load_default=0.8, validate=validate.Range(min=0, max=1))
-    answer_within_seconds = _int(load_default=20, validate=validate.Range(min=0))
+    answer_within_seconds = _int(load_default=20, validate=validate.Range(min=0, max=86_400))
 
     @post_load
     def _make(self, data, **kwargs) -> ServiceLevelGuard:
@@ -152,11 +152,11 @@ class ServiceLevelSchema(_Strict):
 
 
 class GuardsSchema(_Strict):
-    max_breaks_per_shift = _int(load_default=4, validate=validate.Range(min=1))
-    min_minutes_between_breaks = _int(load_default=45, validate=validate.Range(min=0))
+    max_breaks_per_shift = _int(load_default=4, validate=validate.Range(min=1, max=1_000))
+    min_minutes_between_breaks = _int(load_default=45, validate=validate.Range(min=0, max=1_440))
     max_team_fraction_on_break = _JsonNumber(load_default=0.2, validate=validate.Range(min=0, max=1))
     service_level = fields.Nested(ServiceLevelSchema, allow_none=True, load_default=ServiceLevelGuard)
-    max_deferral_minutes = _int(load_default=20, validate=validate.Range(min=0))
+    max_deferral_minutes = _int(load_default=20, validate=validate.Range(min=0, max=1_440))
     escalate_to = fields.String(load_default="team_lead", validate=validate.Length(min=1, max=100))
 
     @post_load

@@ -1,34 +1,237 @@
-"""wellbeing's HTTP edge: the builtin routing queue."""
+"""wellbeing's HTTP edge under /api/v1: load, break rules, agent state, the next item, breaks, the queue."""
 from __future__ import annotations
 
+from flask import g, jsonify, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+from twilio.request_validator import RequestValidator
 
-from aftercare.app import db_session
+import wellbeing.services as wellbeing
+from aftercare.app import db_session, runtime
 from aftercare.auth import require_scope
-from wellbeing.models import QUEUE_STATES
-from wellbeing.services import queue_items
+from aftercare.errors import Problem, validation_problem
+from wellbeing.rules import dump_rule_set
+from wellbeing.schemas import (AgentBreaksSchema, AgentLoadSchema, AgentStateResultSchema, AgentStateSchema,
+                               BreakSchema, LimitQuerySchema, NextSchema, PublishRulesSchema, QueueListSchema,
+                               QueueQuerySchema, RollbackSchema, RuleHistorySchema, RuleSetVersionSchema,
+                               SimulateSchema, SimulationSchema, TeamLoadSchema, TeamQuerySchema)
 
-blp = Blueprint("wellbeing", __name__, url_prefix="/api/v1", description="Routing queue and agent wellbeing")
+blp = Blueprint("wellbeing", __name__, url_prefix="/api/v1", description="Routing queue, agent state and load")
+rules_blp = Blueprint("break_rules", __name__, url_prefix="/api/v1/break-rules",
+                      description="Break rules (manager scope): versioned, validated, simulated, rolled back")
+platform_blp = Blueprint("routing_webhooks", __name__, url_prefix="/webhooks",
+                         description="Routing platform event callbacks (signed)")
+SECURITY = [{"bearerAuth": []}]
+NOT_FOUND = {"404": {"description": "Unknown agent or break"}}
 
 
-class QueueQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    state = fields.String(load_default="queued", validate=validate.OneOf(QUEUE_STATES))
-    team = fields.String(validate=validate.Length(1, 128))
-    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+def _not_found(detail: str) -> Problem:
+    return Problem(404, "Not Found", detail, kind="not-found")
 
 
-class QueueListSchema(Schema):
-    items = fields.List(fields.Dict())
+def _invalid(error: ValidationError, prefix: str) -> Problem:
+    """A service's flat {"rules.2.when.x": [...]} named from the request body's root."""
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    return validation_problem({prefix if key == "_schema" else f"{prefix}.{key}" if prefix else key: texts
+                               for key, texts in messages.items()})
+
+
+def _commit_version() -> None:
+    try:
+        db_session().commit()
+    except IntegrityError as exc:
+        db_session().rollback()
+        raise Problem(409, "Conflict", "Another change to these rules was saved at the same moment; "
+                                       "reload the history and try again.", kind="conflict") from exc
+
+
+@blp.route("/agents/<agent_id>/load")
+@blp.doc(security=SECURITY, summary="An agent's load now, its parts over 24 h and a 24 h series",
+         responses=NOT_FOUND)
+@require_scope("read", "agent")
+@blp.response(200, AgentLoadSchema)
+def agent_load(agent_id: str):
+    found = wellbeing.agent_load(db_session(), agent_id=agent_id, now=runtime().clock())
+    if found is None:
+        raise _not_found(f"No agent {agent_id!r} is known yet.")
+    return found
+
+
+@blp.route("/teams/<team>/load")
+@blp.doc(security=SECURITY, summary="Every agent of a team with their load now, heaviest first")
+@require_scope("read")
+@blp.response(200, TeamLoadSchema)
+def team_load(team: str):
+    now = runtime().clock()
+    return {"team": team, "at": now.isoformat(), "agents": wellbeing.team_load(db_session(), team=team, now=now)}
+
+
+@blp.route("/agents/<agent_id>/state", methods=["PUT"])
+@blp.doc(security=SECURITY, summary="Report an agent's state: available, busy, wrap_up, on_break or offline",
+         description="available / wrap_up after a break was granted lets an `after_current` break start; "
+                     "reported during a break, the agent is back early. offline cancels a break not yet started.")
+@require_scope("agent")
+@blp.arguments(AgentStateSchema)
+@blp.response(200, AgentStateResultSchema)
+def put_agent_state(args, agent_id: str):
+    result = wellbeing.report_state(db_session(), agent_id=agent_id, state=args["state"], now=runtime().clock(),
+                                    name=args.get("name"), team=args.get("team"))
+    db_session().commit()
+    return result
+
+
+@blp.route("/agents/<agent_id>/next")
+@blp.doc(security=SECURITY, summary="What the agent does next: a due break first, else the top item they may take",
+         description="Hands the result over: a break starts now; a work item is assigned to the agent. A break "
+                     "granted `after_current` is handed over only once the agent has reported available or "
+                     "wrap_up after it was granted.", responses=NOT_FOUND)
+@require_scope("agent")
+@blp.response(200, NextSchema)
+def next_item(agent_id: str):
+    found = wellbeing.next_for_agent(db_session(), agent_id=agent_id, now=runtime().clock())
+    if found is None:
+        raise _not_found(f"No agent {agent_id!r} is known yet; report a state first.")
+    db_session().commit()
+    return found
+
+
+@blp.route("/agents/<agent_id>/breaks")
+@blp.doc(security=SECURITY, summary="An agent's breaks and every planner decision about them, with reasons")
+@require_scope("read", "agent")
+@blp.arguments(LimitQuerySchema, location="query")
+@blp.response(200, AgentBreaksSchema)
+def agent_breaks(args, agent_id: str):
+    session = db_session()
+    return {"breaks": wellbeing.agent_breaks(session, agent_id=agent_id, limit=args["limit"]),
+            "decisions": wellbeing.break_decisions(session, agent_id=agent_id, limit=args["limit"])}
+
+
+@blp.route("/agents/<agent_id>/breaks/<break_id>/end", methods=["POST"])
+@blp.doc(security=SECURITY, summary="End a running break early",
+         responses={**NOT_FOUND, "409": {"description": "The break is not running"}})
+@require_scope("agent")
+@blp.response(200, BreakSchema)
+def end_break(agent_id: str, break_id: str):
+    try:
+        ended = wellbeing.end_agent_break(db_session(), agent_id=agent_id, break_id=break_id, now=runtime().clock())
+    except wellbeing.BreakConflict as exc:
+        raise Problem(409, "Conflict", str(exc), kind="conflict") from exc
+    if ended is None:
+        raise _not_found(f"Agent {agent_id!r} has no break {break_id!r}.")
+    db_session().commit()
+    return ended
 
 
 @blp.route("/routing/queue")
-@blp.doc(security=[{"bearerAuth": []}], summary="Builtin routing queue, highest priority first")
+@blp.doc(security=SECURITY, summary="Builtin routing queue, highest priority first")
 @require_scope("read", "agent")
 @blp.arguments(QueueQuerySchema, location="query")
 @blp.response(200, QueueListSchema)
 def routing_queue(args):
-    return {"items": queue_items(db_session(), state=args["state"], team=args.get("team"), limit=args["limit"])}
+    return {"items": wellbeing.queue_items(db_session(), state=args["state"], team=args.get("team"),
+                                           limit=args["limit"])}
+
+
+@rules_blp.route("")
+class BreakRules(MethodView):
+    @rules_blp.doc(security=SECURITY, summary="The rule set that applies to a team (its own, else the default)")
+    @require_scope("manager")
+    @rules_blp.arguments(TeamQuerySchema, location="query")
+    @rules_blp.response(200, RuleSetVersionSchema)
+    def get(self, args):
+        return wellbeing.active_rule_set(db_session(), team=args["team"])
+
+    @rules_blp.doc(security=SECURITY, summary="Publish a new version of a team's rule set (omit team: the default)",
+                   description='Body: `{"rule_set": {"rules": [...], "guards": {...}}, "reason": "why"}`. '
+                               "The author is the API key's name. A bad rule set is a 422 naming each field, "
+                               "e.g. `rule_set.rules.2.when.typo_condition`.")
+    @require_scope("manager")
+    @rules_blp.arguments(TeamQuerySchema, location="query")
+    @rules_blp.arguments(PublishRulesSchema)
+    @rules_blp.response(201, RuleSetVersionSchema)
+    def put(self, query, body):
+        try:
+            published = wellbeing.publish_rule_set(db_session(), team=query["team"],
+                                                   data=dump_rule_set(body["rule_set"]), author=g.api_key_name,
+                                                   reason=body["reason"], now=runtime().clock())
+        except ValidationError as exc:
+            raise _invalid(exc, "rule_set") from exc
+        _commit_version()
+        return published
+
+
+@rules_blp.route("/history")
+@rules_blp.doc(security=SECURITY, summary="Every version of a team's own rule set, newest first")
+@require_scope("manager")
+@rules_blp.arguments(TeamQuerySchema, location="query")
+@rules_blp.response(200, RuleHistorySchema)
+def rule_history(args):
+    return {"team": args["team"], "versions": wellbeing.rule_history(db_session(), team=args["team"])}
+
+
+@rules_blp.route("/rollback", methods=["POST"])
+@rules_blp.doc(security=SECURITY, summary="Publish an exact copy of an earlier version as the newest",
+               responses={"404": {"description": "No such version"}})
+@require_scope("manager")
+@rules_blp.arguments(RollbackSchema)
+@rules_blp.response(201, RuleSetVersionSchema)
+def rollback(args):
+    try:
+        restored = wellbeing.rollback_rule_set(db_session(), team=args["team"], version=args["version"],
+                                               author=g.api_key_name, now=runtime().clock(), reason=args["reason"])
+    except LookupError as exc:
+        raise _not_found(str(exc)) from exc
+    _commit_version()
+    return restored
+
+
+@rules_blp.route("/simulate", methods=["POST"])
+@rules_blp.doc(security=SECURITY, summary="Replay a window's recorded interactions with proposed and active rules",
+               description='Body: `{"rules": <rule set>, "from": "...", "to": "...", "team": "..."}` (at most '
+                           "31 days). Reports breaks per agent, minutes off-queue, predicted service level per "
+                           "hour and agents whose load peaked over the threshold without a break. Stores nothing.")
+@require_scope("manager")
+@rules_blp.arguments(SimulateSchema)
+@rules_blp.response(200, SimulationSchema)
+def simulate(args):
+    try:
+        return wellbeing.simulate_rule_set(db_session(), rules=dump_rule_set(args["rules"]), start=args["start"],
+                                           end=args["end"], team=args["team"])
+    except ValidationError as exc:
+        raise _invalid(exc, "") from exc
+
+
+@platform_blp.route("/taskrouter/events", methods=["POST"])
+@platform_blp.doc(summary="Twilio TaskRouter event callback (signed with X-Twilio-Signature)",
+                  security=[{"twilioSignature": []}],
+                  description="Set the workspace's Event Callback URL to `<server.public_base_url>/webhooks/taskrouter/"
+                              "events`. reservation.wrapup / reservation.completed tell us the worker finished their "
+                              "task (a granted `after_current` break starts); worker.activity.update to the Break, "
+                              "Available or an Offline activity is the agent's state; task.completed / task.canceled "
+                              "close our queue item. Other events are acknowledged and ignored.",
+                  requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                      "type": "object", "properties": {name: {"type": "string"} for name in (
+                          "EventType", "WorkerSid", "WorkerActivitySid", "WorkerActivityName", "TaskSid",
+                          "TaskAttributes", "Timestamp")}}}}},
+                  responses={"200": {"description": "Acknowledged", "content": {"application/json": {
+                      "schema": {"type": "object"}}}},
+                             "403": {"description": "Signature missing or invalid"},
+                             "404": {"description": "TaskRouter is not the configured routing adapter"}})
+def taskrouter_events():
+    read_event = getattr(runtime().services["routing"], "read_event", None)
+    if read_event is None:
+        raise _not_found("TaskRouter is not the configured routing adapter (routing.adapter).")
+    settings = runtime().settings
+    url = settings.server.public_base_url.rstrip("/") + request.full_path.rstrip("?")
+    form = request.form.to_dict()
+    token, signature = settings.twilio.auth_token.reveal(), request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature or not RequestValidator(token).validate(url, form, signature):
+        raise Problem(403, "Forbidden", "X-Twilio-Signature missing or invalid for this URL.", kind="invalid-signature")
+    result = wellbeing.apply_platform_event(db_session(), event=read_event(form), now=runtime().clock())
+    db_session().commit()
+    return jsonify(result)
+
+
+BLUEPRINTS = (blp, rules_blp, platform_blp)

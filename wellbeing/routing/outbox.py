@@ -1,0 +1,157 @@
+"""The routing outbox: what the platform must be told is written in the use case's own transaction; the tick
+delivers it.
+
+So a slow or broken routing platform never holds up a CRM event or a reply, and a command survives crashes.
+Commands that share a key (one queue item, one agent) are delivered in the order they were written: a task is
+created before it is closed, and a worker's Break activity is set before its Available one. Every adapter gets
+rows, `builtin` included (its calls are no-ops), so the table is one audit trail of what routing was told.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from aftercare.db import Database
+from wellbeing.models import QueueItem, RoutingCommand
+from wellbeing.routing.base import RoutingAdapter, RoutingError, TaskRequest
+
+log = logging.getLogger("aftercare.routing")
+
+CREATE_TASK = "create_task"
+CLOSE_TASK = "close_task"
+SET_ACTIVITY = "set_activity"
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    max_attempts: int = 5
+    backoff_seconds: float = 15.0
+    backoff_cap_seconds: float = 600.0
+    lease_seconds: float = 60.0
+    batch_size: int = 100
+
+    @classmethod
+    def from_settings(cls, settings) -> OutboxPolicy:
+        r = settings.routing
+        return cls(max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
+                   backoff_cap_seconds=r.backoff_cap_seconds, lease_seconds=max(30.0, 4 * r.timeout_seconds))
+
+
+@dataclass
+class OutboxReport:
+    claimed: int = 0
+    done: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def record(session: Session, *, adapter: str, action: str, key: str, payload: dict, now: datetime) -> None:
+    """Queue a command in the caller's transaction: it commits with the decision, or not at all."""
+    session.add(RoutingCommand(adapter=adapter, action=action, key=key, payload=payload, state="pending",
+                               attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
+
+
+def task_created(session: Session, *, adapter: str, task: TaskRequest, now: datetime) -> None:
+    record(session, adapter=adapter, action=CREATE_TASK, key=f"item:{task.item_id}", payload=task.as_payload(),
+           now=now)
+
+
+def task_closed(session: Session, *, adapter: str, item_id: str, reason: str, now: datetime) -> None:
+    record(session, adapter=adapter, action=CLOSE_TASK, key=f"item:{item_id}",
+           payload={"item_id": item_id, "reason": reason}, now=now)
+
+
+def activity_set(session: Session, *, adapter: str, agent_id: str, activity: str, now: datetime) -> None:
+    record(session, adapter=adapter, action=SET_ACTIVITY, key=f"agent:{agent_id}",
+           payload={"agent_id": agent_id, "activity": activity}, now=now)
+
+
+def _claim(session: Session, *, adapter: str, now: datetime, policy: OutboxPolicy) -> list[int]:
+    """Lease due commands that are first in line for their key; other workers skip the locked ones."""
+    rows = session.execute(select(RoutingCommand.id, RoutingCommand.key).where(
+        RoutingCommand.state == "pending", RoutingCommand.adapter == adapter, RoutingCommand.next_attempt_at <= now)
+        .order_by(RoutingCommand.id).limit(policy.batch_size).with_for_update(skip_locked=True)).all()
+    firsts = dict(session.execute(select(RoutingCommand.key, func.min(RoutingCommand.id)).where(
+        RoutingCommand.state == "pending", RoutingCommand.key.in_({r.key for r in rows}))
+        .group_by(RoutingCommand.key)).all()) if rows else {}
+    ids = [r.id for r in rows if firsts.get(r.key) == r.id]
+    if ids:
+        session.execute(update(RoutingCommand).where(RoutingCommand.id.in_(ids)).values(
+            next_attempt_at=now + timedelta(seconds=policy.lease_seconds), attempts=RoutingCommand.attempts + 1,
+            updated_at=now))
+    session.commit()
+    return ids
+
+
+def _perform(routing: RoutingAdapter, command: RoutingCommand, external_id: str | None) -> str | None:
+    payload = command.payload
+    if command.action == CREATE_TASK:
+        return routing.create_task(TaskRequest.from_payload(payload))
+    if command.action == CLOSE_TASK:
+        if external_id:
+            routing.close_task(external_id, reason=payload["reason"])
+        return None
+    if command.action == SET_ACTIVITY:
+        routing.set_activity(payload["agent_id"], payload["activity"])
+        return None
+    raise RoutingError(f"unknown routing command {command.action!r}", permanent=True)
+
+
+def _deliver_one(db: Database, routing: RoutingAdapter, command_id: int, *, now: datetime, policy: OutboxPolicy,
+                 report: OutboxReport) -> None:
+    """One call to the platform, outside any transaction; an adapter bug counts as a failed attempt."""
+    with db.session() as session:
+        command = session.get(RoutingCommand, command_id)
+        item_id = command.payload.get("item_id")
+        item = session.get(QueueItem, item_id) if item_id else None
+        external_id = item.external_id if item is not None else None
+        session.expunge(command)
+    error = None
+    try:
+        created = _perform(routing, command, external_id)
+    except RoutingError as exc:
+        error = exc
+    except Exception as exc:  # noqa: BLE001 - retried, then kept as dead with the reason
+        log.exception("routing adapter %s failed on command %s", routing.name, command_id)
+        error = RoutingError(f"{routing.name} adapter error: {type(exc).__name__}: {str(exc)[:200]}")
+    with db.session() as session:
+        row = session.get(RoutingCommand, command_id)
+        row.updated_at = now
+        if error is None:
+            row.state, row.last_error = "done", None
+            if created and item_id and (item := session.get(QueueItem, item_id)) is not None:
+                item.external_id = created
+            report.done += 1
+        elif not error.permanent and row.attempts < policy.max_attempts:
+            ceiling = min(policy.backoff_cap_seconds, policy.backoff_seconds * 2 ** max(0, row.attempts - 1))
+            row.next_attempt_at = now + timedelta(seconds=ceiling / 2 + random.random() * ceiling / 2)
+            row.last_error = error.reason
+            report.retried += 1
+        else:
+            row.state = "dead"
+            row.last_error = error.reason if error.permanent else f"{error.reason} (after {row.attempts} attempts)"
+            log.warning("routing command %s (%s %s) is dead: %s", row.id, row.action, row.key, row.last_error)
+            report.dead += 1
+        session.commit()
+
+
+def deliver_pending(db: Database, routing: RoutingAdapter, *, now: datetime,
+                    policy: OutboxPolicy = OutboxPolicy()) -> OutboxReport:
+    """One tick: lease what is due and first in line, then deliver it command by command."""
+    report = OutboxReport()
+    with db.session() as session:
+        claimed = _claim(session, adapter=routing.name, now=now, policy=policy)
+    report.claimed = len(claimed)
+    for command_id in claimed:
+        try:
+            _deliver_one(db, routing, command_id, now=now, policy=policy, report=report)
+        except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
+            log.exception("routing command %s could not be recorded; it will be retried", command_id)
+            report.errors.append(f"{command_id}: {type(exc).__name__}")
+    return report

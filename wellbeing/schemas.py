@@ -1,0 +1,190 @@
+"""marshmallow schemas for wellbeing's HTTP edge (requests are validated here; responses documented)."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from wellbeing.models import AGENT_STATES, QUEUE_STATES
+from wellbeing.rules import RuleSetSchema
+
+def Team(**kwargs) -> fields.String:
+    return fields.String(validate=validate.Length(1, 128), **kwargs)
+
+
+class _Query(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class _Body(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class QueueQuerySchema(_Query):
+    state = fields.String(load_default="queued", validate=validate.OneOf(QUEUE_STATES))
+    team = Team()
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+
+
+class QueueItemSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    priority = fields.Integer()
+    case_id = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    preferred_agent_id = fields.String(allow_none=True)
+    assigned_agent_id = fields.String(allow_none=True)
+    title = fields.String()
+    routing_reason = fields.String(allow_none=True)
+    details = fields.Dict()
+    external_id = fields.String(allow_none=True, metadata={"description": "The routing platform's task id."})
+    created_at = fields.String()
+    available_at = fields.String()
+
+
+class QueueListSchema(Schema):
+    items = fields.List(fields.Dict())
+
+
+class TeamQuerySchema(_Query):
+    team = Team(load_default=None, metadata={"description": "Omit for the default rule set."})
+
+
+class AgentLoadRowSchema(Schema):
+    agent_id = fields.String()
+    name = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    state = fields.String()
+    load = fields.Float(metadata={"description": "Decayed to now, 3 decimals."})
+    threshold = fields.Float()
+    over_threshold = fields.Boolean()
+    on_break_until = fields.String(allow_none=True)
+
+
+class LoadPointSchema(Schema):
+    at = fields.String()
+    load = fields.Float()
+
+
+class AgentLoadSchema(AgentLoadRowSchema):
+    class Meta:
+        exclude = ("on_break_until",)
+
+    parts = fields.Dict(keys=fields.String(), values=fields.Float(),
+                        metadata={"description": "Total contribution of each part over the last 24 h."})
+    series = fields.List(fields.Nested(LoadPointSchema), metadata={"description": "Every 15 min over 24 h."})
+
+
+class TeamLoadSchema(Schema):
+    team = fields.String()
+    at = fields.String()
+    agents = fields.List(fields.Nested(AgentLoadRowSchema))
+
+
+class RuleSetVersionSchema(Schema):
+    version = fields.Integer(allow_none=True, metadata={"description": "None: the built-in default rules."})
+    team = fields.String(allow_none=True)
+    rules = fields.Dict(metadata={"description": "The rule set document (SPEC 5.2)."})
+    author = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    created_at = fields.String(allow_none=True)
+
+
+class RuleHistorySchema(Schema):
+    team = fields.String(allow_none=True)
+    versions = fields.List(fields.Nested(RuleSetVersionSchema))
+
+
+class PublishRulesSchema(_Body):
+    rule_set = fields.Nested(RuleSetSchema, required=True)
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class RollbackSchema(_Body):
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    team = Team(load_default=None, allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class SimulateSchema(_Body):
+    rules = fields.Nested(RuleSetSchema, required=True)
+    start = fields.AwareDateTime(required=True, data_key="from", default_timezone=timezone.utc)
+    end = fields.AwareDateTime(required=True, data_key="to", default_timezone=timezone.utc)
+    team = Team(load_default=None, allow_none=True)
+
+
+class SimulationSchema(Schema):
+    proposed = fields.Dict(metadata={"description": "planner.SimulationResult for the proposed rules."})
+    active = fields.Dict(metadata={"description": "The same replay with the active rules."})
+    window = fields.Dict()
+
+
+class AgentStateSchema(_Body):
+    state = fields.String(required=True, validate=validate.OneOf(AGENT_STATES))
+    name = fields.String(validate=validate.Length(max=200))
+    team = Team()
+
+
+class BreakSchema(Schema):
+    id = fields.String()
+    agent_id = fields.String()
+    team = fields.String(allow_none=True)
+    rule = fields.String()
+    minutes = fields.Integer()
+    start = fields.String(metadata={"description": "after_current | now"})
+    state = fields.String(metadata={"description": "deferred | due | on_break | ended | refused | cancelled"})
+    outcome = fields.String(metadata={"description": "The latest decision: granted | deferred | escalated | refused"})
+    requested_at = fields.String()
+    retry_at = fields.String(allow_none=True)
+    granted_at = fields.String(allow_none=True)
+    ready_at = fields.String(allow_none=True)
+    started_at = fields.String(allow_none=True)
+    ends_at = fields.String(allow_none=True)
+    ended_at = fields.String(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    queue_item_id = fields.String(allow_none=True)
+
+
+class DecisionSchema(Schema):
+    id = fields.String()
+    break_id = fields.String()
+    agent_id = fields.String()
+    team = fields.String(allow_none=True)
+    rule = fields.String()
+    outcome = fields.String()
+    minutes = fields.Integer()
+    start = fields.String()
+    starts_at = fields.String(allow_none=True)
+    retry_at = fields.String(allow_none=True)
+    reasons = fields.List(fields.String())
+    escalate_to = fields.String(allow_none=True)
+    rule_set_version = fields.Integer(allow_none=True)
+    decided_at = fields.String()
+
+
+class AgentStateResultSchema(Schema):
+    agent_id = fields.String()
+    name = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    state = fields.String()
+    state_changed_at = fields.String(allow_none=True)
+    ignored = fields.String(metadata={"description": "Set when the report was older than the state on record."})
+    break_ = fields.Nested(BreakSchema, allow_none=True, attribute="break", data_key="break")
+
+
+class NextSchema(Schema):
+    kind = fields.String(metadata={"description": "break (a break to take now or running) | work | none"})
+    break_ = fields.Nested(BreakSchema, allow_none=True, attribute="break", data_key="break")
+    item = fields.Nested(QueueItemSchema, allow_none=True)
+
+
+class AgentBreaksSchema(Schema):
+    breaks = fields.List(fields.Nested(BreakSchema))
+    decisions = fields.List(fields.Nested(DecisionSchema))
+
+
+class LimitQuerySchema(_Query):
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
