@@ -1,4 +1,7 @@
-"""`flask --app wsgi demo`: the whole follow-up story on a throwaway SQLite database, printed step by step."""
+"""`flask --app wsgi demo`: the whole follow-up story on a throwaway SQLite database, printed step by step.
+
+`demo --days N` instead fills the configured database with an N-day history (see `aftercare.demo_history`).
+"""
 from __future__ import annotations
 
 import json
@@ -9,6 +12,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from aftercare import migrate
+from aftercare.demo_history import seed_history  # noqa: F401  (`demo --days N`)
 from aftercare.signing import sign
 
 

@@ -1,0 +1,332 @@
+"""The managers' dashboard: server-rendered pages under /dashboard (load, breaks, rules, outcomes, inbox)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for)
+from marshmallow import ValidationError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+import wellbeing.services as wellbeing
+from aftercare.app import db_session, runtime
+from aftercare.dashboard import charts
+from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf
+from aftercare.dashboard.presenters import (document_of, mask, outcome_charts, pretty, simulation_view,
+                                           with_diffs)
+from aftercare.managers import (SignInError, SignInThrottled, ThrottlePolicy, current_manager, sign_in,
+                                sign_out_everywhere)
+from aftercare.metrics_views import OutcomesQuerySchema, build_report, csv_response
+from followup.models import Case, Reply
+from followup.outcomes import DEFINITIONS
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+PUBLIC_ENDPOINTS = {"dashboard.sign_in", "dashboard.static"}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+@bp.before_request
+def _guard():
+    """Signed-in managers only; every POST carries the session's CSRF token."""
+    if request.method == "POST" and not csrf_valid():
+        return render_template("dashboard/error.html", title="Form expired",
+                               message="This form has expired or did not come from this dashboard. "
+                                       "Reload the page and try again."), 400
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    manager = current_manager(db_session(), session.get("manager_id"), session.get("nonce"))
+    if manager is None:
+        session.pop("manager_id", None)
+        session.pop("nonce", None)
+        if request.headers.get("X-Requested-With") == "fetch":
+            return Response("signed out", status=401)
+        return redirect(url_for("dashboard.sign_in", next=request.full_path.rstrip("?")))
+    g.manager = manager
+    return None
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.endpoint != "dashboard.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _html_error(error: HTTPException):
+    """Pages answer errors with a page (the API keeps problem+json)."""
+    return render_template("dashboard/error.html", title=error.name, message=error.description), error.code
+
+
+@bp.app_template_global()
+def csrf_field():
+    from markupsafe import Markup
+
+    return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">')
+
+
+def _now():
+    return runtime().clock()
+
+
+def _safe_next(target: str | None) -> str:
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard/") or target.startswith("//"):
+        return url_for("dashboard.load")
+    return target
+
+
+# --- sign-in -------------------------------------------------------------------------------------------
+
+@bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
+def sign_in_page():
+    if request.method == "GET":
+        return render_template("dashboard/sign_in.html", next=request.args.get("next", ""))
+    settings = runtime().settings.dashboard
+    policy = ThrottlePolicy(settings.sign_in_max_failures, timedelta(minutes=settings.sign_in_window_minutes))
+    username = request.form.get("username", "")
+    try:
+        manager = sign_in(session=db_session(), username=username, password=request.form.get("password", ""),
+                          ip=request.remote_addr or "unknown", now=_now(), policy=policy)
+    except SignInThrottled as exc:
+        return render_template("dashboard/sign_in.html", error=str(exc), username=username,
+                               next=request.form.get("next", "")), 429, {"Retry-After": str(exc.retry_after_seconds)}
+    except SignInError as exc:
+        return render_template("dashboard/sign_in.html", error=str(exc), username=username,
+                               next=request.form.get("next", "")), 401
+    session.clear()
+    session.permanent = True
+    session["manager_id"], session["nonce"] = manager.id, manager.session_nonce
+    rotate_csrf()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out():
+    """Signs this manager out of every browser, not only this one."""
+    sign_out_everywhere(session=db_session(), manager_id=g.manager.id)
+    session.clear()
+    flash("Signed out.")
+    return redirect(url_for("dashboard.sign_in"))
+
+
+@bp.route("/")
+def home():
+    return redirect(url_for("dashboard.load"))
+
+
+# --- team load and breaks ------------------------------------------------------------------------------
+
+def _teams() -> list[str]:
+    teams = set(db_session().scalars(select(Case.team).where(Case.team.is_not(None)).distinct()))
+    return sorted(teams)
+
+
+def _load_chart(team: str | None) -> tuple[list[dict], object]:
+    agents = wellbeing.team_load(db_session(), team=team, now=_now())
+    bars = [charts.Bar(label=a.get("name") or a["agent_id"], value=float(a["load"]),
+                       kind="break" if a.get("state") == "on_break" else "over" if a.get("over_threshold") else "ok",
+                       note="on break" if a.get("state") == "on_break" else "")
+            for a in agents]
+    thresholds = {a["threshold"] for a in agents if a.get("threshold") is not None}
+    threshold = thresholds.pop() if len(thresholds) == 1 else None
+    return agents, charts.hbar_chart(bars, title=f"Emotional load per agent, {team or 'all teams'}",
+                                      threshold=threshold)
+
+
+@bp.route("/load")
+def load():
+    teams = _teams()
+    team = request.args.get("team") or None
+    agents, chart = _load_chart(team)
+    return render_template("dashboard/load.html", teams=teams, team=team, agents=agents, chart=chart, now=_now(),
+                           refresh_seconds=runtime().settings.dashboard.refresh_seconds)
+
+
+@bp.route("/load/live")
+def load_live():
+    """The chart and table alone, fetched by live.js every few seconds."""
+    team = request.args.get("team") or None
+    agents, chart = _load_chart(team)
+    return render_template("dashboard/_load_live.html", team=team, agents=agents, chart=chart, now=_now())
+
+
+@bp.route("/agents/<agent_id>")
+def agent(agent_id: str):
+    detail = wellbeing.agent_load(db_session(), agent_id=agent_id, now=_now())
+    if detail is None:
+        abort(404)
+    points = [(_hhmm(p["at"]), float(p["load"])) for p in detail.get("series") or []]
+    chart = charts.line_chart([("load", points, "accent")], threshold=detail.get("threshold"),
+                              title=f"Load over time, {detail.get('name') or agent_id}")
+    decisions = wellbeing.break_decisions(db_session(), agent_id=agent_id, limit=50)
+    return render_template("dashboard/agent.html", agent=detail, chart=chart, decisions=decisions)
+
+
+def _hhmm(at) -> str:
+    text = at if isinstance(at, str) else at.isoformat()
+    return text[11:16]
+
+
+@bp.route("/breaks")
+def breaks():
+    teams = _teams()
+    team = request.args.get("team") or None
+    decisions = wellbeing.break_decisions(db_session(), team=team, limit=100)
+    return render_template("dashboard/breaks.html", teams=teams, team=team, decisions=decisions)
+
+
+# --- rules: edit, simulate, publish, history, rollback ------------------------------------------------
+
+@bp.route("/rules", methods=["GET"])
+def rules():
+    team = request.args.get("team") or None
+    active = wellbeing.active_rule_set(db_session(), team=team)
+    return render_template("dashboard/rules.html", teams=_teams(), team=team, active=active,
+                           text=pretty(document_of(active)), reason="", window_days=7, errors={}, simulation=None)
+
+
+@bp.route("/rules", methods=["POST"])
+def rules_post():
+    form = RulesForm.from_request()
+    session_ = db_session()
+    active = wellbeing.active_rule_set(session_, team=form.team)
+    simulation = None
+    if not form.errors:
+        try:
+            if form.action == "publish":
+                return _publish(form)
+            simulation = _simulate(form)
+        except ValidationError as exc:
+            form.errors.update(_flat(exc.messages))
+    status = 422 if form.errors else 200
+    return render_template("dashboard/rules.html", teams=_teams(), team=form.team, active=active, text=form.text,
+                           reason=form.reason, window_days=form.window_days or 7, errors=form.errors,
+                           simulation=simulation, simulated=digest(form.team, form.document) if simulation else ""
+                           ), status
+
+
+def _flat(messages) -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in messages.items()}
+    return {"document": [str(m) for m in (messages if isinstance(messages, list) else [messages])]}
+
+
+def _simulate(form: RulesForm) -> dict:
+    now = _now()
+    try:
+        result = wellbeing.simulate_rule_set(db_session(), rules=form.document,
+                                             start=now - timedelta(days=form.window_days), end=now, team=form.team)
+    except ValidationError as exc:
+        raise ValidationError(document_paths(exc.messages)) from exc
+    return simulation_view(result)
+
+
+def document_paths(messages) -> dict[str, list[str]]:
+    """The simulate API names fields under its `rules` argument ("rules.rules.0.when.x"); the editor shows
+    paths inside the document ("rules.0.when.x"), and the window as the days field."""
+    out: dict[str, list[str]] = {}
+    for key, texts in _flat(messages).items():
+        name = key[len("rules."):] if key.startswith("rules.") else "document" if key == "rules" \
+            else "window_days" if key in ("from", "to") else key
+        out.setdefault(name, []).extend(texts)
+    return out
+
+
+def _publish(form: RulesForm):
+    session_ = db_session()
+    published = wellbeing.publish_rule_set(session_, team=form.team, data=form.document, author=g.manager.username,
+                                           reason=form.reason, now=_now())
+    session_.commit()
+    flash(f"Published version {published.get('version')} for {form.team or 'all teams (default)'}.")
+    return redirect(url_for("dashboard.history", team=form.team or None))
+
+
+@bp.route("/rules/history")
+def history():
+    team = request.args.get("team") or None
+    entries = wellbeing.rule_history(db_session(), team=team)
+    active = wellbeing.active_rule_set(db_session(), team=team)
+    return render_template("dashboard/history.html", teams=_teams(), team=team, entries=with_diffs(entries),
+                           active_version=(active or {}).get("version"))
+
+
+@bp.route("/rules/rollback", methods=["POST"])
+def rollback():
+    team = request.form.get("team") or None
+    version = request.form.get("version", "")
+    if not version.isdigit() or len(team or "") > 128:
+        flash("Choose a version to roll back to.", "error")
+        return redirect(url_for("dashboard.history", team=team))
+    session_ = db_session()
+    try:
+        result = wellbeing.rollback_rule_set(session_, team=team, version=int(version), author=g.manager.username,
+                                             now=_now(), reason=request.form.get("reason", "").strip() or None)
+    except LookupError as exc:
+        flash(f"No such version: {exc}", "error")
+        return redirect(url_for("dashboard.history", team=team))
+    session_.commit()
+    flash(f"Rolled back to version {version}; now active as version {result.get('version')}.")
+    return redirect(url_for("dashboard.history", team=team))
+
+
+# --- outcomes -----------------------------------------------------------------------------------------
+
+def _outcome_args() -> tuple[dict, dict[str, list[str]]]:
+    raw = {k: v for k, v in request.args.items() if v.strip()}
+    try:
+        return OutcomesQuerySchema().load(raw), {}
+    except ValidationError as exc:
+        return {}, _flat(exc.messages)
+
+
+@bp.route("/outcomes")
+def outcomes():
+    args, errors = _outcome_args()
+    report = None
+    if not errors:
+        try:
+            report = build_report(args)
+        except ValidationError as exc:
+            errors = _flat(exc.messages)
+    return render_template("dashboard/outcomes.html", report=report, errors=errors, query=request.args,
+                           teams=_teams(), charts=outcome_charts(report) if report else {},
+                           definitions=DEFINITIONS), 422 if errors else 200
+
+
+@bp.route("/outcomes.csv")
+def outcomes_csv():
+    args, errors = _outcome_args()
+    try:
+        report = None if errors else build_report(args)
+    except ValidationError as exc:
+        errors = _flat(exc.messages)
+    if errors:
+        return Response("\n".join(f"{k}: {'; '.join(v)}" for k, v in errors.items()), status=422,
+                        mimetype="text/plain")
+    return csv_response(report)
+
+
+# --- follow-up inbox ----------------------------------------------------------------------------------
+
+@bp.route("/inbox")
+def inbox():
+    session_ = db_session()
+    reopened = list(session_.scalars(select(Case).where(Case.state == "reopened")
+                                     .order_by(Case.reopened_at.desc()).limit(100)))
+    rows = []
+    for case in reopened:
+        last = session_.scalars(select(Reply).where(Reply.case_id == case.id)
+                                .order_by(Reply.received_at.desc()).limit(1)).first()
+        items = wellbeing.queue_items(session_, state=None, case_id=case.id)
+        rows.append({"case": case, "reply": last, "item": items[0] if items else None})
+    unmatched = list(session_.scalars(select(Reply).where(Reply.checkin_id.is_(None), Reply.case_id.is_(None))
+                                      .order_by(Reply.received_at.desc()).limit(100)))
+    return render_template("dashboard/inbox.html", rows=rows, unmatched=unmatched, mask=mask)

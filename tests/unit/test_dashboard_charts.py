@@ -1,0 +1,47 @@
+"""Inline SVG charts and page helpers: pure functions, no Flask."""
+from __future__ import annotations
+
+from aftercare.dashboard import charts
+from aftercare.dashboard.presenters import compare_rows, mask, with_diffs
+
+
+def test_bar_chart_scales_to_the_largest_value_and_escapes_labels():
+    svg = str(charts.hbar_chart([charts.Bar("<script>alert(1)</script>", 2.0, "over"), charts.Bar("Mei", 1.0)],
+                                title="load & more", threshold=2.5))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "load &amp; more" in svg
+    assert 'class="bar bar-over"' in svg and 'class="threshold"' in svg
+    widths = [float(part.split('"')[0]) for part in svg.split('width="')[2:4]]
+    assert widths[0] == 2 * widths[1]  # bars are proportional
+
+
+def test_line_chart_leaves_gaps_for_missing_values():
+    svg = str(charts.line_chart([("sl", [("09", 0.9), ("10", None), ("11", 0.7), ("12", 0.8)], "proposed")],
+                                title="service level", max_value=1.0))
+    assert svg.count("<polyline") == 2
+
+
+def test_empty_charts_say_so():
+    assert "no data" in str(charts.hbar_chart([], title="nothing"))
+    assert "no data" in str(charts.line_chart([("x", [], "accent")], title="nothing"))
+
+
+def test_compare_rows_flattens_and_marks_differences():
+    rows = compare_rows({"outcomes": {"granted": 3, "deferred": 1}, "total_minutes_off_queue": 30,
+                         "breaks_per_agent": {"ag_1": 3}},
+                        {"outcomes": {"granted": 2, "deferred": 1}, "total_minutes_off_queue": 30})
+    assert ("outcomes.granted", "3", "2", True) in rows and ("outcomes.deferred", "1", "1", False) in rows
+    assert all(not measure.startswith("breaks per agent") for measure, *_ in rows)  # shown per agent instead
+
+
+def test_history_diffs_each_version_against_the_one_before():
+    base = {"rules": [{"name": "a", "when": {"load_at_least": 2}, "then": {"break_minutes": 5}}]}
+    changed = {"rules": [{"name": "a", "when": {"load_at_least": 2}, "then": {"break_minutes": 9}}]}
+    newest, oldest = with_diffs([{"version": 1, "rules": base}, {"version": 2, "rules": changed}])
+    assert newest["version"] == 2 and '+        "break_minutes": 9' in newest["diff"]
+    assert '-        "break_minutes": 5' in newest["diff"] and oldest["diff"][0] == "--- built-in default"
+
+
+def test_mask_keeps_addresses_recognisable_not_copyable():
+    assert mask("+447700900123") == "+44770090····"
+    assert mask("sam@example.com") == "s…@example.com"
+    assert mask(None) == "–"
