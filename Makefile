@@ -6,9 +6,11 @@ STAMP := $(VENV)/.install-stamp
 AFTERCARE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres worker bench clean
+.PHONY: install run test test-sqlite test-postgres worker bench clean run-prod bench-dispatch bench-ingest bench-pending
 
 install: $(STAMP)
+	@# Browser tests drive Debian's chromium (never a browser downloaded by a test tool).
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +34,22 @@ test-sqlite: install
 test-postgres: install
 	@echo "== tests on PostgreSQL ($(AFTERCARE_TEST_POSTGRES_URL)) =="
 	AFTERCARE_TEST_DATABASE_URL='$(AFTERCARE_TEST_POSTGRES_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production shape: gunicorn web workers + WORKERS dispatcher processes against PostgreSQL
+# (AFTERCARE_DATABASE__URL=postgresql+psycopg://…); SIGTERM/Ctrl-C stops them all gracefully.
+WORKERS ?= 2
+run-prod: install
+	$(BIN)/python -m aftercare.prod --workers $(WORKERS)
+
+# Benchmarks against the obvious designs (they print tables; they need PostgreSQL at 127.0.0.1:5432).
+bench-dispatch: install
+	$(BIN)/python bench/dispatch.py
+
+bench-ingest: install
+	$(BIN)/python bench/ingest.py
+
+bench-pending: install
+	$(BIN)/python bench/pending.py
 
 bench: install
 	$(BIN)/python bench/classify.py

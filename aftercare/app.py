@@ -14,7 +14,7 @@ from flask_smorest import Api
 from sqlalchemy.orm import Session
 
 from aftercare.db import Database, utcnow
-from aftercare.errors import register_error_handlers
+from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
 from aftercare.logs import configure_logging
 from config.settings import Settings, load_settings
 
@@ -47,22 +47,37 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
     settings = config if isinstance(config, Settings) else load_settings(config)
     configure_logging(settings.logging.level, settings.logging.json)
     settings = _with_dev_secret(settings)
+    settings = _with_dev_dashboard_key(settings)
+    from aftercare import observability
+
+    observability.check_settings(settings.server)
     app = Flask(__name__, instance_path=str(Path(settings.server.instance_dir).resolve()))
     app.config.update(
         MAX_CONTENT_LENGTH=settings.server.max_body_bytes,
         API_TITLE="Aftercare", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
-        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_URL_PREFIX="/" if settings.server.docs_access == "public" else None, OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
         JSON_SORT_KEYS=False,
     )
+    from aftercare.dashboard import session_config
+
+    app.config.update(session_config(settings))
     rt = Runtime(settings=settings, db=Database(settings.database.url, echo=settings.database.echo))
     app.extensions["aftercare"] = rt
     _wire_services(rt)
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()],
+                                       "components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"},
-        "crmSignature": {"type": "apiKey", "in": "header", "name": "Aftercare-Signature"}}}})
+        "crmSignature": {"type": "apiKey", "in": "header", "name": "Aftercare-Signature"},
+        "twilioSignature": {"type": "apiKey", "in": "header", "name": "X-Twilio-Signature"},
+        "sendgridInbound": {"type": "http", "scheme": "basic",
+                            "description": "or the URL secret as ?key=<sendgrid.inbound_url_secret>"},
+        "sendgridEventSignature": {"type": "apiKey", "in": "header",
+                                   "name": "X-Twilio-Email-Event-Webhook-Signature"},
+        "metricsToken": {"type": "http", "scheme": "bearer", "description": "server.metrics_token"}}}})
     register_error_handlers(app)
     _register_blueprints(api)
+    observability.init_app(app, api)
     _request_hooks(app)
     from aftercare.cli import register_cli
 
@@ -76,17 +91,27 @@ def _wire_services(rt: Runtime) -> None:
 
     rt.services["channels"] = build_channels(rt.settings)
     rt.services["crm"] = build_crm_adapter(rt.settings)
+    from wellbeing.routing import build_routing_adapter
+    from wellbeing.services import bind
+
+    rt.services["routing"] = build_routing_adapter(rt.settings)
+    bind(rt.db.sessions, rt.settings, routing=rt.services["routing"])
 
 
 def _register_blueprints(api: Api) -> None:
     from aftercare.health import assets, blp as health
+    from aftercare.dashboard.views import bp as dashboard
     from aftercare.intake import blp as intake
+    from aftercare.metrics_views import blp as metrics
+    from followup.crm.views import blp as crm_outbox
     from followup.views import blp as followup
-    from wellbeing.views import blp as wellbeing
+    from followup.webhook_views import blp as provider_webhooks
+    from wellbeing.views import BLUEPRINTS as wellbeing
 
-    for blueprint in (health, intake, followup, wellbeing):
+    for blueprint in (health, intake, followup, provider_webhooks, crm_outbox, *wellbeing, metrics):
         api.register_blueprint(blueprint)
     api._app.register_blueprint(assets)
+    api._app.register_blueprint(dashboard)
 
 
 def _request_hooks(app: Flask) -> None:
@@ -116,6 +141,17 @@ def _with_dev_secret(settings: Settings) -> Settings:
         creds["crm_webhook_secret"] = "whsec_" + secrets.token_urlsafe(24)
         save_dev_credentials(settings, creds)
     return settings.replace("crm", webhook_secret=creds["crm_webhook_secret"])
+
+
+def _with_dev_dashboard_key(settings: Settings) -> Settings:
+    """With no dashboard secret key configured, use (or make) a dev one under instance/, like the CRM secret."""
+    if settings.dashboard.secret_key:
+        return settings
+    creds = load_dev_credentials(settings)
+    if "dashboard_secret_key" not in creds:
+        creds["dashboard_secret_key"] = secrets.token_urlsafe(32)
+        save_dev_credentials(settings, creds)
+    return settings.replace("dashboard", secret_key=creds["dashboard_secret_key"])
 
 
 def dev_credentials_path(settings: Settings) -> Path:

@@ -1,4 +1,4 @@
-"""`flask --app wsgi ...` commands: db upgrade, keys create, serve, worker, demo, followup classify."""
+"""`flask --app wsgi ...` commands: db upgrade, keys create, serve, worker, demo, followup classify, retention purge."""
 from __future__ import annotations
 
 import json
@@ -16,6 +16,7 @@ def register_cli(app: Flask) -> None:
     db = AppGroup("db", help="Database migrations.")
     keys = AppGroup("keys", help="API keys.")
     followup = AppGroup("followup", help="Follow-up tools.")
+    retention = AppGroup("retention", help="Data retention.")
 
     @db.command("upgrade")
     @click.option("--revision", default="head")
@@ -60,27 +61,42 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("worker")
     def worker() -> None:
-        """A separate dispatcher process: ticks every second until SIGTERM/SIGINT."""
+        """A separate dispatcher process: ticks until SIGTERM/SIGINT, then finishes the send in flight,
+        hands back what it claimed but never started, and exits."""
+        import threading
+
         from aftercare.scheduler import start_scheduler
+        from followup.dispatch import release_claims, worker_name
+
+        rt = app.extensions["aftercare"]
+        stopping = threading.Event()
 
         def _stop(_signum, _frame):
-            scheduler = app.extensions["aftercare"].scheduler
-            if scheduler is not None:
-                scheduler.shutdown(wait=True)
+            stopping.set()
 
         signal.signal(signal.SIGTERM, _stop)
-        click.echo("worker: dispatching due check-ins every tick (Ctrl-C to stop)", err=True)
-        try:
-            start_scheduler(app, blocking=True)
-        except (KeyboardInterrupt, SystemExit):
+        signal.signal(signal.SIGINT, _stop)
+        click.echo(f"worker {worker_name()}: dispatching due check-ins every tick (SIGTERM or Ctrl-C stops)", err=True)
+        scheduler = start_scheduler(app, stopping=stopping.is_set)
+        while not stopping.wait(3600):
             pass
+        scheduler.shutdown(wait=True)  # the in-flight tick sees `stopping` and returns after its current send
+        released = release_claims(rt.db, worker=worker_name())
+        rt.db.dispose()
+        click.echo(f"worker {worker_name()}: stopped; {released} claimed check-ins handed back", err=True)
 
     @app.cli.command("demo")
-    def demo() -> None:
-        """Play the whole follow-up story against a throwaway embedded database."""
-        from aftercare.demo import play_story
+    @click.option("--days", type=click.IntRange(1, 90), default=None,
+                  help="Fill the CONFIGURED database with a realistic N-day history instead of the throwaway story.")
+    @click.option("--seed", type=int, default=None, help="Random seed for --days (default: a new history each run).")
+    def demo(days: int | None, seed: int | None) -> None:
+        """Play the whole follow-up story against a throwaway embedded database (or seed N days with --days)."""
+        from aftercare.demo import play_story, seed_history
 
-        play_story(click.echo)
+        if days:
+            seed_history(app, days=days, seed=seed, say=click.echo)
+        else:
+            play_story(click.echo)
 
     @followup.command("classify")
     @click.argument("source", type=click.File("r", encoding="utf-8"))
@@ -101,5 +117,44 @@ def register_cli(app: Flask) -> None:
             click.echo(json.dumps(classify_reply(text).as_dict(), ensure_ascii=False))
         sys.stdout.flush()
 
-    for group in (db, keys, followup):
+    @retention.command("purge")
+    @click.option("--days", type=click.IntRange(min=1), default=None, help="Override retention.days.")
+    @click.option("--dry-run", is_flag=True, help="Only count what would be purged.")
+    def retention_purge(days: int | None, dry_run: bool) -> None:
+        """Purge message bodies and contact details of cases closed more than retention.days ago."""
+        from aftercare.retention import purge
+
+        rt = app.extensions["aftercare"]
+        report = purge(rt.db, now=rt.clock(), days=days or rt.settings.retention.days, dry_run=dry_run)
+        verb = "would purge" if dry_run else "purged"
+        click.echo(f"{'dry run: ' if dry_run else ''}{verb} {report.cases} closed case(s) older than "
+                   f"{report.cutoff.isoformat()}")
+        for name, count in report.as_dict().items():
+            if name not in ("cutoff", "dry_run", "cases"):
+                click.echo(f"  {name}: {count}")
+
+    managers = AppGroup("managers", help="Managers who sign in to the dashboard.")
+
+    @managers.command("create")
+    @click.option("--username", required=True)
+    @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of prompting.")
+    def managers_create(username: str, password_stdin: bool) -> None:
+        """Create a dashboard manager; the password is prompted for (hidden) or read from stdin."""
+        from aftercare.managers import create_manager
+
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        rt = app.extensions["aftercare"]
+        with rt.db.session() as session:
+            try:
+                manager = create_manager(session=session, username=username, password=password, now=rt.clock())
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+        click.echo(f"created manager {manager.username!r}; sign in at /dashboard/sign-in")
+
+    app.cli.add_command(managers)
+
+    for group in (db, keys, followup, retention):
         app.cli.add_command(group)

@@ -1,13 +1,19 @@
 """RFC 9457 problem details for every error: validation, auth, 404/405/413 and unexpected 500s."""
 from __future__ import annotations
 
+import http
 import logging
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
+from apispec import BasePlugin
 from flask import Flask, Response, g, json
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 PROBLEM_TYPE_BASE = "https://aftercare.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("aftercare.errors")
 
 
@@ -95,6 +101,114 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if _is_nul_refusal(error):
+            return _nul_problem()
         log.exception("unhandled error", exc_info=error)
         return problem_response(500, "Internal Server Error",
                                 "Something went wrong on our side; nothing was half-written. Quote the request id.")
+
+
+def _is_nul_refusal(error: Exception) -> bool:
+    """PostgreSQL refuses NUL in text (SQLite stores it): that is the client's bad input, not our failure."""
+    from sqlalchemy.exc import DataError
+
+    return isinstance(error, DataError) and "NUL" in str(error.orig)
+
+
+def nul_fields(value: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the strings (keys included) in `value` that contain a NUL character."""
+    if isinstance(value, str):
+        return [prefix or "body"] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            found.extend([name] if "\x00" in str(key) else nul_fields(item, name))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found.extend(nul_fields(item, prefix))
+    return found
+
+
+def _nul_problem() -> Response:
+    from flask import request
+
+    fields = nul_fields(request.view_args or {}) + nul_fields(request.args.to_dict()) + \
+        nul_fields(request.form.to_dict()) + nul_fields(request.get_json(silent=True) or {})
+    errors = [{"field": name, "message": "Must not contain NUL (\\u0000) characters."}
+              for name in dict.fromkeys(fields)] or [{"field": "body", "message": "Text must not contain NUL."}]
+    return problem_response(422, "Invalid request body", "Text must not contain NUL (\\u0000) characters: "
+                            + ", ".join(e["field"] for e in errors), kind="validation", errors=errors)
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(required=True, metadata={"description": "Dotted path of the bad field, or `body`"})
+    message = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every error answers (extension members allowed)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"description": "`about:blank` or a problem type URI"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.List(fields.Nested(FieldErrorSchema), metadata={"description": "One entry per bad field"})
+    request_id = fields.String(metadata={"description": "Quote it when asking about this request"})
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api with every error response documented as problem+json (as they are answered)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        self.spec.components.schema("Problem", schema=ProblemSchema)
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ProblemSchema
+                prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error, as RFC 9457 problem details", "schema": ProblemSchema}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+class ProblemResponsesPlugin(BasePlugin):
+    """Documents the errors every operation can answer (401/403 behind an API key, 404 for an unknown id), and
+    gives an error documented by description alone the problem+json body it is answered with."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            if any("bearerAuth" in requirement for requirement in operation.get("security") or []):
+                responses.setdefault("401", "UNAUTHORIZED")
+                responses.setdefault("403", "FORBIDDEN")
+            if path and "{" in path:
+                responses.setdefault("404", "NOT_FOUND")
+            for code, response in responses.items():
+                if str(code).isdigit() and int(code) >= 400 and isinstance(response, dict) \
+                        and "content" not in response and "$ref" not in response:
+                    response["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def problem_doc(description: str) -> dict:
+    """A response for `@blp.doc(responses=...)`: problem+json with an endpoint's own description."""
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": ProblemSchema}}}
+
+
+def problem_responses(blp, *statuses: int) -> Callable:
+    """`@problem_responses(blp, 404, 409)`: document these statuses as problem+json (the shared components)."""
+
+    def decorator(view: Callable) -> Callable:
+        for status in statuses:
+            view = blp.alt_response(status, response=http.HTTPStatus(status).name)(view)
+        return view
+
+    return decorator

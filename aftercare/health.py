@@ -9,13 +9,17 @@ blp = Blueprint("health", __name__, description="Health and readiness")
 
 
 @blp.route("/healthz")
-@blp.doc(summary="Process is up")
+@blp.doc(summary="Process is up", responses={"200": {"description": "Up", "content": {"application/json": {
+    "schema": {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}}})
 def healthz():
     return jsonify(status="ok")
 
 
 @blp.route("/readyz")
-@blp.doc(summary="Database reachable and migrations current")
+@blp.doc(summary="Database reachable and migrations current", responses={
+    "200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object", "properties": {
+        "status": {"type": "string", "enum": ["ready"]}, "migration": {"type": ["string", "null"]}}}}}},
+    "503": "SERVICE_UNAVAILABLE"})
 def readyz():
     from aftercare.app import db_session
     from aftercare.migrate import current_and_head

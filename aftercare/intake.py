@@ -11,10 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 import wellbeing.services as wellbeing
 from aftercare.app import db_session, runtime
-from aftercare.errors import Problem, validation_problem
+from aftercare.errors import Problem, problem_doc, validation_problem
 from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, InteractionClosedSchema
 from aftercare.models import WebhookEvent
 from aftercare.signing import SignatureError, verify
+from followup import outcome_store
 from followup import services as followup
 from followup.models import Interaction
 
@@ -50,10 +51,16 @@ def _parse(body: bytes) -> dict:
                      "several v1 values are allowed during secret rotation; timestamps older than 300 s are refused. "
                      f"Event types: {', '.join(EVENT_TYPES)}. Idempotent on `event_id`: a repeat returns 200 with "
                      "the original result.",
-         requestBody={"required": True, "content": {"application/json": {"schema": InteractionClosedSchema}}},
-         responses={"202": {"description": "Accepted and acted on"}, "200": {"description": "Duplicate event_id"},
-                    "401": {"description": "Missing, forged or stale signature"},
-                    "413": {"description": "Body over 1 MB"}, "422": {"description": "Invalid fields"}})
+         requestBody={"required": True, "content": {"application/json": {"schema": {
+             "oneOf": list(SCHEMAS.values())}}}},
+         responses={"202": {"description": "Accepted and acted on", "content": {"application/json": {
+                        "schema": {"type": "object"}}}},
+                    "200": {"description": "Duplicate event_id: the original result", "content": {
+                        "application/json": {"schema": {"type": "object"}}}},
+                    "400": problem_doc("Body is not JSON"),
+                    "401": problem_doc("Missing, forged or stale signature"),
+                    "409": problem_doc("Interaction already recorded under another event_id"),
+                    "413": problem_doc("Body over 1 MB"), "422": problem_doc("Invalid fields")})
 def crm_webhook():
     data = _parse(_verified_body())
     session = db_session()
@@ -106,12 +113,28 @@ def _case_updated(session, event: dict, now, ctx) -> dict:
 
 def _customer_contacted(session, event: dict, now, ctx) -> dict:
     case_ref = event.get("case") or {}
+    outcome_store.record_contact(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
+                                 case_id=case_ref.get("id"), journey_stage=event.get("journey_stage"),
+                                 category=event.get("category"), occurred_at=event["occurred_at"], now=now)
     return followup.record_customer_contacted(session, customer_id=event["customer"]["id"],
                                               case_id=case_ref.get("id"), now=now)
 
 
+def _customer_churned(session, event: dict, now, ctx) -> dict:
+    return outcome_store.record_churn(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
+                                      occurred_at=event["occurred_at"], reason=event.get("reason"), now=now)
+
+
+def _agent_status(session, event: dict, now, ctx) -> dict:
+    agent = event["agent"]
+    return {"agent": wellbeing.report_state(session, agent_id=agent["id"], state=event["status"], now=now,
+                                            reported_at=event["occurred_at"], name=agent.get("name"),
+                                            team=agent.get("team"))}
+
+
 HANDLERS = {"interaction.closed": _interaction_closed, "case.updated": _case_updated,
-            "customer.contacted": _customer_contacted}
+            "customer.contacted": _customer_contacted, "customer.churned": _customer_churned,
+            "agent.status": _agent_status}
 
 
 def _handle(session, event: dict) -> dict:
@@ -125,10 +148,12 @@ def _agent_load(session, event: dict, now) -> dict | None:
     if not agent:
         return None
     started, ended = interaction.get("started_at"), interaction.get("ended_at")
-    return wellbeing.record_interaction(session, agent_id=agent["id"], agent_name=agent.get("name"),
-                                        team=agent.get("team"), interaction=wellbeing.InteractionLoadInput(
+    result = wellbeing.record_interaction(session, agent_id=agent["id"], agent_name=agent.get("name"),
+                                          team=agent.get("team"), interaction=wellbeing.InteractionLoadInput(
         interaction_id=interaction["id"], at=ended or now, sentiment=interaction.get("customer_sentiment"),
         signals=tuple(interaction.get("signals") or ()), escalated_from_bot=interaction.get("escalated_from_bot", False),
         resolution=interaction.get("resolution", "unknown"),
         duration_seconds=(ended - started).total_seconds() if started and ended else None,
         category=interaction.get("category")))
+    result["break"] = wellbeing.plan_break(session, agent_id=agent["id"], interaction_id=interaction["id"], now=now)
+    return result

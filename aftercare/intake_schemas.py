@@ -133,9 +133,26 @@ class CustomerContactedSchema(EnvelopeSchema):
     category = fields.String(allow_none=True)
 
 
+class CustomerChurnedSchema(EnvelopeSchema):
+    """The customer left (cancelled, closed the account): read by the churn outcome metric."""
+
+    customer = fields.Nested(CustomerRefSchema, required=True)
+    reason = fields.String(validate=validate.Length(max=500), allow_none=True)
+
+
+class AgentStatusEventSchema(EnvelopeSchema):
+    """An agent's routing state changed: it may let a granted break start (wellbeing)."""
+
+    agent = fields.Nested(AgentSchema, required=True)
+    status = fields.String(required=True,
+                           validate=validate.OneOf(("available", "busy", "wrap_up", "on_break", "offline")))
+
+
 SCHEMAS: dict[str, type[Schema]] = {
     "interaction.closed": InteractionClosedSchema,
     "case.updated": CaseUpdatedSchema,
     "customer.contacted": CustomerContactedSchema,
+    "customer.churned": CustomerChurnedSchema,
+    "agent.status": AgentStatusEventSchema,
 }
 EVENT_TYPES = tuple(SCHEMAS)

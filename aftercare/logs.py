@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-PHONE = re.compile(r"\+?\d[\d \-().]{6,}(\d{2})")
+PHONE = re.compile(r"(?<![\w/])\+\d[\d ]{6,15}(\d{2})\b")
 
 
 def mask_pii(text: str) -> str:

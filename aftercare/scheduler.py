@@ -2,35 +2,43 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from followup.dispatch import DispatchConfig, dispatch_due, worker_name
+from followup.commitments import process_commitments
+from followup.crm.outbox import RetryPolicy, deliver_pending
+from followup.dispatch import DispatchConfig, dispatch_backlog, worker_name
+from wellbeing.services import process_breaks
 
 log = logging.getLogger("aftercare.scheduler")
 
 
-def dispatch_config(settings) -> DispatchConfig:
-    s = settings.scheduler
-    return DispatchConfig(batch_size=s.batch_size, lease_seconds=s.lease_seconds)
-
-
-def tick(app: Flask, worker: str) -> None:
+def tick(app: Flask, worker: str, stopping: Callable[[], bool] = lambda: False) -> None:
     rt = app.extensions["aftercare"]
-    report = dispatch_due(rt.db, rt.services["channels"], worker=worker, config=dispatch_config(rt.settings),
-                          clock=rt.clock)
+    report = dispatch_backlog(rt.db, rt.services["channels"], worker=worker,
+                              config=DispatchConfig.from_settings(rt.settings), clock=rt.clock, stopping=stopping)
     if report.claimed:
         log.info("dispatch: claimed %d sent %d retried %d failed %d cancelled %d", report.claimed, report.sent,
                  report.retried, report.failed, report.cancelled)
+    if stopping():
+        return
+    deliver_pending(rt.db, rt.services["crm"], now=rt.clock(), policy=RetryPolicy.from_settings(rt.settings))
+    process_commitments(rt.db, now=rt.clock())
+    process_breaks(rt.db, now=rt.clock())
 
 
-def start_scheduler(app: Flask, *, blocking: bool = False):
-    """Start the tick; `blocking` for `flask worker`, background inside the dev web process."""
+def start_scheduler(app: Flask, *, blocking: bool = False, stopping: Callable[[], bool] | None = None):
+    """Start the tick; `blocking` for `flask worker`, background inside the dev web process.
+
+    `stopping` (the worker's shutdown event) makes an in-flight tick stop claiming after the current send.
+    """
     rt = app.extensions["aftercare"]
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
-    scheduler.add_job(tick, "interval", seconds=rt.settings.scheduler.tick_seconds, args=[app, worker_name()],
+    scheduler.add_job(tick, "interval", seconds=rt.settings.scheduler.tick_seconds,
+                      args=[app, worker_name(), stopping or (lambda: False)],
                       id="dispatch", coalesce=True, max_instances=1, replace_existing=True)
     rt.scheduler = scheduler
     scheduler.start()

@@ -17,6 +17,12 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={t},v1={mac}"
 
 
+def safe_equals(presented: str | None, expected: str) -> bool:
+    """Constant-time comparison of request text with a secret; never raises (compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest((presented or "").encode("utf-8", "surrogatepass"),
+                               expected.encode("utf-8", "surrogatepass"))
+
+
 def verify(header: str | None, body: bytes, secrets: list[str], *, tolerance: int = 300,
            now: float | None = None) -> int:
     """Check timestamp and any v1 against any current secret (rotation), in constant time; return t."""
@@ -29,7 +35,8 @@ def verify(header: str | None, body: bytes, secrets: list[str], *, tolerance: in
             timestamp = value
         elif key == "v1" and value:
             candidates.append(value)
-    if timestamp is None or not timestamp.isdigit() or not candidates:
+    if timestamp is None or not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) \
+            or not candidates:
         raise SignatureError("malformed Aftercare-Signature header: expected t=<unix>,v1=<hex>")
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > tolerance:
@@ -38,7 +45,7 @@ def verify(header: str | None, body: bytes, secrets: list[str], *, tolerance: in
     for secret in secrets:
         expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
         for candidate in candidates:
-            ok |= hmac.compare_digest(expected, candidate)
+            ok |= safe_equals(candidate, expected)
     if not ok:
         raise SignatureError("signature does not match")
     return int(timestamp)

@@ -50,6 +50,9 @@ class ServerSettings:
     public_base_url: str
     max_body_bytes: int = 1_048_576
     instance_dir: str = "instance"
+    metrics_access: str = "public"
+    metrics_token: Secret = Secret()
+    docs_access: str = "public"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ class CrmSettings:
     webhook_secret: Secret
     replay_window_seconds: int = 300
     adapter: str = "builtin"
+    webhook_url: str = ""
+    webhook_signing_secret: Secret = Secret()
+    timeout_seconds: float = 10.0
+    max_attempts: int = 5
+    backoff_seconds: float = 30.0
+    backoff_cap_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class FollowupSettings:
     postpone_on_case_update_minutes: int = 0
     default_locale: str = "en"
     category_delay_hours: dict = field(default_factory=dict)
+    commitment_reminder_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,10 @@ class SchedulerSettings:
     tick_seconds: float = 1.0
     batch_size: int = 100
     lease_seconds: int = 120
+    max_attempts: int = 5
+    backoff_base_seconds: float = 30.0
+    backoff_cap_seconds: float = 3600.0
+    reconcile_grace_seconds: int = 600
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,9 @@ class TwilioSettings:
     from_number: str = ""
     messaging_service_sid: str = ""
     api_base_url: str = "https://api.twilio.com"
+    timeout_seconds: float = 10.0
+    max_per_second: float = 1.0
+    reply_acknowledgement: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,12 +129,61 @@ class SendgridSettings:
     api_base_url: str = "https://api.sendgrid.com"
     inbound_user: str = ""
     inbound_password: Secret = Secret()
+    inbound_url_secret: Secret = Secret()
+    timeout_seconds: float = 10.0
+    max_per_second: float = 0.0
+
+
+@dataclass(frozen=True)
+class ZendeskSettings:
+    base_url: str = ""
+    email: str = ""
+    api_token: Secret = Secret()
 
 
 @dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
     json: bool = True
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    days: int = 365
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    secret_key: Secret = Secret()
+    cookie_secure: str = "auto"
+    session_hours: float = 12.0
+    sign_in_max_failures: int = 5
+    sign_in_window_minutes: int = 15
+    refresh_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class WellbeingSettings:
+    load_threshold: float = 2.5
+    traffic_window_minutes: int = 15
+    signed_in_hours: float = 8.0
+    weights: dict = field(default_factory=dict)
+    category_norm_seconds: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    adapter: str = "builtin"
+    taskrouter_base_url: str = "https://taskrouter.twilio.com"
+    taskrouter_workspace_sid: str = ""
+    taskrouter_workflow_sid: str = ""
+    break_activity_sid: str = ""
+    available_activity_sid: str = ""
+    timeout_seconds: float = 10.0
+    max_attempts: int = 5
+    backoff_seconds: float = 15.0
+    backoff_cap_seconds: float = 600.0
+    taskrouter_workers: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,7 +196,12 @@ class Settings:
     scheduler: SchedulerSettings
     twilio: TwilioSettings
     sendgrid: SendgridSettings
+    zendesk: ZendeskSettings
     logging: LoggingSettings
+    dashboard: DashboardSettings
+    retention: RetentionSettings
+    wellbeing: WellbeingSettings
+    routing: RoutingSettings
 
     def replace(self, section: str, **changes: Any) -> "Settings":
         """A copy with some keys of one section changed (tests and CLI overrides)."""

@@ -148,3 +148,46 @@ def post_event(client, clock):
         return client.post("/webhooks/crm", data=body, headers=hdrs)
 
     return _post
+
+
+TWILIO_TOKEN = "twilio_test_token"
+PUBLIC_BASE = "https://aftercare.example.com"
+
+
+@pytest.fixture
+def fake_twilio(httpserver, overrides):
+    """Configure the app for the real Twilio client against a local fake (request before `app`)."""
+    from tests.fakes import FakeTwilio
+
+    fake = FakeTwilio(httpserver)
+    overrides["twilio"] = {"account_sid": fake.account_sid, "auth_token": TWILIO_TOKEN,
+                           "from_number": "+15005550006", "api_base_url": fake.base_url, "max_per_second": 0}
+    overrides.setdefault("followup", {})["channel_sms"] = "twilio"
+    overrides["server"]["public_base_url"] = PUBLIC_BASE
+    return fake
+
+
+@pytest.fixture
+def fake_sendgrid(httpserver, overrides):
+    from tests.fakes import FakeSendgrid
+
+    fake = FakeSendgrid(httpserver)
+    overrides["sendgrid"] = {"api_key": "SG.test", "from_email": "care@acme.example",
+                             "inbound_domain": "in.acme.example", "api_base_url": fake.base_url,
+                             "inbound_user": "parse", "inbound_password": "parse-pass"}
+    overrides.setdefault("followup", {})["channel_email"] = "sendgrid"
+    overrides["server"]["public_base_url"] = PUBLIC_BASE
+    return fake
+
+
+@pytest.fixture
+def twilio_post(client):
+    """POST form data to a Twilio webhook path, signed the way Twilio signs (or with a given signature)."""
+    from twilio.request_validator import RequestValidator
+
+    def _post(path: str, form: dict, *, signature: str | None = None, token: str = TWILIO_TOKEN):
+        sig = signature if signature is not None else RequestValidator(token).compute_signature(PUBLIC_BASE + path, form)
+        headers = {"X-Twilio-Signature": sig} if sig else {}
+        return client.post(path, data=form, headers=headers)
+
+    return _post

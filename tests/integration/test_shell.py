@@ -1,0 +1,109 @@
+"""The shell: health, readiness, OpenAPI, CLI commands and settings."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from config.settings import Secret, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["migration"]
+
+
+def test_readyz_reports_an_unmigrated_database(overrides, tmp_path):
+    from aftercare import create_app
+
+    overrides["database"]["url"] = f"sqlite:///{tmp_path / 'empty.db'}"
+    resp = create_app(overrides).test_client().get("/readyz")
+    assert resp.status_code == 503 and resp.mimetype == "application/problem+json"
+    assert "migrations not current" in resp.get_json()["detail"]
+
+
+def test_openapi_lists_every_api_route_and_docs_render(app, client):
+    spec = client.get("/openapi.json").get_json()
+    documented = {path.replace("{", "<").replace("}", ">") for path in spec["paths"]}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(("/api/", "/webhooks/")):
+            assert rule.rule in documented, rule.rule
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and b"swagger-ui" in docs.data
+    assert client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_request_id_is_echoed(client):
+    assert client.get("/healthz", headers={"X-Request-Id": "abc123"}).headers["X-Request-Id"] == "abc123"
+
+
+def _flask(args, env_extra, cwd):
+    env = {**os.environ, **env_extra, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", str(ROOT / "wsgi.py"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_upgrade_then_keys_create_prints_the_key_alone_last(tmp_path):
+    env = {"AFTERCARE_DATABASE__URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "AFTERCARE_SERVER__INSTANCE_DIR": str(tmp_path / "instance")}
+    assert _flask(["db", "upgrade"], env, tmp_path).returncode == 0
+    out = _flask(["keys", "create", "--scope", "read", "--name", "ci"], env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert last.startswith("ak_") and " " not in last
+    bad = _flask(["keys", "create", "--scope", "root"], env, tmp_path)
+    assert bad.returncode != 0 and "unknown scope" in bad.stderr
+
+
+def test_cli_demo_plays_the_story(tmp_path):
+    out = _flask(["demo"], {"AFTERCARE_SERVER__INSTANCE_DIR": str(tmp_path / "instance"),
+                            "AFTERCARE_DATABASE__URL": f"sqlite:///{tmp_path / 'unused.db'}"}, tmp_path)
+    assert out.returncode == 0, out.stderr
+    for step in ("triage:", "check-in", "dispatcher sent", "verdict: reopen", "case is now reopened",
+                 "verdict: resolved", "case is now closed"):
+        assert step in out.stdout
+
+
+def test_cli_classify_reads_jsonl_from_stdin(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AFTERCARE_SERVER__INSTANCE_DIR": str(tmp_path)}
+    lines = "\n".join(json.dumps({"text": t}) for t in ("still broken", "thanks, all sorted", "ok")) + "\n{bad\n"
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", str(ROOT / "wsgi.py"), "followup", "classify", "-"],
+                         input=lines, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    rows = [json.loads(line) for line in out.stdout.strip().splitlines()]
+    assert [r.get("intent") for r in rows[:3]] == ["reopen", "resolved", "ack"]
+    assert all({"intent", "confidence", "reasons"} <= set(r) for r in rows[:3])
+    assert "error" in rows[3]
+
+
+def test_settings_layering_and_secrets_never_print(tmp_path):
+    override = tmp_path / "over.toml"
+    override.write_text('[followup]\ncompany_name = "Globex"\nquiet_start = "22:00"\n')
+    s = load_settings(environ={"AFTERCARE_CONFIG": str(override), "AFTERCARE_FOLLOWUP__QUIET_START": "20:30",
+                               "AFTERCARE_SCHEDULER__ENABLED": "false", "AFTERCARE_TWILIO__AUTH_TOKEN": "tok_secret",
+                               "AFTERCARE_FOLLOWUP__NO_SEND_DAYS": '["sun"]'})
+    assert s.followup.company_name == "Globex" and s.followup.quiet_start == "20:30"
+    assert s.scheduler.enabled is False and s.followup.no_send_days == ["sun"]
+    assert isinstance(s.twilio.auth_token, Secret) and s.twilio.auth_token.reveal() == "tok_secret"
+    assert "tok_secret" not in repr(s) and "tok_secret" not in str(s.twilio)
+
+
+def test_settings_reject_bad_types_and_unknown_keys():
+    import pytest
+    from config.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="batch_size"):
+        load_settings(environ={}, overrides={"scheduler": {"batch_size": "many"}})
+    with pytest.raises(SettingsError, match="nonsense"):
+        load_settings(environ={}, overrides={"followup": {"nonsense": 1}})
+
+
+def test_logs_mask_phone_numbers_and_emails():
+    from aftercare.logs import mask_pii
+
+    masked = mask_pii("texted +447700900123 and mailed sam.carter@example.com at 2026-11-25 14:00:00")
+    assert "+447700900123" not in masked and "sam.carter@" not in masked and "2026-11-25 14:00:00" in masked
