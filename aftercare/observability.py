@@ -1,0 +1,99 @@
+"""Operations and API hardening: `/metrics` for Prometheus (access configurable), request metrics, and the
+security headers every `/api` answer carries."""
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from flask_smorest import Blueprint
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY
+
+from aftercare.errors import Problem
+from aftercare.signing import safe_equals
+
+METRICS_ACCESS = ("public", "token", "off")
+DOCS_ACCESS = ("public", "off")
+API_PREFIX = "/api/"
+API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+# Process-wide, like reopen_latency_seconds: label by URL rule (a template), never by raw path, so the
+# number of series stays bounded whatever clients send.
+REQUESTS = Counter("http_requests_total", "HTTP requests answered", ("method", "route", "status"))
+LATENCY = Histogram("http_request_duration_seconds", "Time to answer an HTTP request", ("method", "route"),
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+blp = Blueprint("observability", __name__, description="Prometheus metrics")
+
+
+@blp.route("/metrics")
+@blp.doc(summary="Prometheus metrics (text exposition format)", security=[{}, {"metricsToken": []}],
+         description="`server.metrics_access`: `public` (anyone who reaches the port), `token` (send "
+                     "`Authorization: Bearer <server.metrics_token>`) or `off` (the route does not exist). "
+                     "Includes `reopen_latency_seconds`, `http_requests_total` and "
+                     "`http_request_duration_seconds`.",
+         responses={"200": {"description": "Current metrics",
+                            "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "401": "UNAUTHORIZED"})
+def metrics():
+    from aftercare.app import runtime
+
+    server = runtime().settings.server
+    if server.metrics_access == "token" and not _token_ok(server.metrics_token.reveal()):
+        raise Problem(401, "Unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.",
+                      kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                    headers={"Cache-Control": "no-store"})
+
+
+def _token_ok(expected: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    presented = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return bool(expected) and safe_equals(presented, expected)
+
+
+def _registry():
+    """Under gunicorn with PROMETHEUS_MULTIPROC_DIR set, aggregate every worker's samples."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def check_settings(server) -> None:
+    """Refuse to start with an access mode that would silently expose or lock out an endpoint."""
+    from config.settings import SettingsError
+
+    if server.metrics_access not in METRICS_ACCESS:
+        raise SettingsError(f"server.metrics_access must be one of {', '.join(METRICS_ACCESS)}")
+    if server.docs_access not in DOCS_ACCESS:
+        raise SettingsError(f"server.docs_access must be one of {', '.join(DOCS_ACCESS)}")
+    if server.metrics_access == "token" and not server.metrics_token:
+        raise SettingsError("server.metrics_access = \"token\" needs server.metrics_token")
+
+
+def init_app(app: Flask, api) -> None:
+    """Register /metrics (unless off) and the request hooks: timing, counting and API security headers."""
+    server = app.extensions["aftercare"].settings.server
+    if server.metrics_access != "off":
+        api.register_blueprint(blp)
+
+    @app.before_request
+    def _start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        started = g.get("request_started")
+        if started is not None:
+            LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        if request.path.startswith(API_PREFIX):
+            for key, value in API_HEADERS.items():
+                response.headers[key] = value
+        return response

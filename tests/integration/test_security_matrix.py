@@ -1,0 +1,367 @@
+"""Security (SPEC §7, §8): every route × every caller, from the app's own url_map, against an explicit table of who
+may call what; webhooks accept no API key and refuse unsigned posts; secrets are compared in constant time and
+odd credentials never cause a 500; PII stays out of error bodies and logs; /metrics and /docs access is
+configurable; API answers carry nosniff and no-store.
+
+A route missing from EXPECTED fails `test_every_route_is_in_the_table`: decide who may call it, then add a row."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from aftercare.logs import JsonFormatter, MaskingFormatter
+from tests.conftest import interaction_event, make_key
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = ("crm", "agent", "manager", "read")
+CALLERS = (*KEYS, "no key", "bad key")
+PUBLIC, SIGNED, SESSION = "public", "signed", "session"
+R, A, M = "read", "agent", "manager"
+
+# Who may call what: a set of API-key scopes (a key holding any of them gets in; `manager` is listed where the
+# code's scope implication lets a manager in), or PUBLIC (anyone), SIGNED (the sender's signature, never an API
+# key), SESSION (a signed-in manager on the dashboard).
+EXPECTED: dict[tuple[str, str], object] = {
+    ("GET", "/api/v1/checkins"): {R, M},
+    ("GET", "/api/v1/checkins/{checkin_id}"): {R, M},
+    ("POST", "/api/v1/checkins/{checkin_id}/send-now"): {M},
+    ("POST", "/api/v1/checkins/{checkin_id}/simulate-reply"): {M},
+    ("GET", "/api/v1/cases/{case_id}"): {R, M},
+    ("GET", "/api/v1/replies"): {R, M},
+    ("GET", "/api/v1/crm/dead-letters"): {R, M},
+    ("POST", "/api/v1/crm/dead-letters/{delivery_id}/retry"): {M},
+    ("GET", "/api/v1/metrics/outcomes"): {R, M},
+    ("GET", "/api/v1/routing/queue"): {R, A, M},
+    ("GET", "/api/v1/agents/{agent_id}/load"): {R, A, M},
+    ("GET", "/api/v1/teams/{team}/load"): {R, M},
+    ("PUT", "/api/v1/agents/{agent_id}/state"): {A, M},
+    ("GET", "/api/v1/agents/{agent_id}/next"): {A, M},
+    ("GET", "/api/v1/agents/{agent_id}/breaks"): {R, A, M},
+    ("POST", "/api/v1/agents/{agent_id}/breaks/{break_id}/end"): {A, M},
+    ("GET", "/api/v1/break-rules"): {M},
+    ("PUT", "/api/v1/break-rules"): {M},
+    ("GET", "/api/v1/break-rules/history"): {M},
+    ("POST", "/api/v1/break-rules/rollback"): {M},
+    ("POST", "/api/v1/break-rules/simulate"): {M},
+    ("POST", "/webhooks/crm"): SIGNED,
+    ("POST", "/webhooks/twilio/sms"): SIGNED,
+    ("POST", "/webhooks/twilio/status"): SIGNED,
+    ("POST", "/webhooks/sendgrid/inbound"): SIGNED,
+    ("POST", "/webhooks/sendgrid/events"): SIGNED,
+    ("POST", "/webhooks/taskrouter/events"): SIGNED,
+    ("GET", "/unsubscribe/{token}"): PUBLIC,  # the unguessable token is the capability
+    ("POST", "/unsubscribe/{token}"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,  # server.metrics_access = "public" (default); see the token/off tests below
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/static/{filename}"): PUBLIC,
+    ("GET", "/static/swagger-ui/{filename}"): PUBLIC,
+    ("GET", "/dashboard/static/{filename}"): PUBLIC,
+    ("GET", "/dashboard/sign-in"): PUBLIC,
+    ("POST", "/dashboard/sign-in"): PUBLIC,
+    ("POST", "/dashboard/sign-out"): SESSION,
+    ("GET", "/dashboard/"): SESSION,
+    ("GET", "/dashboard/agents/{agent_id}"): SESSION,
+    ("GET", "/dashboard/breaks"): SESSION,
+    ("GET", "/dashboard/inbox"): SESSION,
+    ("GET", "/dashboard/load"): SESSION,
+    ("GET", "/dashboard/load/live"): SESSION,
+    ("GET", "/dashboard/outcomes"): SESSION,
+    ("GET", "/dashboard/outcomes.csv"): SESSION,
+    ("GET", "/dashboard/rules"): SESSION,
+    ("POST", "/dashboard/rules"): SESSION,
+    ("GET", "/dashboard/rules/history"): SESSION,
+    ("POST", "/dashboard/rules/rollback"): SESSION,
+}
+SIGNATURE_SCHEMES = {"crmSignature", "twilioSignature", "sendgridInbound", "sendgridEventSignature"}
+
+
+def _app_routes() -> tuple[set[tuple[str, str]], dict]:
+    """(method, path template) of every route the app serves, and its OpenAPI document."""
+    from aftercare import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"database": {"url": f"sqlite:///{tmp}/routes.db"}, "crm": {"webhook_secret": "x"},
+                          "server": {"instance_dir": tmp}, "scheduler": {"enabled": False},
+                          "logging": {"json": False, "level": "WARNING"}})
+        routes = {(method, re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule))
+                  for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}}
+        spec = app.test_client().get("/openapi.json").get_json()
+        app.extensions["aftercare"].db.dispose()
+    return routes, spec
+
+
+ROUTES, SPEC = _app_routes()
+
+
+def test_every_route_is_in_the_table():
+    missing = sorted(ROUTES - set(EXPECTED))
+    assert not missing, f"routes with no access expectation (add them to EXPECTED): {missing}"
+
+
+def test_the_table_names_no_route_that_is_gone():
+    assert not sorted(set(EXPECTED) - ROUTES)
+
+
+def test_openapi_documents_each_routes_access():
+    for path, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "put", "post", "patch", "delete"):
+                continue
+            expected = EXPECTED[(method.upper(), path)]
+            schemes = {name for requirement in operation.get("security") or [] for name in requirement}
+            if isinstance(expected, set):
+                assert schemes == {"bearerAuth"}, (method, path, schemes)
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+            elif expected == SIGNED:
+                assert schemes and schemes <= SIGNATURE_SCHEMES, (method, path, schemes)
+            else:
+                assert "bearerAuth" not in schemes, (method, path)
+
+
+@pytest.fixture
+def every_adapter(overrides):
+    """Serve every route, including those only a configured adapter answers (the TaskRouter webhook)."""
+    from tests.integration.signers import configure_providers, enable_taskrouter
+
+    configure_providers(overrides)
+    enable_taskrouter(overrides)
+
+
+@pytest.fixture
+def callers(every_adapter, app) -> dict[str, dict]:
+    headers = {scope: {"Authorization": f"Bearer {make_key(app, scope)}"} for scope in KEYS}
+    return {**headers, "no key": {}, "bad key": {"Authorization": "Bearer ak_" + "x" * 43}}
+
+
+def _call(client, method: str, path: str, headers: dict):
+    url = re.sub(r"\{[^}]+\}", "x", path)
+    body = {"json": {}} if method in ("POST", "PUT", "PATCH") and not path.startswith("/dashboard") else {}
+    return client.open(url, method=method, headers=headers, **body)
+
+
+@pytest.mark.parametrize("method,path", sorted(EXPECTED), ids=[f"{m} {p}" for m, p in sorted(EXPECTED)])
+def test_access_matrix(method, path, callers, client):
+    if (method, path) not in ROUTES:
+        pytest.skip("not served by this build")
+    expected = EXPECTED[(method, path)]
+    for caller, headers in callers.items():
+        resp = _call(client, method, path, headers)
+        got = f"{caller}: {method} {path} → {resp.status_code} {resp.get_data(as_text=True)[:200]}"
+        assert resp.status_code < 500, got
+        if isinstance(expected, set):
+            if caller in ("no key", "bad key"):
+                assert resp.status_code == 401 and resp.mimetype == "application/problem+json", got
+                assert resp.headers["WWW-Authenticate"].startswith("Bearer"), got
+            elif caller in expected:
+                assert resp.status_code not in (401, 403), got
+            else:
+                assert resp.status_code == 403 and resp.mimetype == "application/problem+json", got
+        elif expected == SIGNED:
+            assert resp.status_code in (401, 403), got  # an API key is no signature
+        elif expected == SESSION:
+            assert resp.status_code in (302, 303, 400, 401), got
+            if resp.status_code in (302, 303):
+                assert "/dashboard/sign-in" in resp.headers["Location"], got
+        else:
+            assert resp.status_code not in (401, 403), got
+
+
+def test_signed_webhooks_accept_a_valid_signature(post_event):
+    """The other side of SIGNED: the same route answers a correctly signed post (a forged one is refused above)."""
+    assert post_event(interaction_event()).status_code == 202
+
+
+# -- constant-time comparisons, and credentials that are odd rather than wrong ----------------------------------
+
+SECRET_NAME = r"(?:secret|token|password|signature|api_key|key_hash|digest)"
+COMPARISON = re.compile(rf"[\w.]*{SECRET_NAME}[\w.]*(?:\(\))?\s*[!=]=(?!=)|[!=]=\s*[\w.]*{SECRET_NAME}",
+                        re.IGNORECASE)
+# `==` inside a SQL filter is a lookup by an unguessable or hashed value, not a comparison in Python.
+SQL_LOOKUP = re.compile(r"\b[A-Z]\w+\.\w+\s*==")
+
+
+def test_secrets_are_compared_in_constant_time():
+    offenders = []
+    for package in ("aftercare", "followup", "wellbeing", "config"):
+        for source in (ROOT / package).rglob("*.py"):
+            for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+                code = line.split("#")[0]
+                if COMPARISON.search(code) and not SQL_LOOKUP.search(code) and "def __eq__" not in code:
+                    offenders.append(f"{source.relative_to(ROOT)}:{number}: {line.strip()}")
+    allowed = {"config/settings.py"}  # Secret.__eq__ compares settings with settings, never with a request
+    offenders = [o for o in offenders if o.split(":")[0] not in allowed]
+    assert not offenders, "use hmac.compare_digest / aftercare.signing.safe_equals:\n" + "\n".join(offenders)
+
+
+@pytest.fixture
+def url_secret(overrides):
+    from tests.integration.signers import configure_providers
+
+    configure_providers(overrides)
+    overrides["sendgrid"]["inbound_url_secret"] = "url-secret"
+
+
+@pytest.mark.parametrize("header", ["t=²,v1=ab", "t=1,v1=é", "t=" + "9" * 5000 + ",v1=ab", "t=,v1=", "v1=" + "a" * 64,
+                                    "t=1795600000," + ",".join(["v1=ab"] * 500), "\x00"])
+def test_odd_crm_signatures_are_refused_not_crashed(client, header):
+    resp = client.post("/webhooks/crm", data=b"{}", headers={"Aftercare-Signature": header,
+                                                              "Content-Type": "application/json"})
+    assert resp.status_code == 401 and resp.mimetype == "application/problem+json", resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("auth,query", [
+    ("parsé:parse-pass", ""), ("parse:pässwörd", ""), (None, "?key=é"), (None, "?key=%C3%A9%00"),
+    ("\udcff:x", ""), (None, "?key=url-secre"), ("parse:parse-pas", "?key=")])
+def test_odd_inbound_credentials_are_refused_not_crashed(url_secret, client, auth, query):
+    headers = {}
+    if auth is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode("utf-8", "surrogateescape")).decode()
+    resp = client.post("/webhooks/sendgrid/inbound" + query, data={"text": "hi"}, headers=headers)
+    assert resp.status_code == 401, resp.get_data(as_text=True)
+
+
+def test_inbound_url_secret_still_works(url_secret, client):
+    assert client.post("/webhooks/sendgrid/inbound?key=url-secret", data={"text": "hi"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["Bearer é", "Bearer ", "Basic x", "Bearer " + "a" * 10_000, "bearer\x00"])
+def test_odd_api_keys_are_refused_not_crashed(client, value):
+    assert client.get("/api/v1/checkins", headers={"Authorization": value}).status_code == 401
+
+
+# -- PII and secrets stay out of error bodies and logs --------------------------------------------------------------
+
+@pytest.mark.parametrize("field,value", [
+    ("customer.phone", "+44 7700 900999 12345"), ("customer.phone", "+999123456789"), ("customer.phone", "0770090"),
+    ("customer.email", "sam.secret@example"), ("customer.email", "sam@@example.com")])
+def test_validation_errors_name_the_field_without_echoing_contact_details(post_event, field, value):
+    resp = post_event(interaction_event(**{field: value}))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and field in [e["field"] for e in resp.get_json()["errors"]], body
+    assert value not in body and value.replace(" ", "") not in body
+
+
+def test_signature_errors_say_nothing_about_the_secret(post_event):
+    from tests.conftest import TEST_SECRET
+
+    body = post_event(interaction_event(), secret="wrong").get_data(as_text=True)
+    assert TEST_SECRET not in body and "wrong" not in body
+
+
+PHONE, EMAIL = "+447700900123", "sam@example.com"
+OTHER_PHONE = "+15005550199"
+
+
+def test_logs_mask_phones_and_emails_through_a_whole_loop(url_secret, client, post_event, rt, clock, caplog,
+                                                          manager_headers):
+    """A CRM event, a console send (which logs the message), an SMS from a stranger, an email reply, a status
+    callback: every record, as the JSON and the plain formatter write it, carries no full phone or email."""
+    from tests.integration.reopen_helpers import sent_checkin
+    from tests.integration.signers import inbound_headers, twilio_request
+
+    caplog.set_level(logging.DEBUG)
+    sent_checkin(client, post_event, rt, clock, manager_headers)
+    raw, headers = twilio_request("/webhooks/twilio/sms", {"From": OTHER_PHONE, "Body": f"I'm {EMAIL}, call me"})
+    assert client.post("/webhooks/twilio/sms", data=raw, headers=headers).status_code == 200
+    raw, headers = twilio_request("/webhooks/twilio/status", {"MessageSid": "SMunknown", "To": PHONE, "From": PHONE})
+    client.post("/webhooks/twilio/status", data=raw, headers=headers)
+    client.post("/webhooks/sendgrid/inbound", headers=inbound_headers(),
+                data={"from": f"Sam <{EMAIL}>", "text": f"still broken, ring {PHONE}"})
+    logging.getLogger("aftercare.test").warning("customer %s at %s replied", EMAIL, PHONE, exc_info=ValueError(PHONE))
+    assert caplog.records, "nothing was logged: the test would prove nothing"
+    for formatter in (JsonFormatter(), MaskingFormatter("%(message)s")):
+        for record in caplog.records:
+            line = formatter.format(record)
+            for secret in (PHONE, OTHER_PHONE, EMAIL):
+                assert secret not in line, line
+
+
+def test_the_app_logs_through_a_masking_formatter():
+    handlers = [h for h in logging.getLogger().handlers if getattr(h, "_aftercare", False)]
+    assert handlers and all(isinstance(h.formatter, (JsonFormatter, MaskingFormatter)) for h in handlers)
+
+
+# -- /metrics and /docs access; API response headers ----------------------------------------------------------------
+
+def _app_with(overrides, clock, **server):
+    from aftercare import create_app
+
+    overrides["server"].update(server)
+    app = create_app(overrides)
+    app.extensions["aftercare"].clock = clock
+    return app
+
+
+def test_metrics_public_by_default_with_reopen_latency_and_request_metrics(client):
+    client.get("/healthz")
+    resp = client.get("/metrics")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and resp.mimetype == "text/plain"
+    assert "reopen_latency_seconds_bucket" in text
+    assert 'http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "http_request_duration_seconds_bucket" in text
+
+
+def test_request_metrics_label_by_route_template_not_raw_path(client, read_headers):
+    client.get("/api/v1/checkins/chk_one", headers=read_headers)
+    client.get("/no/such/thing/123")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'route="/api/v1/checkins/<checkin_id>"' in text and "chk_one" not in text
+    assert 'route="unmatched"' in text and "/no/such/thing" not in text
+
+
+def test_metrics_token(overrides, clock):
+    client = _app_with(overrides, clock, metrics_access="token", metrics_token="m-secret").test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer é"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer m-secret"}).status_code == 200
+
+
+def test_metrics_off(overrides, clock):
+    client = _app_with(overrides, clock, metrics_access="off").test_client()
+    assert client.get("/metrics").status_code == 404
+    assert "/metrics" not in client.get("/openapi.json").get_json()["paths"]
+
+
+def test_docs_off(overrides, clock):
+    client = _app_with(overrides, clock, docs_access="off").test_client()
+    assert client.get("/openapi.json").status_code == 404 and client.get("/docs").status_code == 404
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("server", [{"metrics_access": "token"}, {"metrics_access": "private"},
+                                    {"docs_access": "token"}])
+def test_access_settings_are_checked_at_start(overrides, clock, server):
+    from config.settings import SettingsError
+
+    with pytest.raises(SettingsError):
+        _app_with(overrides, clock, **server)
+
+
+def test_api_answers_are_nosniff_and_not_cached(client, read_headers):
+    for resp in (client.get("/api/v1/checkins", headers=read_headers), client.get("/api/v1/checkins"),
+                 client.get("/api/v1/nothing-here", headers=read_headers)):
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_nul_in_input_is_a_422_naming_the_field_on_every_database(client, manager_headers, post_event):
+    resp = client.get("/api/v1/checkins?case_id=a%00b", headers=manager_headers)
+    assert resp.status_code in (200, 422), resp.get_data(as_text=True)  # SQLite can store NUL; PostgreSQL cannot
+    if resp.status_code == 422:
+        assert [e["field"] for e in resp.get_json()["errors"]] == ["case_id"]
+    event = interaction_event(**{"interaction.id": "int_\x00"})
+    resp = post_event(event)
+    assert resp.status_code in (202, 422)
+    if resp.status_code == 422:
+        assert "interaction.id" in json.dumps(resp.get_json()["errors"])
