@@ -1,0 +1,226 @@
+"""Bench: signed interaction.closed webhooks through gunicorn + PostgreSQL, next to a bare Flask endpoint.
+
+Usage: .venv/bin/python bench/ingest.py [--seconds 10] [--connections 16] [--workers N] [--client wrk|aiohttp]
+
+Both servers run with config/gunicorn.conf.py (same workers, same worker class); the bare endpoint reads
+the body and answers 202 — the ceiling for this server on this machine. Every request is a distinct,
+freshly signed event (a new interaction, case and customer; 200 agents), so each one does the whole
+intake: signature, validation, triage, policy, check-in, agent load, idempotency record, one commit.
+The load generator is bounded (fixed connections, fixed duration) and on loopback: Debian's `wrk` with a
+Lua script replaying pre-signed requests when installed (`apt-get install wrk`), else asyncio + aiohttp.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import ROOT, Proc, cores, pg_database, percentile, table, worker_env  # noqa: E402
+
+SECRET = "whsec_bench_ingest"
+PATH = "/webhooks/crm"
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+LUA = r"""
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+function init(args)
+  reqs = {}
+  for line in io.lines(args[1] .. "." .. tid) do
+    local sig, body = line:match("^([^\t]+)\t(.*)$")
+    reqs[#reqs + 1] = wrk.format("POST", "%s",
+      {["Content-Type"] = "application/json", ["Aftercare-Signature"] = sig}, body)
+  end
+  i = 0
+end
+function request()
+  i = i + 1
+  if i > #reqs then i = 1 end
+  return reqs[i]
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\n", summary.requests, summary.duration, e.status,
+    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout))
+end
+""" % PATH
+
+
+def bare():
+    """The ceiling: a Flask endpoint that reads the body and answers 202 (gunicorn target `bench.ingest:bare()`)."""
+    from flask import Flask, jsonify, request
+
+    app = Flask("bare")
+
+    @app.post(PATH)
+    def crm():
+        request.get_data()
+        return jsonify({"accepted": True}), 202
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app
+
+
+def events(n: int, tag: str) -> list[tuple[str, bytes]]:
+    """n distinct signed interaction.closed events: (signature header, body)."""
+    from aftercare.signing import sign
+
+    out, now = [], int(time.time())
+    for i in range(n):
+        body = json.dumps({
+            "event_id": f"evt_{tag}_{i}", "type": "interaction.closed", "occurred_at": "2026-11-25T14:02:00Z",
+            "interaction": {"id": f"int_{tag}_{i}", "case_id": f"case_{tag}_{i}", "channel": "chat",
+                            "journey_stage": "billing", "category": "double_charge",
+                            "started_at": "2026-11-25T13:40:00Z", "ended_at": "2026-11-25T14:00:00Z",
+                            "escalated_from_bot": True, "resolution": "workaround", "customer_sentiment": -0.7,
+                            "signals": ["threatened_churn"], "repeat_contact_count": 2},
+            "agent": {"id": f"ag_{i % 200}", "name": "Maria Lopez", "team": "billing-emea"},
+            "customer": {"id": f"cus_{tag}_{i}", "name": "Sam Carter", "phone": f"+1415{i % 10_000_000:07d}",
+                         "email": f"sam{i}@example.com", "timezone": "Europe/London", "locale": "en-GB",
+                         "consent": {"sms": True, "email": True}}}).encode()
+        out.append((sign(SECRET, body, now), body))
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(target: str, env: dict, tmp: Path, workers: int) -> tuple[Proc, int]:
+    port = free_port()
+    proc = Proc([GUNICORN, "-c", str(ROOT / "config" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+                 "--workers", str(workers), target], env, tmp / f"gunicorn-{port}.log")
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+                if resp.status == 200:
+                    return proc, port
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(proc.tail())
+
+
+def run_wrk(port: int, prepared: list[tuple[str, bytes]], *, seconds: float, connections: int, tmp: Path) -> dict:
+    threads = max(1, min(cores(), connections))
+    prefix = tmp / f"reqs-{uuid.uuid4().hex[:6]}"
+    for t in range(threads):
+        with open(f"{prefix}.{t}", "wb") as fh:
+            for sig, body in prepared[t::threads]:
+                fh.write(sig.encode() + b"\t" + body + b"\n")
+    script = tmp / "ingest.lua"
+    script.write_text(LUA)
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:.0f}s",
+                          "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}", "--", str(prefix)],
+                         capture_output=True, text=True, check=True).stdout
+    n, duration_us, bad_status, p50, p99, socket_errors = map(int, re.search(r"RESULT (.+)", out).group(1).split())
+    if n > len(prepared):
+        print(f"warning: {n} requests but only {len(prepared)} distinct events: the rest were replays",
+              file=sys.stderr)
+    return {"requests": n, "rate": n / (duration_us / 1e6), "p50": p50 / 1000, "p99": p99 / 1000,
+            "errors": bad_status + socket_errors}
+
+
+def run_aiohttp(port: int, prepared: list[tuple[str, bytes]], *, seconds: float, connections: int,
+                tmp: Path) -> dict:
+    import aiohttp
+
+    async def main() -> dict:
+        latencies, errors, cursor = [], 0, iter(prepared)
+        deadline = time.perf_counter() + seconds
+
+        async def client(session):
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                sig, body = next(cursor)
+                started = time.perf_counter()
+                async with session.post(f"http://127.0.0.1:{port}{PATH}", data=body, headers={
+                        "Aftercare-Signature": sig, "Content-Type": "application/json"}) as resp:
+                    await resp.read()
+                    errors += resp.status >= 300
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
+            await asyncio.gather(*(client(session) for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+        return {"requests": len(latencies), "rate": len(latencies) / elapsed,
+                "p50": percentile(latencies, 50) * 1000, "p99": percentile(latencies, 99) * 1000, "errors": errors}
+
+    return asyncio.run(main())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2 * multiprocessing.cpu_count(),
+                        help="gunicorn workers for both servers (default: config/gunicorn.conf.py's 2 × cores)")
+    parser.add_argument("--client", choices=("wrk", "aiohttp"), default="wrk" if shutil.which("wrk") else "aiohttp")
+    args = parser.parse_args()
+    run = run_wrk if args.client == "wrk" else run_aiohttp
+    print(f"bench/ingest.py: {cores()} cores (nproc); gunicorn {args.workers} sync workers "
+          f"(config/gunicorn.conf.py); load: {args.client}, {args.connections} connections, {args.seconds:.0f} s "
+          f"per row on loopback; PostgreSQL at 127.0.0.1", flush=True)
+    results = {}
+    with pg_database() as url, tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = worker_env(url, tmp, crm__webhook_secret=SECRET, scheduler__enabled="false")
+        env["AFTERCARE_LOGGING__LEVEL"] = "WARNING"
+        env["AFTERCARE_WEB_LOG_LEVEL"] = "error"
+        for label, target in (("bare Flask endpoint (ceiling)", "bench.ingest:bare()"),
+                              ("Aftercare POST /webhooks/crm", "wsgi:app")):
+            proc, port = start_server(target, env, tmp, args.workers)
+            try:
+                tag = uuid.uuid4().hex[:6]
+                run(port, events(400, f"warm{tag}"), seconds=2, connections=args.connections, tmp=tmp)
+                prepared = events(int(args.seconds * 4000), tag)  # more than the server can take: no replays
+                results[label] = run(port, prepared, seconds=args.seconds, connections=args.connections, tmp=tmp)
+            finally:
+                proc.stop()
+            r = results[label]
+            print(f"  {label}: {r['rate']:,.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
+                  f"{r['errors']} errors", flush=True)
+        from sqlalchemy import create_engine, func, select
+
+        from followup.models import CheckIn, Interaction
+
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            stored = conn.execute(select(func.count()).select_from(Interaction)).scalar()
+            checkins = conn.execute(select(func.count()).select_from(CheckIn)).scalar()
+        engine.dispose()
+    bare_rate = results["bare Flask endpoint (ceiling)"]["rate"]
+    rows = [(label, r["requests"], r["rate"], f"{r['rate'] / bare_rate:.0%}", r["p50"], r["p99"], r["errors"])
+            for label, r in results.items()]
+    print()
+    print(table(("endpoint", "requests", "req/s", "of bare", "p50 ms", "p99 ms", "errors"), rows))
+    print(f"\n{stored:,} interactions and {checkins:,} check-ins stored by the Aftercare rows (incl. warm-up)")
+    ours = results["Aftercare POST /webhooks/crm"]
+    print(f"goal: ≥ 1,500 webhooks/s, p99 < 50 ms, ≥ 50 % of bare: {ours['rate']:,.0f}/s, p99 {ours['p99']:.1f} ms, "
+          f"{ours['rate'] / bare_rate:.0%} of bare")
+
+
+if __name__ == "__main__":
+    main()
