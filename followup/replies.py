@@ -82,6 +82,8 @@ def reopen_case(session: Session, *, case: Case, reply: Reply, verdict: ReplyVer
     """Case reopened with the reply and reasons; a high-priority item for the same agent when they can take it."""
     reason = f"customer replied: “{reply.text[:200]}” — {'; '.join(verdict.reasons)}"
     case.state, case.reopened_at, case.reopen_reason, case.updated_at = "reopened", now, reason, now
+    if case.agent_id:
+        wellbeing.record_negative_reply(session, agent_id=case.agent_id, reply_id=reply.id, at=now)
     routing = wellbeing.enqueue_case_item(
         session, case_id=case.id, kind="case", team=case.team, preferred_agent_id=case.agent_id, now=now,
         title=f"Reopened: {(case.category or 'case').replace('_', ' ')} — customer replied",

@@ -93,3 +93,18 @@ def test_the_scheduler_tick_delivers_notices_and_processes_commitments(app, clie
     assert only_delivery(rt).state == "delivered"
     assert [i["title"] for i in case_items(client, manager_headers, kind="commitment_reminder")] == [
         "Reminder: you promised “I will call you back at 3 pm” — due 15:00 UTC on 25 Nov"]
+
+
+def test_negative_reply_weighs_on_the_agent_who_handled_the_case(post_event, client, manager_headers, rt, clock):
+    from followup.dispatch import dispatch_due
+    from tests.conftest import interaction_event
+
+    body = post_event(interaction_event()).get_json()
+    before = body["agent_load"]["load"]
+    checkin_id = body["checkin"]["id"]
+    client.post(f"/api/v1/checkins/{checkin_id}/send-now", headers=manager_headers)
+    dispatch_due(rt.db, rt.services["channels"], now=clock.now, worker="t")
+    client.post(f"/api/v1/checkins/{checkin_id}/simulate-reply", json={"text": "thanks for nothing, still broken"},
+                headers=manager_headers)
+    load = client.get("/api/v1/agents/ag_1/load", headers=manager_headers).get_json()
+    assert load["load"] > before and load["parts"].get("negative_reply", 0) > 0
