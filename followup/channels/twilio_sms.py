@@ -9,6 +9,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from aftercare.retry import retry_after_seconds
 from followup.channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
 
 UNSUBSCRIBED = 21610
@@ -32,21 +33,6 @@ class HeaderKeepingHttpClient(TwilioHttpClient):
     def last_header(self, name: str) -> str | None:
         headers = getattr(self._local, "headers", {}) or {}
         return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-        except (TypeError, ValueError):
-            return None
 
 
 class TwilioSmsChannel:

@@ -1,28 +1,13 @@
 """One HTTP call to a CRM, its answer sorted into done, retry later, or give up (dead letter)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-
 import requests
 
+from aftercare.retry import retry_after_seconds
 from followup.crm.base import CrmDeliveryError
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 USER_AGENT = "Aftercare/0.1 (+https://aftercare.dev)"
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-        except (TypeError, ValueError):
-            return None
 
 
 def call(http: requests.Session, method: str, url: str, *, what: str, timeout: float, **kwargs) -> requests.Response:

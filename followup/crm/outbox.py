@@ -21,6 +21,7 @@ from typing import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from aftercare import retry
 from aftercare.db import Database, new_id
 from followup.crm.base import CrmAdapter, CrmDeliveryError, ReopenNotice
 from followup.crm.models import CrmDelivery
@@ -66,10 +67,9 @@ def record_reopen(session: Session, *, adapter: str, notice: ReopenNotice, now: 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, retry_after: float | None = None,
                   rng: Callable[[], float] = random.random) -> float:
-    """Attempt n waits up to base·2^(n−1) (capped), the lower half fixed and the upper half jitter; a CRM's
-    Retry-After is a floor."""
-    ceiling = min(policy.backoff_cap_seconds, policy.backoff_seconds * 2 ** max(0, attempt - 1))
-    return max(ceiling / 2 + rng() * ceiling / 2, retry_after or 0.0)
+    """The shared backoff with this outbox's policy; a CRM's Retry-After is a floor."""
+    return retry.backoff_delay(attempt, base=policy.backoff_seconds, cap=policy.backoff_cap_seconds,
+                               retry_after=retry_after, rng=rng)
 
 
 def claim_due(session: Session, *, adapter: str, now: datetime, policy: RetryPolicy) -> list[tuple[str, dict]]:

@@ -9,7 +9,6 @@ rows, `builtin` included (its calls are no-ops), so the table is one audit trail
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from aftercare.db import Database
+from aftercare.retry import backoff_delay
 from wellbeing.models import QueueItem, RoutingCommand
 from wellbeing.routing.base import RoutingAdapter, RoutingError, TaskRequest
 
@@ -129,8 +129,8 @@ def _deliver_one(db: Database, routing: RoutingAdapter, command_id: int, *, now:
                 item.external_id = created
             report.done += 1
         elif not error.permanent and row.attempts < policy.max_attempts:
-            ceiling = min(policy.backoff_cap_seconds, policy.backoff_seconds * 2 ** max(0, row.attempts - 1))
-            row.next_attempt_at = now + timedelta(seconds=ceiling / 2 + random.random() * ceiling / 2)
+            row.next_attempt_at = now + timedelta(seconds=backoff_delay(
+                row.attempts, base=policy.backoff_seconds, cap=policy.backoff_cap_seconds))
             row.last_error = error.reason
             report.retried += 1
         else:

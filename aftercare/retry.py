@@ -1,0 +1,28 @@
+"""Retry timing shared by every outbound call (providers, CRM, routing platform)."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Callable
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, retry_after: float | None = None,
+                  rng: Callable[[], float] = random.random) -> float:
+    """Attempt n waits up to base·2^(n−1), capped; the lower half fixed, the upper half jitter so that many
+    failures at once do not retry in lockstep. A server's Retry-After is a floor."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    return max(ceiling / 2 + rng() * ceiling / 2, retry_after or 0.0)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After is seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
