@@ -196,7 +196,14 @@ def dispatch_one(db: Database, channels: Mapping[str, Channel], checkin_id: str,
                 session.commit()
                 report.reconciled += 1
                 return
-            found = channel.find_sent(message)
+            try:
+                found = channel.find_sent(message)
+            except TransientSendError as exc:
+                _release(checkin, due_at=now + timedelta(seconds=config.reconcile_grace_seconds),
+                         reason=f"in doubt after a crash and the provider could not be asked: {exc.reason}")
+                session.commit()
+                report.deferred += 1
+                return
             if found is not None:
                 _mark_sent(checkin, found, now)
                 session.commit()

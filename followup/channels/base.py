@@ -56,4 +56,5 @@ class Channel(Protocol):
         """Hand the message to the provider; raise a SendError subclass on failure."""
 
     def find_sent(self, message: OutboundMessage) -> SendResult | None:
-        """After a crash: did the provider already accept this check-in? (None = not known to it)."""
+        """After a crash: did the provider already accept this check-in? None = not known to it;
+        raise TransientSendError when the provider cannot be asked."""

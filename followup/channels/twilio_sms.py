@@ -88,13 +88,15 @@ class TwilioSmsChannel:
         return PermanentSendError(reason, code=exc.code, opt_out=exc.code == UNSUBSCRIBED)
 
     def find_sent(self, message: OutboundMessage) -> SendResult | None:
-        """Ask Twilio for a message to this number with this body in the last day (crash reconciliation)."""
+        """Ask Twilio for a message to this number with this body in the last day (crash reconciliation).
+
+        Raises TransientSendError when Twilio cannot be asked: "unknown" must never be read as "not sent"."""
         try:
             recent = self.client.messages.list(to=message.to,
                                                date_sent_after=datetime.now(timezone.utc) - timedelta(days=1),
                                                limit=50)
-        except (TwilioRestException, requests.RequestException):
-            return None
+        except (TwilioRestException, requests.RequestException) as exc:
+            raise TransientSendError(f"could not list Twilio messages: {type(exc).__name__}") from exc
         for found in recent:
             if (found.body or "").strip() == message.body.strip():
                 return SendResult(provider_message_id=found.sid, status=found.status or "sent")

@@ -304,3 +304,22 @@ def test_reply_with_no_checkin_is_stored_and_listed(fake_twilio, rt, clock, twil
     assert resp.status_code == 200
     items = client.get("/api/v1/replies?unmatched=true", headers=read_headers).get_json()["items"]
     assert [i["text"] for i in items] == ["hello? who is this"]
+
+
+def test_in_doubt_and_twilio_unreachable_defers_instead_of_resending(fake_twilio, overrides, post_event, clock):
+    """'Could not ask' is not 'not sent': the check-in waits rather than risking a second text."""
+    from aftercare import create_app
+
+    overrides["twilio"]["api_base_url"] = "http://127.0.0.1:9"
+    rt2 = create_app(overrides).extensions["aftercare"]
+    rt2.clock = clock
+    checkin_id = post_event(interaction_event()).get_json()["checkin"]["id"]
+    with rt2.db.session() as session:
+        row = session.get(CheckIn, checkin_id)
+        row.state, row.claimed_by, row.lease_until = "claimed", "dead-worker", clock.now - timedelta(seconds=1)
+        row.due_at, row.send_started_at, row.attempts = clock.now, clock.now - timedelta(hours=1), 1
+        session.commit()
+    report = dispatch(rt2, clock)
+    assert report.deferred == 1 and report.sent == 0 and report.retried == 0
+    row = checkin(rt2, checkin_id)
+    assert row.state == "scheduled" and "could not be asked" in row.state_reason and row.attempts == 1
