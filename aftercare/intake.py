@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 import wellbeing.services as wellbeing
 from aftercare.app import db_session, runtime
 from aftercare.errors import Problem, problem_doc, validation_problem
-from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, InteractionClosedSchema
+from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema
 from aftercare.models import WebhookEvent
 from aftercare.signing import SignatureError, verify
 from followup import outcome_store

@@ -8,10 +8,13 @@ derandomized so CI is deterministic. AFTERCARE_SCHEMATHESIS_EXAMPLES raises the 
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
 import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import pytest
 import schemathesis
@@ -24,7 +27,7 @@ from sqlalchemy import select
 
 from followup.crm.models import CrmDelivery
 from followup.models import CheckIn
-from tests.conftest import TEST_SECRET, interaction_event, make_key
+from tests.conftest import TEST_SECRET, TestClock as ManualClock, interaction_event, make_key
 from tests.integration.reopen_helpers import reopen_via_reply
 from tests.integration.signers import (INBOUND_DOMAIN, configure_providers, crm_headers, enable_taskrouter,
                                        event_request, inbound_headers, twilio_request)
@@ -67,25 +70,60 @@ def _params() -> list:
     return params
 
 
-# Operations served only with another adapter configured get that configuration for their own run.
-CONFIGURE = {"/webhooks/taskrouter/events": enable_taskrouter}
+# Operations served only with another adapter configured run against an app configured so.
+CONFIGURE = {"/webhooks/taskrouter/events": ("taskrouter", enable_taskrouter)}
 
 
-@pytest.fixture
-def event_key(overrides, label):
-    key = configure_providers(overrides)
-    configure = CONFIGURE.get(label.split(" ", 1)[1])
-    if configure:
-        configure(overrides)
-    return key
+@dataclass
+class World:
+    """Apps sharing one seeded database for the whole module (seeding per example would dominate the run)."""
+
+    apps: dict
+    schemas: dict
+    clock: ManualClock
+    event_key: object
+    seeded: dict
 
 
-@pytest.fixture
-def seeded(event_key, app, client, post_event, rt, clock):
+@pytest.fixture(scope="module")
+def world(database_url, tmp_path_factory):
+    from aftercare import create_app
+    from aftercare.schema import metadata
+
+    overrides = {"database": {"url": database_url}, "crm": {"webhook_secret": TEST_SECRET},
+                 "server": {"instance_dir": str(tmp_path_factory.mktemp("instance"))},
+                 "scheduler": {"enabled": False}, "logging": {"json": False, "level": "WARNING"}}
+    event_key = configure_providers(overrides)
+    clock = ManualClock(datetime(2026, 11, 25, 14, 10, tzinfo=timezone.utc))
+    apps = {"default": create_app(overrides)}
+    for name, configure in CONFIGURE.values():
+        configured = copy.deepcopy(overrides)
+        configure(configured)
+        apps[name] = create_app(configured)
+    for app in apps.values():
+        app.config["TESTING"] = True
+        app.extensions["aftercare"].clock = clock
+    with apps["default"].extensions["aftercare"].db.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    seeded = _seed(apps["default"], clock)
+    yield World(apps=apps, schemas={name: schemathesis.openapi.from_wsgi("/openapi.json", app)
+                                    for name, app in apps.items()},
+                clock=clock, event_key=event_key, seeded=seeded)
+    for app in apps.values():
+        app.extensions["aftercare"].db.dispose()
+
+
+def _seed(app, clock) -> dict:
     """Real rows for generated requests to find: ids per path parameter name."""
+    client, rt = app.test_client(), app.extensions["aftercare"]
+
+    def post_event(event):
+        body = json.dumps(event).encode()
+        return client.post("/webhooks/crm", data=body, headers=crm_headers(body, clock.now))
+
     key = make_key(app, "crm", "agent", "manager", "read")
-    headers = {"Authorization": f"Bearer {key}"}
-    reopened = reopen_via_reply(client, post_event, rt, clock, headers)
+    reopened = reopen_via_reply(client, post_event, rt, clock, {"Authorization": f"Bearer {key}"})
     scheduled = post_event(interaction_event(**{"interaction.case_id": "case_88", "customer.id": "cus_8",
                                                 "customer.phone": "+447700900888"})).get_json()["checkin"]["id"]
     with rt.db.session() as session:
@@ -198,14 +236,14 @@ def _strategy(operation, variant: str, ids: dict):
 
 
 @pytest.mark.parametrize("label,variant", _params())
-def test_operation_conforms_and_never_fails(label, variant, event_key, seeded, app, client, clock):
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    operation = schema.find_operation_by_label(label)
+def test_operation_conforms_and_never_fails(world, label, variant):
+    name = CONFIGURE.get(label.split(" ", 1)[1], ("default",))[0]
+    operation = world.schemas[name].find_operation_by_label(label)
     assert operation is not None, f"{label} is no longer in /openapi.json"
-    sender = Sender(client, clock, event_key, seeded)
+    sender = Sender(world.apps[name].test_client(), world.clock, world.event_key, world.seeded)
     credentials = variant != "forged"
 
-    @given(case=_strategy(operation, variant, seeded["ids"]))
+    @given(case=_strategy(operation, variant, world.seeded["ids"]))
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
     def run(case):
