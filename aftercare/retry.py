@@ -15,6 +15,19 @@ def backoff_delay(attempt: int, *, base: float, cap: float, retry_after: float |
     return max(ceiling / 2 + rng() * ceiling / 2, retry_after or 0.0)
 
 
+def retry_delay(*, attempts: int, max_attempts: int, permanent: bool, base: float, cap: float,
+                retry_after: float | None = None, rng: Callable[[], float] = random.random) -> float | None:
+    """Seconds until the next attempt, or None when it is time to give up (a permanent error, or out of tries)."""
+    if permanent or attempts >= max_attempts:
+        return None
+    return backoff_delay(attempts, base=base, cap=cap, retry_after=retry_after, rng=rng)
+
+
+def give_up_reason(reason: str, *, permanent: bool, attempts: int) -> str:
+    """What is stored when we stop: a permanent error speaks for itself; exhausted retries say how many."""
+    return reason if permanent else f"{reason} (after {attempts} attempts)"
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After is seconds or an HTTP date."""
     if not value:

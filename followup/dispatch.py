@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import time
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
+from aftercare.retry import give_up_reason, retry_delay
 from aftercare.db import Database, UTCDateTime, utcnow
 from followup.channels import Channel, OutboundMessage, PermanentSendError, SendResult, TransientSendError
 from followup.models import Case, CheckIn, OptOut, SenderSlot
@@ -146,13 +146,6 @@ def _cancel_reason(session: Session, checkin: CheckIn) -> str | None:
     return None
 
 
-def backoff_seconds(attempt: int, config: DispatchConfig, retry_after: float | None = None,
-                    rng: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with jitter (half fixed, half random); a provider's Retry-After is a floor."""
-    ceiling = min(config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, attempt - 1))
-    return max(ceiling / 2 + rng() * ceiling / 2, retry_after or 0.0)
-
-
 def reserve_send_slot(db: Database, sender: str, per_second: float, now: datetime) -> datetime:
     """The moment this sender may next send, shared by all workers through the sender_slots row."""
     interval = timedelta(seconds=1.0 / per_second)
@@ -264,8 +257,12 @@ def _apply_outcome(session: Session, checkin: CheckIn, outcome, *, now: datetime
     if isinstance(outcome, SendResult):
         _mark_sent(checkin, outcome, now)
         report.sent += 1
-    elif isinstance(outcome, TransientSendError) and checkin.attempts < config.max_attempts:
-        delay = backoff_seconds(checkin.attempts, config, outcome.retry_after)
+        return
+    permanent = isinstance(outcome, PermanentSendError)
+    delay = retry_delay(attempts=checkin.attempts, max_attempts=config.max_attempts, permanent=permanent,
+                        base=config.backoff_base_seconds, cap=config.backoff_cap_seconds,
+                        retry_after=None if permanent else outcome.retry_after)
+    if delay is not None:
         _release(checkin, due_at=now + timedelta(seconds=delay), reason=f"retrying: {outcome.reason}")
         checkin.send_started_at = None
         report.retried += 1
@@ -276,8 +273,9 @@ def _apply_outcome(session: Session, checkin: CheckIn, outcome, *, now: datetime
 
 def _fail(session: Session, checkin: CheckIn, error: TransientSendError | PermanentSendError, *,
           now: datetime) -> None:
-    suffix = f" (after {checkin.attempts} attempts)" if isinstance(error, TransientSendError) else ""
-    checkin.state, checkin.state_reason = "failed", f"{error.reason}{suffix}"
+    checkin.state = "failed"
+    checkin.state_reason = give_up_reason(error.reason, permanent=isinstance(error, PermanentSendError),
+                                          attempts=checkin.attempts)
     checkin.lease_until, checkin.send_started_at = None, None
     if isinstance(error, PermanentSendError) and error.opt_out:
         opt_out(session, address=checkin.address, channel=checkin.channel, source=f"provider: {error.reason}",

@@ -13,10 +13,8 @@ next tick, and the table is one audit trail of what each CRM was told.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -65,13 +63,6 @@ def record_reopen(session: Session, *, adapter: str, notice: ReopenNotice, now: 
     return row
 
 
-def backoff_delay(attempt: int, policy: RetryPolicy, retry_after: float | None = None,
-                  rng: Callable[[], float] = random.random) -> float:
-    """The shared backoff with this outbox's policy; a CRM's Retry-After is a floor."""
-    return retry.backoff_delay(attempt, base=policy.backoff_seconds, cap=policy.backoff_cap_seconds,
-                               retry_after=retry_after, rng=rng)
-
-
 def claim_due(session: Session, *, adapter: str, now: datetime, policy: RetryPolicy) -> list[tuple[str, dict]]:
     """Lease due rows for this adapter (other workers skip the locked ones) and count the attempt up front."""
     rows = session.execute(select(CrmDelivery.id, CrmDelivery.payload).where(
@@ -105,13 +96,15 @@ def _record(db: Database, delivery_id: str, error: CrmDeliveryError | None, *, n
         if error is None:
             row.state, row.delivered_at = "delivered", now
             report.delivered += 1
-        elif not error.permanent and row.attempts < policy.max_attempts:
-            row.next_attempt_at = now + timedelta(seconds=backoff_delay(row.attempts, policy, error.retry_after))
+        elif (delay := retry.retry_delay(attempts=row.attempts, max_attempts=policy.max_attempts,
+                                         permanent=error.permanent, base=policy.backoff_seconds,
+                                         cap=policy.backoff_cap_seconds, retry_after=error.retry_after)) is not None:
+            row.next_attempt_at = now + timedelta(seconds=delay)
             row.last_error = error.reason
             report.retried += 1
         else:
             row.state = "dead"
-            row.last_error = error.reason if error.permanent else f"{error.reason} (after {row.attempts} attempts)"
+            row.last_error = retry.give_up_reason(error.reason, permanent=error.permanent, attempts=row.attempts)
             log.warning("CRM delivery %s for case %s is a dead letter: %s", row.id, row.case_id, row.last_error)
             report.dead += 1
         session.commit()

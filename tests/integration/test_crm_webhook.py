@@ -150,12 +150,3 @@ def test_webhook_adapter_needs_its_url_and_secret(overrides):
     overrides["crm"]["webhook_url"] = ""
     with pytest.raises(ValueError, match="webhook_url"):
         create_app(overrides)
-
-
-def test_backoff_doubles_with_jitter_up_to_the_cap():
-    from followup.crm.outbox import RetryPolicy, backoff_delay
-
-    policy = RetryPolicy(backoff_seconds=30, backoff_cap_seconds=3600)
-    assert [backoff_delay(n, policy, rng=lambda: 1.0) for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
-    assert backoff_delay(1, policy, rng=lambda: 0.0) == 15
-    assert backoff_delay(1, policy, retry_after=600, rng=lambda: 1.0) == 600

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from aftercare.db import Database
-from aftercare.retry import backoff_delay
+from aftercare.retry import give_up_reason, retry_delay
 from wellbeing.models import QueueItem, RoutingCommand
 from wellbeing.routing.base import RoutingAdapter, RoutingError, TaskRequest
 
@@ -128,14 +128,15 @@ def _deliver_one(db: Database, routing: RoutingAdapter, command_id: int, *, now:
             if created and item_id and (item := session.get(QueueItem, item_id)) is not None:
                 item.external_id = created
             report.done += 1
-        elif not error.permanent and row.attempts < policy.max_attempts:
-            row.next_attempt_at = now + timedelta(seconds=backoff_delay(
-                row.attempts, base=policy.backoff_seconds, cap=policy.backoff_cap_seconds))
+        elif (delay := retry_delay(attempts=row.attempts, max_attempts=policy.max_attempts,
+                                   permanent=error.permanent, base=policy.backoff_seconds,
+                                   cap=policy.backoff_cap_seconds)) is not None:
+            row.next_attempt_at = now + timedelta(seconds=delay)
             row.last_error = error.reason
             report.retried += 1
         else:
             row.state = "dead"
-            row.last_error = error.reason if error.permanent else f"{error.reason} (after {row.attempts} attempts)"
+            row.last_error = give_up_reason(error.reason, permanent=error.permanent, attempts=row.attempts)
             log.warning("routing command %s (%s %s) is dead: %s", row.id, row.action, row.key, row.last_error)
             report.dead += 1
         session.commit()
