@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from followup.channels import smstext
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "config" / "templates"
 
 
@@ -44,7 +46,8 @@ def _read(name: str) -> dict[str, str]:
 
 
 def first_name(name: str | None, default: str) -> str:
-    return (name or "").strip().split(" ")[0] or default
+    """smstext's first-name rule, with a fallback when the CRM sent no name."""
+    return smstext.first_name(name or "") or default
 
 
 def humanise_issue(category: str | None) -> str:
@@ -66,8 +69,6 @@ def render_checkin(*, channel: str, locale: str | None, customer_name: str | Non
 
 def fit_sms(template: str, fields: dict[str, str]) -> str:
     """SMS conventions (GSM-7 where possible, at most 2 segments) are kept by followup.channels.smstext."""
-    from followup.channels import smstext
-
     return smstext.render_sms(template, fields, max_segments=2)
 
 
