@@ -30,6 +30,16 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     services: dict[str, Any] = field(default_factory=dict)
     scheduler: Any = None
+    _followup: Any = field(default=None, repr=False)
+
+    @property
+    def followup(self):
+        """followup's context (policies built from settings) made once, and again only if settings are swapped."""
+        if self._followup is None or self._followup.settings is not self.settings:
+            from followup.services import FollowupContext
+
+            self._followup = FollowupContext(self.settings)
+        return self._followup
 
 
 def runtime() -> Runtime:
@@ -51,6 +61,10 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
     from aftercare import observability
 
     observability.check_settings(settings.server)
+    if settings.crm.intake_mode not in ("inline", "queued"):
+        from config.settings import SettingsError
+
+        raise SettingsError('crm.intake_mode must be "inline" or "queued"')
     app = Flask(__name__, instance_path=str(Path(settings.server.instance_dir).resolve()))
     app.config.update(
         MAX_CONTENT_LENGTH=settings.server.max_body_bytes,
@@ -59,9 +73,10 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
         OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
         JSON_SORT_KEYS=False,
     )
-    from aftercare.dashboard import session_config
+    from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config
 
     app.config.update(session_config(settings))
+    app.session_interface = CookieOnlyWhenSentSessions()
     rt = Runtime(settings=settings, db=Database(settings.database.url, echo=settings.database.echo))
     app.extensions["aftercare"] = rt
     _wire_services(rt)

@@ -29,6 +29,10 @@ class Problem(Exception):
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 
+    def as_dict(self) -> dict[str, Any]:
+        return problem_body(self.status, self.title, self.detail, kind=self.kind, errors=self.errors,
+                            extra=self.extra)
+
 
 def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     """marshmallow's nested {"a": {"b": ["msg"]}} → [{"field": "a.b", "message": "msg"}]."""
@@ -51,19 +55,26 @@ def validation_problem(messages: Any, title: str = "Invalid request body") -> Pr
     return Problem(422, title, f"Check these fields: {fields}", kind="validation", errors=errors)
 
 
-def problem_response(status: int, title: str, detail: str | None = None, *, kind: str | None = None,
-                     errors: list | None = None, headers: Mapping[str, str] | None = None,
-                     extra: Mapping[str, Any] | None = None) -> Response:
+def problem_body(status: int, title: str, detail: str | None = None, *, kind: str | None = None,
+                 errors: list | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The RFC 9457 members (request_id is added by the response, when there is a request)."""
     body: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + kind if kind else "about:blank", "title": title,
                             "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
+    return body
+
+
+def problem_response(status: int, title: str, detail: str | None = None, *, kind: str | None = None,
+                     errors: list | None = None, headers: Mapping[str, str] | None = None,
+                     extra: Mapping[str, Any] | None = None) -> Response:
+    body = problem_body(status, title, detail, kind=kind, errors=errors, extra=extra)
     request_id = getattr(g, "request_id", None)
     if request_id:
         body["request_id"] = request_id
-    body.update(extra or {})
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -135,10 +146,16 @@ def _nul_problem() -> Response:
 
     fields = nul_fields(request.view_args or {}) + nul_fields(request.args.to_dict()) + \
         nul_fields(request.form.to_dict()) + nul_fields(request.get_json(silent=True) or {})
+    p = nul_problem(fields)
+    return problem_response(p.status, p.title, p.detail, kind=p.kind, errors=p.errors)
+
+
+def nul_problem(fields: list[str]) -> Problem:
+    """422 naming the fields with NUL characters (PostgreSQL cannot store them in text)."""
     errors = [{"field": name, "message": "Must not contain NUL (\\u0000) characters."}
               for name in dict.fromkeys(fields)] or [{"field": "body", "message": "Text must not contain NUL."}]
-    return problem_response(422, "Invalid request body", "Text must not contain NUL (\\u0000) characters: "
-                            + ", ".join(e["field"] for e in errors), kind="validation", errors=errors)
+    return Problem(422, "Invalid request body", "Text must not contain NUL (\\u0000) characters: "
+                   + ", ".join(e["field"] for e in errors), kind="validation", errors=errors)
 
 
 class FieldErrorSchema(Schema):

@@ -1,26 +1,32 @@
-"""CRM event intake, `POST /webhooks/crm`: verify, validate, then hand to followup and wellbeing in one transaction."""
+"""CRM event intake, `POST /webhooks/crm`: verify, validate, then act (inline) or store for the workers (queued).
+
+Also the read side of what was received: `GET /api/v1/crm/events/<event_id>` and the failed/queued lists.
+"""
 from __future__ import annotations
 
 import json
 import logging
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-import wellbeing.services as wellbeing
 from aftercare.app import db_session, runtime
-from aftercare.errors import Problem, problem_doc, validation_problem
-from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema
+from aftercare.auth import require_scope
+from aftercare.errors import Problem, nul_fields, nul_problem, problem_doc, problem_response, validation_problem
+from aftercare.intake_handlers import apply_event, order_key, triage_at_the_door
+from aftercare.intake_queue import VALIDATORS, requeue, store_queued
+from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
+    ReceivedEventQuerySchema, ReceivedEventSchema
 from aftercare.models import WebhookEvent
 from aftercare.signing import SignatureError, verify
-from followup import outcome_store
-from followup import services as followup
-from followup.models import Interaction
 
 log = logging.getLogger("aftercare.intake")
-blp = Blueprint("crm", __name__, description="CRM / help-desk events (HMAC-signed webhooks)")
+blp = Blueprint("crm", __name__, description="CRM / help-desk events (HMAC-signed webhooks) and what became of them")
+ENVELOPE = EnvelopeSchema()
+SECURITY = [{"bearerAuth": []}]
 
 
 def _verified_body() -> bytes:
@@ -50,10 +56,12 @@ def _parse(body: bytes) -> dict:
          description="Signed with `Aftercare-Signature: t=<unix>,v1=<hex hmac-sha256(secret, \"<t>.<raw body>\")>`; "
                      "several v1 values are allowed during secret rotation; timestamps older than 300 s are refused. "
                      f"Event types: {', '.join(EVENT_TYPES)}. Idempotent on `event_id`: a repeat returns 200 with "
-                     "the original result.",
+                     "the original result. With `crm.intake_mode = \"queued\"` the 202 says `\"status\": \"queued\"` "
+                     "with the triage, and `links.self` (`GET /api/v1/crm/events/{event_id}`) gives the full "
+                     "result once a worker has acted on it.",
          requestBody={"required": True, "content": {"application/json": {"schema": {
              "oneOf": list(SCHEMAS.values())}}}},
-         responses={"202": {"description": "Accepted and acted on", "content": {"application/json": {
+         responses={"202": {"description": "Accepted: acted on (inline) or stored for the workers (queued)", "content": {"application/json": {
                         "schema": {"type": "object"}}}},
                     "200": {"description": "Duplicate event_id: the original result", "content": {
                         "application/json": {"schema": {"type": "object"}}}},
@@ -63,18 +71,17 @@ def _parse(body: bytes) -> dict:
                     "413": problem_doc("Body over 1 MB"), "422": problem_doc("Invalid fields")})
 def crm_webhook():
     data = _parse(_verified_body())
+    if runtime().settings.crm.intake_mode == "queued":
+        return _store_for_workers(data)
     session = db_session()
     event_id = data.get("event_id")
     if isinstance(event_id, str) and (seen := session.get(WebhookEvent, event_id)) is not None:
         return _replayed(seen)
-    try:
-        envelope = EnvelopeSchema().load(data)
-        event = SCHEMAS[envelope["type"]]().load(data)
-    except ValidationError as exc:
-        raise validation_problem(exc.messages) from exc
-    result = _handle(session, event)
+    event = _validated(data)
+    now = runtime().clock()
+    result = apply_event(session, event, now, runtime().followup)
     session.add(WebhookEvent(event_id=event["event_id"], type=event["type"], status_code=202, response=result,
-                             received_at=runtime().clock()))
+                             received_at=now, processed_at=now))
     try:
         session.commit()
     except IntegrityError:
@@ -87,73 +94,93 @@ def crm_webhook():
     return jsonify(result), 202
 
 
+def _validated(data: dict) -> dict:
+    """Each type's schema extends the envelope's; the envelope alone only speaks for an unknown or missing type."""
+    validator = VALIDATORS.get(data.get("type")) if isinstance(data.get("type"), str) else None
+    try:
+        return (validator or ENVELOPE).load(data)
+    except ValidationError as exc:
+        raise validation_problem(exc.messages) from exc
+
+
+def _store_for_workers(data: dict):
+    """Queued mode: one INSERT (or nothing, for a repeat) and the 202; the workers act on it in arrival order.
+
+    NUL is refused here, not by a worker later: PostgreSQL cannot store it in the text columns the event
+    becomes. JSON can only carry it escaped, so the walk that names the fields runs only when the raw body
+    has the escape.
+    """
+    event = _validated(data)
+    if b"\\u0000" in request.get_data(cache=True) and (bad := nul_fields(data)):
+        raise nul_problem(bad)
+    link = url_for("crm.received_event", event_id=event["event_id"])
+    interaction = event.get("interaction") or {}
+    response = {"event_id": event["event_id"], "status": "queued", "type": event["type"],
+                "interaction": interaction.get("id"), "triage": triage_at_the_door(event, runtime().followup),
+                "links": {"self": link}}
+    if not store_queued(runtime().db, event_id=event["event_id"], type=event["type"], payload=data,
+                        response=response, order_key=order_key(event), now=runtime().clock()):
+        return _replayed(db_session().get(WebhookEvent, event["event_id"]))
+    return current_app.response_class(json.dumps(response, separators=(",", ":")), status=202,
+                                      mimetype="application/json", headers={"Location": link})
+
+
 def _replayed(seen: WebhookEvent):
-    response = jsonify(seen.response)
+    """A repeat gets what the original got: the result (200), or the refusal a worker recorded for it."""
+    if seen.state == "failed":
+        problem = seen.response.get("problem") or {}
+        response = problem_response(seen.status_code, problem.get("title", "Failed"), problem.get("detail"),
+                                    errors=problem.get("errors"), extra={"event_id": seen.event_id})
+    else:
+        response = jsonify(seen.response)
+        response.status_code = 200
     response.headers["Aftercare-Duplicate"] = "true"
-    return response, 200
+    return response
 
 
-def _interaction_closed(session, event: dict, now, ctx) -> dict:
-    interaction = event["interaction"]
-    if session.get(Interaction, interaction["id"]) is not None:
-        raise Problem(409, "Conflict", f"Interaction {interaction['id']!r} was already recorded under another "
-                                       "event_id.", kind="conflict")
-    result = followup.record_interaction_closed(session, ctx=ctx, event_id=event["event_id"],
-                                                interaction=interaction, agent=event.get("agent"),
-                                                customer=event["customer"], now=now)
-    result["agent_load"] = _agent_load(session, event, now)
-    return result
+@blp.route("/api/v1/crm/events/<event_id>")
+@blp.doc(security=SECURITY, summary="One received CRM event: queued, processed (with its result) or failed")
+@require_scope("crm", "manager", "read")
+@blp.response(200, ReceivedEventSchema)
+def received_event(event_id: str):
+    return _received(event_id)
 
 
-def _case_updated(session, event: dict, now, ctx) -> dict:
-    case = event["case"]
-    status = {"pending": "open", "solved": "closed"}.get(case.get("status"), case.get("status"))
-    return followup.record_case_updated(session, ctx=ctx, case_id=case["id"], status=status, now=now)
+@blp.route("/api/v1/crm/events")
+@blp.doc(security=SECURITY, summary="Received CRM events in one state: the queue (oldest first) or the failed "
+                                    "ones (newest first)")
+@require_scope("manager", "read")
+@blp.arguments(ReceivedEventQuerySchema, location="query")
+@blp.response(200, ReceivedEventListSchema)
+def received_events(args):
+    session = db_session()
+    state = args["state"]
+    order = (WebhookEvent.received_at, WebhookEvent.event_id) if state == "queued" else \
+        (WebhookEvent.received_at.desc(), WebhookEvent.event_id.desc())
+    items = session.scalars(select(WebhookEvent).where(WebhookEvent.state == state).order_by(*order)
+                            .limit(args["limit"])).all()
+    total = session.scalar(select(func.count()).select_from(WebhookEvent).where(WebhookEvent.state == state))
+    return {"items": items, "total": total}
 
 
-def _customer_contacted(session, event: dict, now, ctx) -> dict:
-    case_ref = event.get("case") or {}
-    outcome_store.record_contact(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
-                                 case_id=case_ref.get("id"), journey_stage=event.get("journey_stage"),
-                                 category=event.get("category"), occurred_at=event["occurred_at"], now=now)
-    return followup.record_customer_contacted(session, customer_id=event["customer"]["id"],
-                                              case_id=case_ref.get("id"), now=now)
+@blp.route("/api/v1/crm/events/<event_id>/retry", methods=["POST"])
+@blp.doc(security=SECURITY, summary="Queue a failed event again, with a full set of attempts",
+         responses={"404": {"description": "No such event"}, "409": {"description": "Not a failed queued event"}})
+@require_scope("manager")
+@blp.response(202, ReceivedEventSchema)
+def retry_event(event_id: str):
+    session = db_session()
+    seen = _received(event_id)
+    if not requeue(session, event_id=event_id):
+        raise Problem(409, "Conflict", f"CRM event {event_id!r} is {seen.state}; only a failed event received in "
+                                       "queued mode can be queued again.", kind="conflict")
+    session.commit()
+    session.refresh(seen)
+    return seen
 
 
-def _customer_churned(session, event: dict, now, ctx) -> dict:
-    return outcome_store.record_churn(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
-                                      occurred_at=event["occurred_at"], reason=event.get("reason"), now=now)
-
-
-def _agent_status(session, event: dict, now, ctx) -> dict:
-    agent = event["agent"]
-    return {"agent": wellbeing.report_state(session, agent_id=agent["id"], state=event["status"], now=now,
-                                            reported_at=event["occurred_at"], name=agent.get("name"),
-                                            team=agent.get("team"))}
-
-
-HANDLERS = {"interaction.closed": _interaction_closed, "case.updated": _case_updated,
-            "customer.contacted": _customer_contacted, "customer.churned": _customer_churned,
-            "agent.status": _agent_status}
-
-
-def _handle(session, event: dict) -> dict:
-    """One handler per event type (its schema is in intake_schemas.SCHEMAS)."""
-    now, ctx = runtime().clock(), followup.FollowupContext(runtime().settings)
-    return HANDLERS[event["type"]](session, event, now, ctx)
-
-
-def _agent_load(session, event: dict, now) -> dict | None:
-    agent, interaction = event.get("agent"), event["interaction"]
-    if not agent:
-        return None
-    started, ended = interaction.get("started_at"), interaction.get("ended_at")
-    result = wellbeing.record_interaction(session, agent_id=agent["id"], agent_name=agent.get("name"),
-                                          team=agent.get("team"), interaction=wellbeing.InteractionLoadInput(
-        interaction_id=interaction["id"], at=ended or now, sentiment=interaction.get("customer_sentiment"),
-        signals=tuple(interaction.get("signals") or ()), escalated_from_bot=interaction.get("escalated_from_bot", False),
-        resolution=interaction.get("resolution", "unknown"),
-        duration_seconds=(ended - started).total_seconds() if started and ended else None,
-        category=interaction.get("category")))
-    result["break"] = wellbeing.plan_break(session, agent_id=agent["id"], interaction_id=interaction["id"], now=now)
-    return result
+def _received(event_id: str) -> WebhookEvent:
+    seen = db_session().get(WebhookEvent, event_id)
+    if seen is None:
+        raise Problem(404, "Not Found", f"No CRM event {event_id!r} was received.", kind="not-found")
+    return seen

@@ -156,3 +156,31 @@ SCHEMAS: dict[str, type[Schema]] = {
     "agent.status": AgentStatusEventSchema,
 }
 EVENT_TYPES = tuple(SCHEMAS)
+
+
+class ReceivedEventQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    state = fields.String(load_default="failed", validate=validate.OneOf(("queued", "failed", "processed")))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+
+
+class ReceivedEventSchema(Schema):
+    """A received CRM event; `response` is what the webhook answered or, once acted on, the full result."""
+
+    event_id = fields.String()
+    type = fields.String()
+    state = fields.String(metadata={"description": "queued, processed or failed"})
+    status_code = fields.Integer(metadata={"description": "202 while queued or once processed; the problem's "
+                                                          "status when failed"})
+    received_at = fields.DateTime()
+    processed_at = fields.DateTime(allow_none=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    response = fields.Dict()
+
+
+class ReceivedEventListSchema(Schema):
+    items = fields.List(fields.Nested(ReceivedEventSchema))
+    total = fields.Integer(metadata={"description": "How many events are in this state"})

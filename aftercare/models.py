@@ -1,9 +1,9 @@
-"""Shell tables: API keys and received webhook events (for idempotency)."""
+"""Shell tables: API keys and received CRM events (the idempotency record and, when queued, the intake journal)."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aftercare.db import Base, UTCDateTime, utcnow
@@ -24,12 +24,28 @@ class ApiKey(Base):
 
 
 class WebhookEvent(Base):
-    """A CRM event already handled: a repeat of its event_id returns the stored answer and changes nothing."""
+    """A CRM event received: a repeat of its event_id returns the stored answer and changes nothing.
+
+    `state` is "processed" when the event has been acted on (inline, or by a worker), "queued" while it waits
+    for the workers (`crm.intake_mode = "queued"`, with its validated `payload`; events with the same
+    `order_key` — one case, or one customer or agent — are acted on in arrival order), and "failed" when acting
+    on it was refused (`response` then holds the problem details, `status_code` its status).
+    """
 
     __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_queued", "received_at", "event_id",
+                            postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")),
+                      Index("ix_webhook_events_queued_key", "order_key", "received_at", "event_id",
+                            postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")))
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     type: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="processed", server_default="processed")
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    order_key: Mapped[str | None] = mapped_column(String(160))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

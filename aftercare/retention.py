@@ -3,7 +3,8 @@ metrics still add up) but loses what people wrote and how to reach the customer.
 
 Purged, per eligible case: check-in body, subject and address; reply text and sender address; the reply quoted in
 the case's reopen reason, in its routing queue items and in CRM notices already delivered or dead; the agent's
-commitment text; and the customer's name, phone and email once every case of theirs is eligible. Kept on purpose:
+commitment text; and the customer's name, phone and email once every case of theirs is eligible. Also the raw
+payload of CRM events a worker failed on (queued intake), once received before the cutoff. Kept on purpose:
 opt-outs (an address that said STOP must stay suppressed, whatever its age).
 
 A case is eligible when it is closed, was closed (and its loop closed, if it was) before the cutoff, and has no
@@ -19,6 +20,7 @@ from sqlalchemy import and_, exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from aftercare.db import Database
+from aftercare.models import WebhookEvent
 from followup.commitment_models import Commitment
 from followup.crm.models import CrmDelivery
 from followup.models import Case, CheckIn, Customer, Interaction, Reply
@@ -43,6 +45,7 @@ class PurgeReport:
     commitments: int = 0
     crm_deliveries: int = 0
     queue_items: int = 0
+    webhook_events: int = 0
 
     def as_dict(self) -> dict:
         return {**asdict(self), "cutoff": self.cutoff.isoformat()}
@@ -75,11 +78,25 @@ def purge(db: Database, *, now: datetime, days: int, dry_run: bool = False, batc
             ids = list(session.scalars(select(Case.id).where(eligible(report.cutoff), Case.id > after)
                                        .order_by(Case.id).limit(batch_size)))
             if not ids:
+                _purge_failed_events(session, report=report, dry_run=dry_run)
                 return report
             after = ids[-1]
             purge_cases(session, case_ids=ids, cutoff=report.cutoff, report=report, dry_run=dry_run)
             if not dry_run:
                 session.commit()
+
+
+def _purge_failed_events(session: Session, *, report: PurgeReport, dry_run: bool) -> None:
+    """A CRM event a worker failed on keeps its raw payload (contact details included) so it can be queued
+    again; past the cutoff it is dropped. Processed events never keep one."""
+    old = and_(WebhookEvent.payload.is_not(None), WebhookEvent.state == "failed",
+               WebhookEvent.received_at < report.cutoff)
+    if dry_run:
+        report.webhook_events = session.scalar(select(func.count()).select_from(WebhookEvent).where(old))
+        return
+    report.webhook_events = session.execute(update(WebhookEvent).where(old).values(payload=None)
+                                            .execution_options(synchronize_session=False)).rowcount
+    session.commit()
 
 
 def purge_cases(session: Session, *, case_ids: list[str], cutoff: datetime, report: PurgeReport,

@@ -1,4 +1,5 @@
-"""APScheduler is only the tick: every second it asks the dispatcher what is due in our own table."""
+"""APScheduler is only the tick: every second it acts on queued CRM events, then asks the dispatcher what is due
+in our own table (events first: they are what create check-ins)."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from aftercare.intake_queue import apply_queued
 from followup.commitments import process_commitments
 from followup.crm.outbox import RetryPolicy, deliver_pending
 from followup.dispatch import DispatchConfig, dispatch_backlog, worker_name
@@ -18,6 +20,12 @@ log = logging.getLogger("aftercare.scheduler")
 
 def tick(app: Flask, worker: str, stopping: Callable[[], bool] = lambda: False) -> None:
     rt = app.extensions["aftercare"]
+    crm = rt.settings.crm
+    applied = apply_queued(rt.db, ctx=rt.followup, clock=rt.clock, batch_size=crm.intake_batch_size,
+                           max_attempts=crm.intake_max_attempts, stopping=stopping)
+    if applied.total:
+        log.info("intake: processed %d failed %d retried %d queued CRM events", applied.processed, applied.failed,
+                 applied.retried)
     report = dispatch_backlog(rt.db, rt.services["channels"], worker=worker,
                               config=DispatchConfig.from_settings(rt.settings), clock=rt.clock, stopping=stopping)
     if report.claimed:

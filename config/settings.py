@@ -66,6 +66,9 @@ class CrmSettings:
     max_attempts: int = 5
     backoff_seconds: float = 30.0
     backoff_cap_seconds: float = 3600.0
+    intake_mode: str = "inline"
+    intake_batch_size: int = 200
+    intake_max_attempts: int = 5
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -23,18 +24,29 @@ from followup.triage import AUTOMATED_CHECKIN, HUMAN_CALLBACK, InteractionFacts,
 
 @dataclass(frozen=True)
 class FollowupContext:
-    """Settings the use cases need, read once per app."""
+    """Settings the use cases need, turned into policies once per context (the app keeps one)."""
 
     settings: object
 
-    @property
+    @cached_property
     def schedule_policy(self) -> pol.SchedulePolicy:
         return pol.policy_from_settings(self.settings.followup)
 
-    @property
+    @cached_property
     def triage_policy(self) -> TriagePolicy:
         t = self.settings.triage
         return TriagePolicy(t.low_threshold, t.high_threshold, t.moral_threshold, dict(t.category_weights))
+
+
+def interaction_facts(interaction: dict) -> InteractionFacts:
+    """The triage inputs of a validated `interaction` object (SPEC §3)."""
+    return InteractionFacts(
+        sentiment=interaction.get("customer_sentiment"), signals=tuple(interaction.get("signals") or ()),
+        repeat_contact_count=interaction.get("repeat_contact_count") or 0,
+        escalated_from_bot=bool(interaction.get("escalated_from_bot")),
+        resolution=interaction.get("resolution") or "unknown",
+        refund_or_credit_decision=bool(interaction.get("refund_or_credit_decision")),
+        irreversible_action=bool(interaction.get("irreversible_action")), category=interaction.get("category"))
 
 
 def upsert_customer(session: Session, data: dict) -> Customer:
@@ -75,13 +87,7 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
     case.team = agent.get("team") or case.team
     case.journey_stage = interaction.get("journey_stage") or case.journey_stage
     case.category = interaction.get("category") or case.category
-    facts = InteractionFacts(
-        sentiment=interaction.get("customer_sentiment"), signals=tuple(interaction.get("signals") or ()),
-        repeat_contact_count=interaction.get("repeat_contact_count") or 0,
-        escalated_from_bot=bool(interaction.get("escalated_from_bot")),
-        resolution=interaction.get("resolution") or "unknown",
-        refund_or_credit_decision=bool(interaction.get("refund_or_credit_decision")),
-        irreversible_action=bool(interaction.get("irreversible_action")), category=interaction.get("category"))
+    facts = interaction_facts(interaction)
     decision = triage(facts, ctx.triage_policy)
     commitment = interaction.get("commitment") or {}
     row = Interaction(

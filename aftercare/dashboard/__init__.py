@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from flask.sessions import SecureCookieSessionInterface
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -24,3 +26,16 @@ def session_config(settings) -> dict:
             "SESSION_COOKIE_SECURE": cookie_secure(settings), "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.dashboard.session_hours)}
+
+
+class CookieOnlyWhenSentSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus building the signer for requests that carry no session cookie.
+
+    Webhooks and API calls never do, and Flask makes a fresh serializer per request before it looks; a
+    request without the cookie gets the same empty session Flask would give it.
+    """
+
+    def open_session(self, app, request):
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)

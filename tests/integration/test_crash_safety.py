@@ -6,6 +6,7 @@
    Twilio's list API (or waits `reconcile_grace_seconds` for a callback) instead of sending it again.
 2. A CRM client posts signed interaction.closed events to gunicorn and retries every one whose answer it
    did not see, while the test SIGKILLs the whole server (master and workers) and restarts it.
+3. The same with `crm.intake_mode = "queued"`, SIGKILLing the worker processes that act on the queue too.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
@@ -185,58 +187,72 @@ class Gunicorn:
                 self.proc.wait(10)
 
 
-def test_retried_webhooks_across_server_crashes_record_each_event_once(engine, database_url, tmp_path):
-    from aftercare.models import WebhookEvent
+def _post_through_crashes(port: int, tasks: list[list[dict]], crash: Callable[[random.Random], None]) \
+        -> tuple[dict[str, dict], Counter]:
+    """Post each task's events in order (8 tasks at a time), retrying any whose answer was not seen, while
+    `crash` SIGKILLs things SERVER_CRASHES times at random moments."""
     from aftercare.signing import sign
-    from followup.models import CheckIn, Interaction
 
-    env = _env(database_url, tmp_path, scheduler__enabled="false")
-    port = _free_port()
-    server = Gunicorn(env, port, tmp_path / "gunicorn.log")
-    server.start()
-    events = [interaction_event(**{"event_id": f"evt_crash_{i}", "interaction.id": f"int_crash_{i}",
-                                   "interaction.case_id": f"case_crash_{i}", "customer.id": f"cus_crash_{i}",
-                                   "customer.phone": f"+1415555{i:04d}"}) for i in range(N_EVENTS)]
     answers: dict[str, dict] = {}
     attempts = Counter()
     done = threading.Event()
 
-    def post(event: dict) -> None:
-        body = json.dumps(event).encode()
-        while True:
-            attempts[event["event_id"]] += 1
-            try:
-                resp = requests.post(f"http://127.0.0.1:{port}/webhooks/crm", data=body, timeout=5,
-                                     headers={"Aftercare-Signature": sign(TEST_SECRET, body),
-                                              "Content-Type": "application/json"})
-            except requests.RequestException:
-                time.sleep(0.2)  # no answer seen: the CRM retries
-                continue
-            if resp.status_code >= 500:
-                time.sleep(0.2)
-                continue
-            assert resp.status_code in (200, 202), resp.text
-            answers[event["event_id"]] = resp.json()
-            return
+    def post(task: list[dict]) -> None:
+        for event in task:
+            body = json.dumps(event).encode()
+            while True:
+                attempts[event["event_id"]] += 1
+                try:
+                    resp = requests.post(f"http://127.0.0.1:{port}/webhooks/crm", data=body, timeout=5,
+                                         headers={"Aftercare-Signature": sign(TEST_SECRET, body),
+                                                  "Content-Type": "application/json"})
+                except requests.RequestException:
+                    time.sleep(0.2)  # no answer seen: the CRM retries
+                    continue
+                if resp.status_code >= 500:
+                    time.sleep(0.2)
+                    continue
+                assert resp.status_code in (200, 202), resp.text
+                answers[event["event_id"]] = resp.json()
+                break
 
     def crasher() -> None:
         rng = random.Random(11)
         for _ in range(SERVER_CRASHES):
             if done.wait(rng.uniform(0.3, 1.2)):
                 return
-            server.crash()
-            server.start()
+            crash(rng)
 
-    started = time.monotonic()
     killer = threading.Thread(target=crasher)
     try:
         killer.start()
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(post, events))
-        done.set()
-        killer.join()
+            list(pool.map(post, tasks))
     finally:
         done.set()
+        killer.join()
+    return answers, attempts
+
+
+def _crash_events(n: int, **changes) -> list[dict]:
+    return [interaction_event(**{"event_id": f"evt_crash_{i}", "interaction.id": f"int_crash_{i}",
+                                 "interaction.case_id": f"case_crash_{i}", "customer.id": f"cus_crash_{i}",
+                                 "customer.phone": f"+1415555{i:04d}", **changes}) for i in range(n)]
+
+
+def test_retried_webhooks_across_server_crashes_record_each_event_once(engine, database_url, tmp_path):
+    from aftercare.models import WebhookEvent
+    from followup.models import CheckIn, Interaction
+
+    env = _env(database_url, tmp_path, scheduler__enabled="false")
+    server = Gunicorn(env, _free_port(), tmp_path / "gunicorn.log")
+    server.start()
+    events = _crash_events(N_EVENTS)
+    started = time.monotonic()
+    try:
+        answers, attempts = _post_through_crashes(server.port, [[e] for e in events],
+                                                  lambda rng: (server.crash(), server.start()))
+    finally:
         server.stop()
     with engine.connect() as conn:
         interactions = conn.execute(select(func.count()).select_from(Interaction)).scalar()
@@ -251,3 +267,63 @@ def test_retried_webhooks_across_server_crashes_record_each_event_once(engine, d
         answer = answers[event["event_id"]]
         expected = checkins.get(event["interaction"]["id"])
         assert (answer["checkin"] or {}).get("id") == expected  # a retry answers with the one check-in stored
+
+
+def test_queued_intake_across_server_and_worker_crashes_acts_on_each_event_once_in_order(engine, database_url,
+                                                                                        tmp_path):
+    """crm.intake_mode = "queued": the server and the workers that act on the queue are SIGKILLed at random.
+
+    Every third case also gets a case.updated right behind its interaction.closed (same poster, so the CRM's
+    order): acted on in order, it cancels the check-in; out of order it would find no case and cancel nothing.
+    """
+    from aftercare.models import WebhookEvent
+    from followup.models import CheckIn, Interaction
+
+    env = _env(database_url, tmp_path, scheduler__enabled="false", crm__intake_mode="queued",
+               scheduler__tick_seconds=0.2, crm__intake_batch_size=25)
+    server = Gunicorn(env, _free_port(), tmp_path / "gunicorn.log")
+    server.start()
+    workers = [_worker(env, tmp_path, f"q{i}") for i in range(2)]
+    generation = [2]
+    now = datetime.now(timezone.utc)
+    events = _crash_events(N_EVENTS, **{  # ended just now: every check-in is hours away, none is sent meanwhile
+        "occurred_at": now.isoformat(), "interaction.ended_at": now.isoformat(),
+        "interaction.started_at": (now - timedelta(minutes=20)).isoformat()})
+    tasks = [[e] + ([{"event_id": f"evt_upd_{i}", "type": "case.updated", "occurred_at": e["occurred_at"],
+                      "case": {"id": e["interaction"]["case_id"], "status": "solved"}}] if i % 3 == 0 else [])
+             for i, e in enumerate(events)]
+    updated = {e["interaction"]["id"] for i, e in enumerate(events) if i % 3 == 0}
+
+    def crash(rng: random.Random) -> None:
+        server.crash()
+        victim = rng.randrange(len(workers))
+        workers[victim].kill()
+        workers[victim] = _worker(env, tmp_path, f"q{generation[0]}")
+        generation[0] += 1
+        server.start()
+
+    started = time.monotonic()
+    try:
+        answers, attempts = _post_through_crashes(server.port, tasks, crash)
+        deadline = time.monotonic() + 120
+        while _states(engine, WebhookEvent).get("queued") and time.monotonic() < deadline:
+            time.sleep(0.3)
+    finally:
+        server.stop()
+        codes = [w.stop() for w in workers]
+    states = _states(engine, WebhookEvent)
+    with engine.connect() as conn:
+        interactions = conn.execute(select(func.count()).select_from(Interaction)).scalar()
+        checkins = {i: (c, s) for i, c, s in conn.execute(select(CheckIn.interaction_id, CheckIn.id, CheckIn.state))}
+        results = dict(conn.execute(select(WebhookEvent.event_id, WebhookEvent.response)).all())
+    print(f"\nqueued ingest crash test: {len(answers)} events, {sum(1 for n in attempts.values() if n > 1)} "
+          f"retried, {SERVER_CRASHES} server + worker SIGKILLs, {time.monotonic() - started:.1f} s; states "
+          f"{dict(states)}")
+    assert states == {"processed": N_EVENTS + len(updated)}, states
+    assert interactions == N_EVENTS
+    for event in events:
+        assert answers[event["event_id"]]["status"] in ("queued", "processed")
+        checkin_id, state = checkins[event["interaction"]["id"]]
+        assert results[event["event_id"]]["checkin"]["id"] == checkin_id  # acted on once: one check-in, its own
+        assert state == ("cancelled" if event["interaction"]["id"] in updated else "scheduled"), event["event_id"]
+    assert all(code == 0 for code in codes), codes

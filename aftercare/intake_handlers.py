@@ -1,0 +1,105 @@
+"""What each CRM event does once accepted: one handler per type, run inline by the webhook or by the workers.
+
+No Flask here: `aftercare.intake` runs these inside the request (`crm.intake_mode = "inline"`), and
+`aftercare.intake_queue` runs them in the worker processes for events stored by the door
+(`"queued"`). Either way one event is one unit of work in the caller's transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import wellbeing.services as wellbeing
+from aftercare.errors import Problem
+from followup import outcome_store
+from followup import services as followup
+from followup.models import Interaction
+from followup.triage import triage
+
+
+def interaction_closed(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
+    interaction = event["interaction"]
+    if session.get(Interaction, interaction["id"]) is not None:
+        raise Problem(409, "Conflict", f"Interaction {interaction['id']!r} was already recorded under another "
+                                       "event_id.", kind="conflict")
+    result = followup.record_interaction_closed(session, ctx=ctx, event_id=event["event_id"],
+                                                interaction=interaction, agent=event.get("agent"),
+                                                customer=event["customer"], now=now)
+    result["agent_load"] = _agent_load(session, event, now)
+    return result
+
+
+def case_updated(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
+    case = event["case"]
+    status = {"pending": "open", "solved": "closed"}.get(case.get("status"), case.get("status"))
+    return followup.record_case_updated(session, ctx=ctx, case_id=case["id"], status=status, now=now)
+
+
+def customer_contacted(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
+    case_ref = event.get("case") or {}
+    outcome_store.record_contact(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
+                                 case_id=case_ref.get("id"), journey_stage=event.get("journey_stage"),
+                                 category=event.get("category"), occurred_at=event["occurred_at"], now=now)
+    return followup.record_customer_contacted(session, customer_id=event["customer"]["id"],
+                                              case_id=case_ref.get("id"), now=now)
+
+
+def customer_churned(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
+    return outcome_store.record_churn(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
+                                      occurred_at=event["occurred_at"], reason=event.get("reason"), now=now)
+
+
+def agent_status(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
+    agent = event["agent"]
+    return {"agent": wellbeing.report_state(session, agent_id=agent["id"], state=event["status"], now=now,
+                                            reported_at=event["occurred_at"], name=agent.get("name"),
+                                            team=agent.get("team"))}
+
+
+HANDLERS = {"interaction.closed": interaction_closed, "case.updated": case_updated,
+            "customer.contacted": customer_contacted, "customer.churned": customer_churned,
+            "agent.status": agent_status}
+
+
+def order_key(event: dict) -> str:
+    """What a queued event must wait its turn behind: earlier events for the same case (or, with no case, the
+    same customer or agent). Events for different keys are acted on in parallel, as concurrent inline
+    webhooks would be."""
+    if event["type"] == "interaction.closed":
+        return f"case:{event['interaction']['case_id']}"
+    if event.get("case"):
+        return f"case:{event['case']['id']}"
+    if event.get("customer"):
+        return f"customer:{event['customer']['id']}"
+    return f"agent:{event['agent']['id']}"
+
+
+def apply_event(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
+    """Act on one validated event (its schema is in intake_schemas.SCHEMAS); the caller commits."""
+    result = HANDLERS[event["type"]](session, event, now, ctx)
+    return {"event_id": event["event_id"], "status": "processed", **result}
+
+
+def triage_at_the_door(event: dict, ctx: followup.FollowupContext) -> dict | None:
+    """The triage a queued interaction.closed will get: pure, so the door can answer it before the workers act.
+
+    The worker's `record_interaction_closed` runs the same function on the same facts and settings.
+    """
+    if event["type"] != "interaction.closed":
+        return None
+    return triage(followup.interaction_facts(event["interaction"]), ctx.triage_policy).as_dict()
+
+
+def _agent_load(session, event: dict, now: datetime) -> dict | None:
+    agent, interaction = event.get("agent"), event["interaction"]
+    if not agent:
+        return None
+    started, ended = interaction.get("started_at"), interaction.get("ended_at")
+    result = wellbeing.record_interaction(session, agent_id=agent["id"], agent_name=agent.get("name"),
+                                          team=agent.get("team"), interaction=wellbeing.InteractionLoadInput(
+        interaction_id=interaction["id"], at=ended or now, sentiment=interaction.get("customer_sentiment"),
+        signals=tuple(interaction.get("signals") or ()), escalated_from_bot=interaction.get("escalated_from_bot", False),
+        resolution=interaction.get("resolution", "unknown"),
+        duration_seconds=(ended - started).total_seconds() if started and ended else None,
+        category=interaction.get("category")))
+    result["break"] = wellbeing.plan_break(session, agent_id=agent["id"], interaction_id=interaction["id"], now=now)
+    return result

@@ -1,0 +1,39 @@
+"""intake queue: CRM events stored at the door and acted on by the workers (crm.intake_mode = "queued")
+
+Revision ID: 0006
+Revises: 0005
+"""
+from alembic import op
+import sqlalchemy as sa
+import aftercare.db  # noqa: F401
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("state", sa.String(length=16), server_default="processed", nullable=False))
+        batch_op.add_column(sa.Column("payload", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("order_key", sa.String(length=160), nullable=True))
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("last_error", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("processed_at", aftercare.db.UTCDateTime(), nullable=True))
+    op.create_index("ix_webhook_events_queued", "webhook_events", ["received_at", "event_id"],
+                    postgresql_where=sa.text("state = 'queued'"), sqlite_where=sa.text("state = 'queued'"))
+    op.create_index("ix_webhook_events_queued_key", "webhook_events", ["order_key", "received_at", "event_id"],
+                    postgresql_where=sa.text("state = 'queued'"), sqlite_where=sa.text("state = 'queued'"))
+
+
+def downgrade() -> None:
+    op.drop_index("ix_webhook_events_queued_key", table_name="webhook_events")
+    op.drop_index("ix_webhook_events_queued", table_name="webhook_events")
+    with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.drop_column("processed_at")
+        batch_op.drop_column("last_error")
+        batch_op.drop_column("attempts")
+        batch_op.drop_column("order_key")
+        batch_op.drop_column("payload")
+        batch_op.drop_column("state")

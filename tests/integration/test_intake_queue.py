@@ -1,0 +1,228 @@
+"""`crm.intake_mode = "queued"`: the door stores the event in one INSERT and answers 202; the worker tick acts on it.
+
+What a CRM and an operator see: the 202 with the triage and a link, nothing acted on until a worker runs, then
+the same result inline mode would have given; repeats, refusals and failures; order per case.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from aftercare.intake_queue import apply_queued
+from aftercare.models import WebhookEvent
+from followup.models import CheckIn, Interaction
+from tests.conftest import interaction_event, make_key
+
+
+@pytest.fixture
+def overrides(overrides):
+    overrides["crm"]["intake_mode"] = "queued"
+    return overrides
+
+
+def apply(rt, **kwargs):
+    return apply_queued(rt.db, ctx=rt.followup, clock=rt.clock, **kwargs)
+
+
+def count(rt, model, *where) -> int:
+    with rt.db.session() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_queued_202_carries_the_triage_and_a_link_and_acts_on_nothing_yet(post_event, rt, client, read_headers):
+    event = interaction_event()
+    resp = post_event(event)
+    assert resp.status_code == 202
+    body = resp.get_json()
+    assert body["status"] == "queued" and body["event_id"] == event["event_id"]
+    assert body["interaction"] == event["interaction"]["id"]
+    assert body["triage"]["decision"] == "automated_checkin" and body["triage"]["reasons"]
+    assert resp.headers["Location"] == body["links"]["self"] == f"/api/v1/crm/events/{event['event_id']}"
+    assert count(rt, Interaction) == 0 and count(rt, CheckIn) == 0
+    seen = client.get(body["links"]["self"], headers=read_headers).get_json()
+    assert seen["state"] == "queued" and seen["response"]["status"] == "queued"
+
+
+def test_a_worker_then_acts_on_it_with_the_same_result_inline_mode_gives(post_event, rt, client, read_headers,
+                                                                         database_url, tmp_path, clock):
+    import json
+
+    from aftercare import create_app
+    from aftercare.signing import sign
+
+    event = interaction_event()
+    door = post_event(event).get_json()
+    report = apply(rt)
+    assert (report.processed, report.failed, report.retried) == (1, 0, 0)
+    seen = client.get(door["links"]["self"], headers=read_headers).get_json()
+    assert seen["state"] == "processed" and seen["status_code"] == 202 and seen["processed_at"]
+    result = seen["response"]
+    assert result["status"] == "processed" and result["triage"] == door["triage"]
+    with rt.db.session() as session:
+        checkin = session.scalars(select(CheckIn)).one()
+        assert result["checkin"] == {"id": checkin.id, "due_at": checkin.due_at.isoformat(), "channel": "sms"}
+    assert result["agent_load"]["agent_id"] == "ag_1"
+
+    inline_app = create_app({"database": {"url": database_url}, "crm": {"webhook_secret": "whsec_test_secret"},
+                             "server": {"instance_dir": str(tmp_path / "inline")}, "scheduler": {"enabled": False}})
+    inline_app.extensions["aftercare"].clock = clock
+    twin = interaction_event(**{"interaction.case_id": "case_twin", "customer.id": "cus_twin",
+                                "customer.phone": "+447700900999", "agent.id": "ag_twin"})
+    body = json.dumps(twin).encode()
+    inline = inline_app.test_client().post("/webhooks/crm", data=body, headers={
+        "Aftercare-Signature": sign("whsec_test_secret", body, int(clock.now.timestamp())),
+        "Content-Type": "application/json"}).get_json()
+    inline_app.extensions["aftercare"].db.dispose()
+    assert inline["status"] == "processed"
+    assert inline["triage"] == result["triage"] and inline["checkin"]["due_at"] == result["checkin"]["due_at"]
+    assert set(inline) == set(result)
+
+
+def test_a_repeat_gets_the_stored_answer_queued_then_processed(post_event, rt):
+    event = interaction_event()
+    first = post_event(event)
+    again = post_event(event)
+    assert again.status_code == 200 and again.headers["Aftercare-Duplicate"] == "true"
+    assert again.get_json() == first.get_json()
+    apply(rt)
+    later = post_event(event)
+    assert later.status_code == 200 and later.get_json()["status"] == "processed" and later.get_json()["checkin"]
+    assert count(rt, WebhookEvent) == 1 and count(rt, Interaction) == 1 and count(rt, CheckIn) == 1
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"customer.timezone": "Mars/Olympus"}, "customer.timezone"),
+    ({"customer.phone": "12"}, "customer.phone"),
+    ({"interaction.resolution": "maybe"}, "interaction.resolution"),
+    ({"interaction.category": "double\u0000charge"}, "interaction.category"),
+])
+def test_bad_events_are_refused_at_the_door_naming_the_field(post_event, rt, change, field):
+    resp = post_event(interaction_event(**change))
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+    assert field in [e["field"] for e in resp.get_json()["errors"]]
+    assert count(rt, WebhookEvent) == 0
+
+
+def test_an_event_the_worker_must_refuse_is_failed_with_its_problem_and_can_be_queued_again(
+        post_event, rt, client, manager_headers, read_headers, clock):
+    post_event(interaction_event(**{"interaction.id": "int_same"}))
+    clock.advance(seconds=1)
+    other = interaction_event(**{"interaction.id": "int_same"})  # same interaction, another event_id
+    post_event(other)
+    report = apply(rt)
+    assert (report.processed, report.failed) == (1, 1)
+    seen = client.get(f"/api/v1/crm/events/{other['event_id']}", headers=read_headers).get_json()
+    assert seen["state"] == "failed" and seen["status_code"] == 409
+    assert seen["response"]["problem"]["status"] == 409 and "int_same" in seen["response"]["problem"]["detail"]
+    repeat = post_event(other)
+    assert repeat.status_code == 409 and repeat.mimetype == "application/problem+json"
+    assert repeat.headers["Aftercare-Duplicate"] == "true"
+    listed = client.get("/api/v1/crm/events?state=failed", headers=read_headers).get_json()
+    assert listed["total"] == 1 and listed["items"][0]["event_id"] == other["event_id"]
+
+    retried = client.post(f"/api/v1/crm/events/{other['event_id']}/retry", headers=manager_headers)
+    assert retried.status_code == 202 and retried.get_json()["state"] == "queued"
+    assert client.post(f"/api/v1/crm/events/{other['event_id']}/retry",
+                       headers=manager_headers).status_code == 409  # queued, not failed
+    assert client.post(f"/api/v1/crm/events/{other['event_id']}/retry",
+                       headers=read_headers).status_code == 403
+    assert client.get("/api/v1/crm/events/evt_nope", headers=read_headers).status_code == 404
+    assert count(rt, Interaction) == 1
+
+
+def test_an_unexpected_error_is_retried_then_failed_and_holds_up_only_its_own_case(post_event, rt, monkeypatch,
+                                                                                   clock):
+    import aftercare.intake_handlers as handlers
+
+    real = handlers.HANDLERS["interaction.closed"]
+
+    def flaky(session, event, now, ctx):
+        if event["interaction"]["case_id"] == "case_bad":
+            raise RuntimeError("the database said no")
+        return real(session, event, now, ctx)
+
+    monkeypatch.setitem(handlers.HANDLERS, "interaction.closed", flaky)
+    bad = interaction_event(**{"interaction.case_id": "case_bad"})
+    behind_bad = {"event_id": "evt_behind", "type": "case.updated", "occurred_at": "2026-11-25T14:05:00Z",
+                  "case": {"id": "case_bad", "status": "solved"}}
+    good = interaction_event(**{"interaction.case_id": "case_good"})
+    for event in (bad, behind_bad, good):
+        post_event(event)
+        clock.advance(seconds=1)
+    first = apply(rt, max_attempts=3)
+    assert (first.processed, first.retried) == (1, 1)  # good went ahead; case_bad's update waits its turn
+    with rt.db.session() as session:
+        row = session.get(WebhookEvent, bad["event_id"])
+        assert (row.state, row.attempts) == ("queued", 1) and "the database said no" in row.last_error
+        assert session.get(WebhookEvent, "evt_behind").state == "queued"
+    apply(rt, max_attempts=3)
+    last = apply(rt, max_attempts=3)
+    with rt.db.session() as session:
+        row = session.get(WebhookEvent, bad["event_id"])
+        assert (row.state, row.status_code, row.attempts) == ("failed", 500, 3)
+        assert row.payload is not None  # kept, so a manager can queue it again once the cause is fixed
+        assert session.get(WebhookEvent, "evt_behind").state == "processed"  # no longer held up
+    assert last.failed == 1
+
+
+def test_events_for_one_case_are_acted_on_in_arrival_order(post_event, rt, clock):
+    closed = interaction_event(**{"interaction.case_id": "case_order"})
+    solved = {"event_id": "evt_solved", "type": "case.updated", "occurred_at": "2026-11-25T14:09:00Z",
+              "case": {"id": "case_order", "status": "solved"}}
+    post_event(closed)
+    clock.advance(seconds=1)
+    post_event(solved)
+    report = apply(rt, batch_size=10)
+    assert report.processed == 2 and report.batches == 2  # one event per case per batch, back to back
+    with rt.db.session() as session:
+        assert session.scalars(select(CheckIn.state)).one() == "cancelled"  # the update came after its check-in
+
+
+def test_the_scheduler_tick_acts_on_the_queue_before_it_dispatches(post_event, app, rt):
+    from aftercare.scheduler import tick
+
+    post_event(interaction_event())
+    tick(app, "test-worker")
+    assert count(rt, WebhookEvent, WebhookEvent.state == "processed") == 1 and count(rt, CheckIn) == 1
+
+
+def test_the_queue_list_is_oldest_first_and_needs_a_read_or_manager_key(post_event, app, client, read_headers, clock):
+    ids = []
+    for _ in range(3):
+        event = interaction_event(**{"interaction.case_id": f"case_{len(ids)}"})
+        ids.append(event["event_id"])
+        post_event(event)
+        clock.advance(seconds=1)
+    listed = client.get("/api/v1/crm/events?state=queued&limit=2", headers=read_headers).get_json()
+    assert [i["event_id"] for i in listed["items"]] == ids[:2] and listed["total"] == 3
+    crm_key = {"Authorization": f"Bearer {make_key(app, 'crm')}"}
+    assert client.get("/api/v1/crm/events?state=queued", headers=crm_key).status_code == 403
+    assert client.get(f"/api/v1/crm/events/{ids[0]}", headers=crm_key).status_code == 200
+    bad = client.get("/api/v1/crm/events?state=lost", headers=read_headers)
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "state"
+
+
+def test_an_unknown_intake_mode_refuses_to_start(overrides):
+    from aftercare import create_app
+    from config.settings import SettingsError
+
+    overrides["crm"]["intake_mode"] = "later"
+    with pytest.raises(SettingsError, match="intake_mode"):
+        create_app(overrides)
+
+
+def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, clock):
+    from aftercare.retention import purge
+
+    post_event(interaction_event(**{"interaction.id": "int_twice"}))
+    clock.advance(seconds=1)
+    failed = interaction_event(**{"interaction.id": "int_twice"})
+    post_event(failed)
+    apply(rt)
+    assert purge(rt.db, now=clock.advance(days=30), days=60).webhook_events == 0  # not old enough yet
+    assert purge(rt.db, now=clock.advance(days=60), days=60, dry_run=True).webhook_events == 1
+    assert purge(rt.db, now=clock.now, days=60).webhook_events == 1
+    with rt.db.session() as session:
+        rows = {row.event_id: row for row in session.scalars(select(WebhookEvent))}
+        assert rows[failed["event_id"]].payload is None and rows[failed["event_id"]].state == "failed"
+        assert all(row.payload is None for row in rows.values())  # the processed one never kept it
