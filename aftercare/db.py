@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
-from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -85,14 +84,6 @@ class Database:
         self.engine = make_engine(url, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    @cached_property
-    def autocommit(self) -> Engine:
-        """PostgreSQL: a small second pool whose statements are each their own transaction, for single-statement
-        writes on a hot path (the queued intake's INSERT). It skips the BEGIN and COMMIT round trips and the
-        pre-ping; callers try once more when a pooled connection turns out to be dead."""
-        return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=2,
-                             max_overflow=4)
-
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
@@ -109,5 +100,3 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if "autocommit" in self.__dict__:
-            self.autocommit.dispose()

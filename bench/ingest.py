@@ -1,11 +1,16 @@
 """Bench: signed interaction.closed webhooks through gunicorn + PostgreSQL, next to a bare Flask endpoint.
 
-Usage: .venv/bin/python bench/ingest.py [--seconds 10] [--connections 16] [--workers N] [--client wrk|aiohttp]
+Usage: .venv/bin/python bench/ingest.py [--seconds 10] [--connections 16] [--workers N] [--drain-workers 2]
+                                        [--client wrk|aiohttp]
 
-Both servers run with config/gunicorn.conf.py (same workers, same worker class); the bare endpoint reads
-the body and answers 202 — the ceiling for this server on this machine. Every request is a distinct,
-freshly signed event (a new interaction, case and customer; 200 agents), so each one does the whole
-intake: signature, validation, triage, policy, check-in, agent load, idempotency record, one commit.
+Three servers, each with config/gunicorn.conf.py (same workers, same worker class):
+- the bare endpoint reads the body and answers 202 — the ceiling for this server on this machine;
+- Aftercare with `crm.intake_mode = "queued"`: signature, validation, triage, one INSERT, 202;
+- Aftercare with `crm.intake_mode = "inline"`: the whole intake in the request (customer, case,
+  interaction, check-in, agent load, break planning, idempotency record, one commit).
+Every request is a distinct, freshly signed event (a new interaction, case and customer; 200 agents).
+After the queued row, `--drain-workers` real `flask --app wsgi worker` processes act on what it stored;
+the bench times them until the queue is empty (the rate a backlog drains at).
 The load generator is bounded (fixed connections, fixed duration) and on loopback: Debian's `wrk` with a
 Lua script replaying pre-signed requests when installed (`apt-get install wrk`), else asyncio + aiohttp.
 """
