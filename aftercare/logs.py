@@ -9,12 +9,25 @@ from datetime import datetime, timezone
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 PHONE = re.compile(r"(?<![\w/])\+\d[\d ]{6,15}(\d{2})\b")
+# Numbers customers write in national formats (replies, notes): a trunk 0 or an 00 international prefix
+# with 9+ digits ("07700 900123", "020 7946 0018", "0033 6 12 34 56 78"), or North American groups
+# ("(415) 555-0123", "415-555-0123", "415.555.0123"). Dates, times and plain counters do not have these
+# shapes, so they stay readable.
+NATIONAL_PHONE = re.compile(
+    r"(?<![\w+*])(?:0\d(?:[ .-]?\d){7,12}|\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}([.-])\d{3}\1\d{4})(?![\w*])")
+
+
+def _keep_last_two_digits(match: re.Match) -> str:
+    text = match.group(0)
+    cut = [i for i, ch in enumerate(text) if ch.isdigit()][-2]
+    return re.sub(r"\d", "*", text[:cut]) + text[cut:]
 
 
 def mask_pii(text: str) -> str:
-    """sam@example.com → s***@example.com; +447700900123 → +*********23."""
+    """sam@example.com → s***@example.com; +447700900123 → +*********23; 07700 900123 → ***** ****23."""
     text = EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
-    return PHONE.sub(lambda m: "+" + "*" * 9 + m.group(1), text)
+    text = PHONE.sub(lambda m: "+" + "*" * 9 + m.group(1), text)
+    return NATIONAL_PHONE.sub(_keep_last_two_digits, text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -28,7 +28,8 @@ class WebhookEvent(Base):
 
     `state` is "processed" when the event has been acted on (inline, or by a worker), "queued" while it waits
     for the workers (`crm.intake_mode = "queued"`, with its validated `payload`; events with the same
-    `order_key` — one case, or one customer or agent — are acted on in arrival order), and "failed" when acting
+    `order_key` — one case, or one customer or agent — are acted on in arrival order; a worker acting on it
+    holds it with `claimed_by` until `lease_until`), and "failed" when acting
     on it was refused (`response` then holds the problem details, `status_code` its status).
     """
 
@@ -46,6 +47,8 @@ class WebhookEvent(Base):
     state: Mapped[str] = mapped_column(String(16), default="processed", server_default="processed")
     payload: Mapped[dict | None] = mapped_column(JSON)
     order_key: Mapped[str | None] = mapped_column(String(160))
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

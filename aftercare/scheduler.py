@@ -21,8 +21,9 @@ log = logging.getLogger("aftercare.scheduler")
 def tick(app: Flask, worker: str, stopping: Callable[[], bool] = lambda: False) -> None:
     rt = app.extensions["aftercare"]
     crm = rt.settings.crm
-    applied = apply_queued(rt.db, ctx=rt.followup, clock=rt.clock, batch_size=crm.intake_batch_size,
-                           max_attempts=crm.intake_max_attempts, stopping=stopping)
+    applied = apply_queued(rt.db, ctx=rt.followup, clock=rt.clock, worker=worker, batch_size=crm.intake_batch_size,
+                           max_attempts=crm.intake_max_attempts, lease_seconds=rt.settings.scheduler.lease_seconds,
+                           stopping=stopping)
     if applied.total:
         log.info("intake: processed %d failed %d retried %d queued CRM events", applied.processed, applied.failed,
                  applied.retried)

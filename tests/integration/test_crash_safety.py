@@ -280,7 +280,7 @@ def test_queued_intake_across_server_and_worker_crashes_acts_on_each_event_once_
     from followup.models import CheckIn, Interaction
 
     env = _env(database_url, tmp_path, scheduler__enabled="false", crm__intake_mode="queued",
-               scheduler__tick_seconds=0.2, crm__intake_batch_size=25)
+               scheduler__tick_seconds=0.2, scheduler__lease_seconds=5, crm__intake_batch_size=25)
     server = Gunicorn(env, _free_port(), tmp_path / "gunicorn.log")
     server.start()
     workers = [_worker(env, tmp_path, f"q{i}") for i in range(2)]

@@ -226,3 +226,37 @@ def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, c
         rows = {row.event_id: row for row in session.scalars(select(WebhookEvent))}
         assert rows[failed["event_id"]].payload is None and rows[failed["event_id"]].state == "failed"
         assert all(row.payload is None for row in rows.values())  # the processed one never kept it
+
+
+def test_a_killed_workers_lease_runs_out_and_another_worker_acts_on_the_event_once(post_event, rt, clock):
+    from aftercare.intake_queue import ApplyReport, _apply_one, _claim
+
+    event = interaction_event()
+    post_event(event)
+    assert _claim(rt.db, worker="dead", now=clock.now, batch_size=10, lease_seconds=60) == [event["event_id"]]
+    assert apply(rt, worker="alive", lease_seconds=60).total == 0  # leased: not ready yet
+    clock.advance(seconds=61)
+    assert apply(rt, worker="alive", lease_seconds=60).processed == 1
+    late = ApplyReport()  # the "dead" worker wakes up with its old claim: it no longer holds the event
+    _apply_one(rt.db, event["event_id"], worker="dead", ctx=rt.followup, now=clock.now, max_attempts=5, report=late)
+    assert late.total == 0 and count(rt, Interaction) == 1 and count(rt, CheckIn) == 1
+    with rt.db.session() as session:
+        row = session.get(WebhookEvent, event["event_id"])
+        assert (row.state, row.claimed_by, row.lease_until, row.payload) == ("processed", None, None, None)
+
+
+def test_a_stopping_worker_hands_back_what_it_claimed_but_did_not_start(post_event, rt, clock):
+    for i in range(3):
+        post_event(interaction_event(**{"interaction.case_id": f"case_stop_{i}"}))
+        clock.advance(seconds=1)
+    calls = []
+
+    def stopping() -> bool:
+        calls.append(1)
+        return len(calls) > 2  # the loop check, the first event, then stop
+
+    report = apply(rt, worker="w1", stopping=stopping)
+    assert report.processed == 1
+    with rt.db.session() as session:
+        left = session.scalars(select(WebhookEvent).where(WebhookEvent.state == "queued")).all()
+        assert len(left) == 2 and all(row.claimed_by is None and row.lease_until is None for row in left)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from config.settings import Secret, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +109,26 @@ def test_logs_mask_phone_numbers_and_emails():
 
     masked = mask_pii("texted +447700900123 and mailed sam.carter@example.com at 2026-11-25 14:00:00")
     assert "+447700900123" not in masked and "sam.carter@" not in masked and "2026-11-25 14:00:00" in masked
+
+
+@pytest.mark.parametrize("written, shown", [
+    ("call me on 07700 900123 after 5", "call me on ***** ****23 after 5"),
+    ("office 020 7946 0018.", "office *** **** **18."),
+    ("mobile 07700900123", "mobile *********23"),
+    ("from France 0033 6 12 34 56 78", "from France **** * ** ** ** 78"),
+    ("US (415) 555-0123 or 415-555-0199 or 415.555.0100", "US (***) ***-**23 or ***-***-**99 or ***.***.**00"),
+])
+def test_logs_mask_national_phone_formats_customers_write(written, shown):
+    from aftercare.logs import mask_pii
+
+    assert mask_pii(written) == shown
+
+
+@pytest.mark.parametrize("kept", [
+    "due 2026-11-25T14:00:00+00:00", "t=1764115200", "took 0.25 s", "version 0006", "id chk_0123456789ab",
+    "attempt 3 of 5; 1,234 sent; 2026-11-25 14:00", "order 1234567", "case_007700900",
+])
+def test_log_masking_leaves_dates_counters_and_ids_alone(kept):
+    from aftercare.logs import mask_pii
+
+    assert mask_pii(kept) == kept
