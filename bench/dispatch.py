@@ -32,6 +32,7 @@ from bench._common import (Proc, analyze, cores, database, engine_for, pg_databa
                            seed_checkins, set_due, start_worker, table, utc_in)
 from followup.channels import OutboundMessage  # noqa: E402
 from followup.channels.console import ConsoleChannel  # noqa: E402
+from followup.dispatch import DispatchConfig  # noqa: E402
 from followup.models import CheckIn  # noqa: E402
 
 FAR = datetime(2100, 1, 1, tzinfo=timezone.utc)
@@ -227,7 +228,8 @@ def _env() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000)
-    parser.add_argument("--batch-size", type=int, default=1000, help="scheduler.batch_size for Aftercare workers")
+    parser.add_argument("--batch-size", type=int, default=DispatchConfig.batch_size,
+                        help="scheduler.batch_size for Aftercare workers (default: the shipped default)")
     parser.add_argument("--skip", default="", help="comma list of: sqlite, postgresql, apscheduler, procrastinate")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))

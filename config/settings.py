@@ -103,7 +103,7 @@ class TriageSettings:
 class SchedulerSettings:
     enabled: bool = True
     tick_seconds: float = 1.0
-    batch_size: int = 100
+    batch_size: int = 500
     lease_seconds: int = 120
     max_attempts: int = 5
     backoff_base_seconds: float = 30.0

@@ -43,7 +43,7 @@ log = logging.getLogger("aftercare.dispatch")
 
 @dataclass(frozen=True)
 class DispatchConfig:
-    batch_size: int = 100
+    batch_size: int = 500
     lease_seconds: int = 120
     max_attempts: int = 5
     backoff_base_seconds: float = 30.0

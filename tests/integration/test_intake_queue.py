@@ -116,7 +116,7 @@ def test_an_event_the_worker_must_refuse_is_failed_with_its_problem_and_can_be_q
     assert seen["response"]["problem"]["status"] == 409 and "int_same" in seen["response"]["problem"]["detail"]
     repeat = post_event(other)
     assert repeat.status_code == 409 and repeat.mimetype == "application/problem+json"
-    assert repeat.headers["Aftercare-Duplicate"] == "true"
+    assert repeat.headers["Aftercare-Duplicate"] == "true" and repeat.get_json()["type"].endswith("/conflict")
     listed = client.get("/api/v1/crm/events?state=failed", headers=read_headers).get_json()
     assert listed["total"] == 1 and listed["items"][0]["event_id"] == other["event_id"]
 
