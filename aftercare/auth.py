@@ -24,13 +24,20 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(*, session: Session, name: str, scopes: list[str]) -> str:
-    """Store a new key's hash and return the key itself: the only time it is seen."""
+def create_api_key(*, session: Session, name: str, scopes: list[str], agent_id: str | None = None) -> str:
+    """Store a new key's hash and return the key itself: the only time it is seen.
+
+    `agent_id` binds an `agent` key to one agent (a softphone or agent desktop): it may then act only on
+    `/agents/<that id>/…`. Unbound agent keys are for integrations that act for every agent (a routing system).
+    """
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
         raise ValueError(f"unknown scope(s) {bad}; choose from {', '.join(SCOPES)}")
+    if agent_id is not None and (not agent_id.strip() or set(scopes) != {"agent"}):
+        raise ValueError("a key bound to an agent must have the agent scope alone, and a non-empty agent id")
     key = "ak_" + secrets.token_urlsafe(32)
-    session.add(ApiKey(id=new_id("key"), name=name, prefix=key[:10], key_hash=hash_key(key), scopes=list(scopes)))
+    session.add(ApiKey(id=new_id("key"), name=name, prefix=key[:10], key_hash=hash_key(key), scopes=list(scopes),
+                       agent_id=agent_id))
     session.commit()
     return key
 
@@ -65,6 +72,8 @@ def require_scope(*allowed: str) -> Callable:
             if not granted_scopes(key) & set(allowed):
                 raise Problem(403, "Forbidden", f"This key lacks the scope needed here: {' or '.join(allowed)}.",
                               kind="forbidden")
+            if key.agent_id is not None and kwargs.get("agent_id", key.agent_id) != key.agent_id:
+                raise Problem(403, "Forbidden", "This key belongs to another agent.", kind="forbidden")
             g.api_key_name = key.name
             return view(*args, **kwargs)
 

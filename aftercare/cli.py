@@ -28,17 +28,21 @@ def register_cli(app: Flask) -> None:
     @keys.command("create")
     @click.option("--scope", "scopes", multiple=True, required=True, help="crm, agent, manager or read")
     @click.option("--name", default="cli", help="Who the key is for (shown in audit trails).")
-    def keys_create(scopes: tuple[str, ...], name: str) -> None:
+    @click.option("--agent", "agent_id", default=None,
+                  help="Bind an agent key to this agent id: it may act only on /agents/<id>/… (a softphone).")
+    def keys_create(scopes: tuple[str, ...], name: str, agent_id: str | None) -> None:
         """Create an API key; the key alone is printed on the last line."""
         from aftercare.auth import create_api_key
 
         rt = app.extensions["aftercare"]
         with rt.db.session() as session:
             try:
-                key = create_api_key(session=session, name=name, scopes=list(scopes))
+                key = create_api_key(session=session, name=name, scopes=list(scopes), agent_id=agent_id)
             except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint="--scope") from exc
-        click.echo(f"created a key with scope(s) {', '.join(scopes)} for {name!r}; it is shown only once:", err=True)
+                raise click.BadParameter(str(exc), param_hint="--agent" if agent_id else "--scope") from exc
+        bound = f", bound to agent {agent_id!r}" if agent_id else ""
+        click.echo(f"created a key with scope(s) {', '.join(scopes)} for {name!r}{bound}; it is shown only once:",
+                   err=True)
         click.echo(key)
 
     @app.cli.command("serve")

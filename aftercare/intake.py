@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from aftercare.app import db_session, runtime
 from aftercare.auth import require_scope
-from aftercare.errors import PROBLEM_TYPE_BASE, Problem, nul_fields, nul_problem, problem_doc, problem_response, validation_problem
+from aftercare.errors import (PROBLEM_TYPE_BASE, Problem, nul_fields, nul_problem, problem_doc, problem_response,
+                             validation_problem)
 from aftercare.intake_handlers import apply_event, order_key, triage_at_the_door
 from aftercare.intake_queue import VALIDATORS, requeue, store_queued
 from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
@@ -61,8 +62,8 @@ def _parse(body: bytes) -> dict:
                      "result once a worker has acted on it.",
          requestBody={"required": True, "content": {"application/json": {"schema": {
              "oneOf": list(SCHEMAS.values())}}}},
-         responses={"202": {"description": "Accepted: acted on (inline) or stored for the workers (queued)", "content": {"application/json": {
-                        "schema": {"type": "object"}}}},
+         responses={"202": {"description": "Accepted: acted on (inline) or stored for the workers (queued)",
+                            "content": {"application/json": {"schema": {"type": "object"}}}},
                     "200": {"description": "Duplicate event_id: the original result", "content": {
                         "application/json": {"schema": {"type": "object"}}}},
                     "400": problem_doc("Body is not JSON"),

@@ -19,6 +19,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     scopes: Mapped[list] = mapped_column(JSON, default=list)
+    agent_id: Mapped[str | None] = mapped_column(String(128))  # an agent key bound to this agent only
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

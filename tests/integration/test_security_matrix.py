@@ -368,3 +368,29 @@ def test_nul_in_input_is_a_422_naming_the_field_on_every_database(client, manage
     assert resp.status_code in (202, 422)
     if resp.status_code == 422:
         assert "interaction.id" in json.dumps(resp.get_json()["errors"])
+
+
+def test_an_agent_key_bound_to_one_agent_acts_only_for_that_agent(app, client, manager_headers):
+    from aftercare.auth import create_api_key
+
+    with app.extensions["aftercare"].db.session() as session:
+        key = create_api_key(session=session, name="softphone ag_1", scopes=["agent"], agent_id="ag_1")
+    mine = {"Authorization": f"Bearer {key}"}
+    unbound = {"Authorization": f"Bearer {make_key(app, 'agent')}"}
+    for agent in ("ag_1", "ag_2"):
+        assert client.put(f"/api/v1/agents/{agent}/state", json={"state": "available", "team": "t"},
+                          headers=unbound).status_code == 200  # a routing integration acts for everyone
+    assert client.put("/api/v1/agents/ag_1/state", json={"state": "busy"}, headers=mine).status_code == 200
+    for method, path in (("PUT", "/api/v1/agents/ag_2/state"), ("GET", "/api/v1/agents/ag_2/next"),
+                         ("GET", "/api/v1/agents/ag_2/load"), ("GET", "/api/v1/agents/ag_2/breaks"),
+                         ("POST", "/api/v1/agents/ag_2/breaks/brk_x/end")):
+        resp = client.open(path, method=method, json={"state": "offline"} if method == "PUT" else None,
+                           headers=mine)
+        assert resp.status_code == 403 and "another agent" in resp.get_json()["detail"], (method, path)
+    assert client.get("/api/v1/agents/ag_1/load", headers=mine).status_code == 200
+    assert client.get("/api/v1/routing/queue", headers=mine).status_code == 200
+    assert client.get("/api/v1/agents/ag_2/load", headers=manager_headers).status_code == 200
+    with app.extensions["aftercare"].db.session() as session:
+        with pytest.raises(ValueError, match="agent scope alone"):
+            create_api_key(session=session, name="x", scopes=["agent", "read"], agent_id="ag_1")
+

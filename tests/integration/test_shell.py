@@ -60,6 +60,11 @@ def test_cli_upgrade_then_keys_create_prints_the_key_alone_last(tmp_path):
     assert last.startswith("ak_") and " " not in last
     bad = _flask(["keys", "create", "--scope", "root"], env, tmp_path)
     assert bad.returncode != 0 and "unknown scope" in bad.stderr
+    bound = _flask(["keys", "create", "--scope", "agent", "--agent", "ag_1", "--name", "softphone"], env, tmp_path)
+    assert bound.returncode == 0 and "bound to agent 'ag_1'" in bound.stderr
+    assert bound.stdout.strip().splitlines()[-1].startswith("ak_")
+    manager_bound = _flask(["keys", "create", "--scope", "manager", "--agent", "ag_1"], env, tmp_path)
+    assert manager_bound.returncode != 0 and "agent scope alone" in manager_bound.stderr
 
 
 def test_cli_demo_plays_the_story(tmp_path):
