@@ -13,7 +13,10 @@ class KeywordAction(StrEnum):
     HELP = "help"
 
 
-OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"})
+# Opt-out words that mean "stop contacting me" on any channel, and the carrier SMS keywords that do only as an
+# SMS keyword: in an email, "cancel" or "end" is more likely talk about the product than an opt-out.
+ANY_CHANNEL_OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "optout"})
+OPT_OUT_KEYWORDS = ANY_CHANNEL_OPT_OUT_KEYWORDS | frozenset({"cancel", "end", "quit", "revoke"})
 OPT_IN_KEYWORDS = frozenset({"start", "unstop", "yes"})
 HELP_KEYWORDS = frozenset({"help", "info"})
 

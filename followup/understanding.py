@@ -9,6 +9,8 @@ from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from followup.keywords import ANY_CHANNEL_OPT_OUT_KEYWORDS, OPT_OUT_KEYWORDS
+
 log = logging.getLogger(__name__)
 
 INTENTS = ("reopen", "resolved", "ack", "opt_out")
@@ -58,8 +60,8 @@ _TOKEN = _rx(r"[a-z0-9]+(?:'[a-z]+)?")
 _CHUNK = _rx(r"[^.!?;\n…]+[.!?;\n…]*")
 _CONTRAST = _rx(r"\b(?:but|however|though|although|except|yet)\b")
 
-_OPT_OUT_WORDS = {"stop", "stopall", "unsubscribe", "optout", "opt out", "stop all"}
-_SMS_OPT_OUT_WORDS = {"cancel", "end", "quit", "revoke"}  # carrier keywords; elsewhere they may be churn talk
+_OPT_OUT_WORDS = ANY_CHANNEL_OPT_OUT_KEYWORDS | {"opt out", "stop all"}
+_SMS_OPT_OUT_WORDS = OPT_OUT_KEYWORDS - ANY_CHANNEL_OPT_OUT_KEYWORDS  # carrier keywords: by SMS only
 _POLITE = {"please", "pls", "plz", "just", "now", "thanks", "thank", "you", "thx", "asap"}
 _CONTACT = r"(?:text|sms|message|messag|e-?mail|mail|call|contact|survey|follow[- ]?up|check[- ]?in|notification)\w*"
 _OPT_OUT = [
