@@ -31,11 +31,19 @@ def _latest(session: Session, team: str | None) -> BreakRuleSetVersion | None:
 
 
 def active_rules(session: Session, team: str | None) -> tuple[RuleSet, BreakRuleSetVersion | None]:
-    """The rule set the planner uses for `team`, and the stored version it came from (None: the built-in one)."""
-    row = (_latest(session, team) if team else None) or _latest(session, None)
-    if row is None:
-        return DEFAULT_RULE_SET, None
-    return load_rule_set(row.rules), row
+    """The rule set the planner uses for `team`, and the stored version it came from (None: the built-in one).
+
+    Read once per session (one request or one event): load, threshold and planner each ask for it, and
+    parsing a stored set costs more than the rest of a decision. Publishing through this session forgets it.
+    """
+    cache = session.info.setdefault(_RULES_CACHE, {})
+    if _scope(team) not in cache:
+        row = (_latest(session, team) if team else None) or _latest(session, None)
+        cache[_scope(team)] = (DEFAULT_RULE_SET, None) if row is None else (load_rule_set(row.rules), row)
+    return cache[_scope(team)]
+
+
+_RULES_CACHE = "wellbeing.active_rules"
 
 
 def version_dict(row: BreakRuleSetVersion) -> dict:
@@ -77,6 +85,7 @@ def _store(session: Session, *, team: str | None, rules: dict, author: str, reas
                               reason=reason, created_at=now)
     session.add(row)
     session.flush()
+    session.info.pop(_RULES_CACHE, None)
     return version_dict(row)
 
 
