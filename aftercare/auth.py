@@ -72,8 +72,9 @@ def require_scope(*allowed: str) -> Callable:
             if not granted_scopes(key) & set(allowed):
                 raise Problem(403, "Forbidden", f"This key lacks the scope needed here: {' or '.join(allowed)}.",
                               kind="forbidden")
-            if key.agent_id is not None and kwargs.get("agent_id", key.agent_id) != key.agent_id:
-                raise Problem(403, "Forbidden", "This key belongs to another agent.", kind="forbidden")
+            if key.agent_id is not None and kwargs.get("agent_id") != key.agent_id:
+                raise Problem(403, "Forbidden", "This key belongs to one agent: it may act only on "
+                                                f"/api/v1/agents/{key.agent_id}/….", kind="forbidden")
             g.api_key_name = key.name
             return view(*args, **kwargs)
 

@@ -17,7 +17,7 @@ from aftercare.app import db_session, runtime
 from aftercare.auth import require_scope
 from aftercare.errors import (PROBLEM_TYPE_BASE, Problem, nul_fields, nul_problem, problem_doc, problem_response,
                              validation_problem)
-from aftercare.intake_handlers import apply_event, order_key, triage_at_the_door
+from aftercare.intake_handlers import apply_event, order_keys, triage_at_the_door
 from aftercare.intake_queue import VALIDATORS, requeue, store_queued
 from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
     ReceivedEventQuerySchema, ReceivedEventSchema
@@ -41,10 +41,22 @@ def _verified_body() -> bytes:
     return body
 
 
+def _not_json_number(text: str):
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def _parse(body: bytes) -> dict:
+    """Strict JSON: Python's parser also takes NaN, Infinity and 1e999, which no database column can hold."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(body, parse_constant=_not_json_number, parse_float=_finite)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {exc}", kind="malformed-json") from exc
     if not isinstance(data, dict):
         raise Problem(422, "Invalid request body", "The body must be a JSON object.", kind="validation",
@@ -120,15 +132,19 @@ def _store_for_workers(data: dict):
                 "interaction": interaction.get("id"), "triage": triage_at_the_door(event, runtime().followup),
                 "links": {"self": link}}
     if not store_queued(runtime().db, event_id=event["event_id"], type=event["type"], payload=data,
-                        response=response, order_key=order_key(event), now=runtime().clock()):
+                        response=response, keys=order_keys(event), now=runtime().clock()):
         return _replayed(db_session().get(WebhookEvent, event["event_id"]))
     return current_app.response_class(json.dumps(response, separators=(",", ":")), status=202,
                                       mimetype="application/json", headers={"Location": link})
 
 
 def _replayed(seen: WebhookEvent):
-    """A repeat gets what the original got: the result (200), or the refusal a worker recorded for it."""
-    if seen.state == "failed":
+    """A repeat gets what the original got: the result (200), or the refusal (4xx) a worker recorded for it.
+
+    An event that failed on our side (500 after its attempts) was still received: the repeat gets 200 with
+    the failure, since a CRM that sees 5xx retries for ever (or disables the webhook) and a retry cannot help.
+    """
+    if seen.state == "failed" and seen.status_code < 500:
         problem = seen.response.get("problem") or {}
         kind = problem.get("type", "").removeprefix(PROBLEM_TYPE_BASE) if str(problem.get("type", "")).startswith(
             PROBLEM_TYPE_BASE) else None
@@ -174,11 +190,13 @@ def received_events(args):
 def retry_event(event_id: str):
     session = db_session()
     seen = _received(event_id)
-    if not requeue(session, event_id=event_id):
-        raise Problem(409, "Conflict", f"CRM event {event_id!r} is {seen.state}; only a failed event received in "
-                                       "queued mode can be queued again.", kind="conflict")
+    if seen.state != "failed":
+        raise Problem(409, "Conflict", f"CRM event {event_id!r} is {seen.state}; only a failed event can be queued "
+                                       "again.", kind="conflict")
+    if not requeue(session, event_id=event_id, now=runtime().clock()):
+        raise Problem(409, "Conflict", f"CRM event {event_id!r} no longer has its payload (received inline, or "
+                                       "purged by retention); the CRM must send it again.", kind="conflict")
     session.commit()
-    session.refresh(seen)
     return seen
 
 

@@ -60,17 +60,21 @@ HANDLERS = {"interaction.closed": interaction_closed, "case.updated": case_updat
             "agent.status": agent_status}
 
 
-def order_key(event: dict) -> str:
-    """What a queued event must wait its turn behind: earlier events for the same case (or, with no case, the
-    same customer or agent). Events for different keys are acted on in parallel, as concurrent inline
-    webhooks would be."""
+def order_keys(event: dict) -> dict[str, str]:
+    """The case, customer and agent a queued event touches: it waits behind every earlier queued event that
+    shares any of them, so what inline mode does in arrival order, queued mode does in the same order
+    (a `customer.contacted` cancels the check-in an earlier `interaction.closed` of that customer made).
+    Events sharing none of them are acted on in parallel, as concurrent inline webhooks would be."""
+    keys = {}
     if event["type"] == "interaction.closed":
-        return f"case:{event['interaction']['case_id']}"
-    if event.get("case"):
-        return f"case:{event['case']['id']}"
+        keys["case_key"] = event["interaction"]["case_id"]
+    elif event.get("case"):
+        keys["case_key"] = event["case"]["id"]
     if event.get("customer"):
-        return f"customer:{event['customer']['id']}"
-    return f"agent:{event['agent']['id']}"
+        keys["customer_key"] = event["customer"]["id"]
+    if event.get("agent") and event["type"] in ("interaction.closed", "agent.status"):
+        keys["agent_key"] = event["agent"]["id"]
+    return keys
 
 
 def apply_event(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:

@@ -9,11 +9,11 @@ How, like the dispatcher: a worker leases a batch (SKIP LOCKED, `claimed_by` + `
 on each event in its own transaction — the effects and the `processed` mark commit together, after the
 worker re-checks (row-locked) that it still holds the lease — so team and agent rows are locked for one
 event, not a batch. A killed worker's lease runs out and another worker takes the events it had not
-finished; those it had are already marked. Order: events with the same `order_key` (one case; or one
-customer or agent for events with no case) are acted on one at a time, in arrival order; different keys go
-in parallel. A refused event (409, 422) is marked failed with its problem details and holds up nothing;
-one that raises unexpectedly goes back to the queue for a later tick, up to `crm.intake_max_attempts`,
-then is marked failed and logged.
+finished; those it had are already marked. Order: events sharing a case, customer or agent key
+(`intake_handlers.order_keys`) are acted on one at a time, in arrival order; the rest go in parallel.
+A refused event (409, 422) is marked failed with its problem details and holds up nothing; one that fails
+unexpectedly goes back to the queue for a later tick, up to `crm.intake_max_attempts` (counted at claim,
+so an event that kills its worker runs out too), then is marked failed and logged.
 """
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ from psycopg.types.json import Json
 from prometheus_client import Counter, Histogram
 from sqlalchemy import exists, or_, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, aliased
 
 from aftercare.db import Database
@@ -49,7 +48,10 @@ QUEUE_LAG = Histogram("crm_event_queue_seconds", "A queued CRM event's wait: rec
 VALIDATORS = {name: schema() for name, schema in SCHEMAS.items()}
 
 
-def store_queued(db: Database, *, event_id: str, type: str, payload: dict, response: dict, order_key: str,
+ORDER_KEYS = ("case_key", "customer_key", "agent_key")
+
+
+def store_queued(db: Database, *, event_id: str, type: str, payload: dict, response: dict, keys: dict,
                  now: datetime) -> bool:
     """INSERT the event unless its event_id is already stored; True when this call stored it.
 
@@ -57,29 +59,35 @@ def store_queued(db: Database, *, event_id: str, type: str, payload: dict, respo
     per-process psycopg connection in autocommit (no BEGIN/COMMIT round trips; the row is durable when
     the statement returns) with the statement prepared server-side after its first uses.
     """
+    keys = {name: keys.get(name) for name in ORDER_KEYS}
     if db.is_sqlite:
         table = WebhookEvent.__table__
         stmt = sqlite_insert(table).values(
             event_id=event_id, type=type, status_code=202, response=response, received_at=now, state="queued",
-            payload=payload, order_key=order_key, attempts=0).on_conflict_do_nothing(index_elements=["event_id"])
+            payload=payload, attempts=0, **keys).on_conflict_do_nothing(index_elements=["event_id"])
         with db.engine.begin() as conn:
             return conn.execute(stmt.returning(table.c.event_id)).first() is not None
     params = (event_id, type, Json(response), now.astimezone(timezone.utc).replace(tzinfo=None), Json(payload),
-              order_key)
-    return _door(db.url).insert(params)
+              *keys.values())
+    return _door(db).insert(params)
 
 
 class _PgDoor:
-    """One autocommit psycopg connection per process (made after gunicorn forks), reopened if it drops."""
+    """One autocommit psycopg connection per process (made after gunicorn forks), reopened if it drops.
+
+    Connected with the same arguments SQLAlchemy's engine uses (the URL's query options included). If the
+    connection drops after the server stored the row but before the answer came back, the second try finds
+    the row and the webhook is answered as a repeat (200, with the stored answer): nothing is lost or doubled.
+    """
 
     SQL = ("INSERT INTO webhook_events (event_id, type, status_code, response, received_at, state, payload, "
-           "order_key, attempts) VALUES (%s, %s, 202, %s, %s, 'queued', %s, %s, 0) "
+           f"attempts, {', '.join(ORDER_KEYS)}) VALUES (%s, %s, 202, %s, %s, 'queued', %s, 0, %s, %s, %s) "
            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
 
-    def __init__(self, url: str) -> None:
-        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    def __init__(self, engine) -> None:
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        self.args, self.kwargs = args, {"connect_timeout": 5, **kwargs}
         self.conn: psycopg.Connection | None = None
-        self.pid = os.getpid()
         self.lock = threading.Lock()
 
     def insert(self, params: tuple) -> bool:
@@ -92,7 +100,7 @@ class _PgDoor:
 
     def _execute(self, params: tuple) -> bool:
         if self.conn is None or self.conn.closed:
-            self.conn = psycopg.connect(self.conninfo, autocommit=True)
+            self.conn = psycopg.connect(*self.args, **self.kwargs, autocommit=True)
         return self.conn.execute(self.SQL, params).fetchone() is not None
 
     def close(self) -> None:
@@ -102,13 +110,15 @@ class _PgDoor:
 
 
 _DOORS: dict[tuple[int, str], _PgDoor] = {}
+_DOORS_LOCK = threading.Lock()
 
 
-def _door(url: str) -> _PgDoor:
-    key = (os.getpid(), url)
-    if key not in _DOORS:
-        _DOORS[key] = _PgDoor(url)
-    return _DOORS[key]
+def _door(db: Database) -> _PgDoor:
+    key = (os.getpid(), db.url)
+    with _DOORS_LOCK:
+        if key not in _DOORS:
+            _DOORS[key] = _PgDoor(db.engine)
+        return _DOORS[key]
 
 
 @dataclass
@@ -132,7 +142,8 @@ def apply_queued(db: Database, *, ctx, clock: Callable[[], datetime], worker: st
     worker = worker or worker_name()
     while not stopping():
         retried = report.retried
-        claimed = _claim(db, worker=worker, now=clock(), batch_size=batch_size, lease_seconds=lease_seconds)
+        claimed = _claim(db, worker=worker, now=clock(), batch_size=batch_size, lease_seconds=lease_seconds,
+                         max_attempts=max_attempts, report=report)
         if not claimed:
             break
         report.batches += 1
@@ -148,38 +159,62 @@ def apply_queued(db: Database, *, ctx, clock: Callable[[], datetime], worker: st
     return report
 
 
-def _claim(db: Database, *, worker: str, now: datetime, batch_size: int, lease_seconds: float) -> list[str]:
-    """Lease the oldest ready events that are first in line for their order_key.
-
-    Ready: queued and not leased, or leased by a worker that did not finish in time (killed). An event waits
-    while an earlier one with its key is queued, leased or not: one key is never acted on by two workers at
-    once, nor out of order. SKIP LOCKED lets workers claim side by side.
-    """
+def _waits_behind(key: str):
+    """An earlier event sharing this key is still queued (leased or not)."""
     earlier = aliased(WebhookEvent)
-    ready = (select(WebhookEvent.event_id)
+    return exists().where(earlier.state == "queued", getattr(earlier, key) == getattr(WebhookEvent, key),
+                          tuple_(earlier.received_at, earlier.event_id)
+                          < tuple_(WebhookEvent.received_at, WebhookEvent.event_id))
+
+
+def _claim(db: Database, *, worker: str, now: datetime, batch_size: int, lease_seconds: float, max_attempts: int,
+           report: ApplyReport) -> list[str]:
+    """Lease the oldest ready events that are first in line for every key they carry, counting the attempt.
+
+    Ready: queued and not leased, or leased by a worker that did not finish in time. An event waits while an
+    earlier one sharing its case, customer or agent is queued, leased or not: no two events touching the same
+    case, customer or agent are acted on at once, nor out of order. SKIP LOCKED lets workers claim side by
+    side. The attempt is counted here, so an event that kills the worker acting on it (out of memory, a
+    crash) still runs out of attempts: one whose lease ran out on its last attempt is marked failed.
+    """
+    ready = (select(WebhookEvent.event_id, WebhookEvent.attempts)
              .where(WebhookEvent.state == "queued",
                     or_(WebhookEvent.lease_until.is_(None), WebhookEvent.lease_until < now),
-                    ~exists().where(earlier.state == "queued", earlier.order_key == WebhookEvent.order_key,
-                                    tuple_(earlier.received_at, earlier.event_id)
-                                    < tuple_(WebhookEvent.received_at, WebhookEvent.event_id)))
+                    *(~_waits_behind(key) for key in ORDER_KEYS))
              .order_by(WebhookEvent.received_at, WebhookEvent.event_id).limit(batch_size))
     if not db.is_sqlite:
         ready = ready.with_for_update(skip_locked=True, of=WebhookEvent)
     with db.session() as session:
-        ids = list(session.scalars(ready))
+        rows = session.execute(ready).all()
+        spent = [event_id for event_id, attempts in rows if attempts >= max_attempts]
+        ids = [event_id for event_id, attempts in rows if attempts < max_attempts]
         if ids:
             session.execute(update(WebhookEvent).where(WebhookEvent.event_id.in_(ids))
-                            .values(claimed_by=worker, lease_until=now + timedelta(seconds=lease_seconds))
+                            .values(claimed_by=worker, lease_until=now + timedelta(seconds=lease_seconds),
+                                    attempts=WebhookEvent.attempts + 1)
                             .execution_options(synchronize_session=False))
-            session.commit()
+        finished = []
+        for row in session.scalars(select(WebhookEvent).where(WebhookEvent.event_id.in_(spent))) if spent else ():
+            row.last_error = row.last_error or "the worker acting on it stopped before it finished"
+            finished.append(_finish(row, "failed", 500, _gave_up(row), now))
+        session.commit()
+    _count(finished, report)
     return ids
 
 
+def _gave_up(row: WebhookEvent) -> dict:
+    return {"event_id": row.event_id, "status": "failed", "problem": {
+        "type": "about:blank", "title": "Internal Server Error", "status": 500,
+        "detail": f"Acting on this event failed {row.attempts} times; the error is logged."}}
+
+
 def _release(db: Database, event_ids: list[str], *, worker: str) -> None:
+    """Hand back claims not started: no attempt was made on them."""
     with db.session() as session:
         session.execute(update(WebhookEvent).where(WebhookEvent.event_id.in_(event_ids),
                                                    WebhookEvent.claimed_by == worker, WebhookEvent.state == "queued")
-                        .values(claimed_by=None, lease_until=None).execution_options(synchronize_session=False))
+                        .values(claimed_by=None, lease_until=None, attempts=WebhookEvent.attempts - 1)
+                        .execution_options(synchronize_session=False))
         session.commit()
 
 
@@ -193,59 +228,86 @@ def _held(session: Session, event_id: str, worker: str, *, lock: bool) -> Webhoo
 
 def _apply_one(db: Database, event_id: str, *, worker: str, ctx, now: datetime, max_attempts: int,
                report: ApplyReport) -> None:
-    """One event, one transaction: its effects and its `processed` mark commit together, or neither."""
-    with db.session() as session:
-        row = _held(session, event_id, worker, lock=not db.is_sqlite)
-        if row is None:
-            return
-        try:
+    """One event, one transaction: its effects and its `processed` mark commit together, or neither.
+
+    Whatever goes wrong — a refusal, an exception in a handler, or an error only at commit (a deadlock, a
+    constraint, a dropped connection) — is recorded on the event in a fresh transaction; nothing escapes to
+    strand the rest of the batch.
+    """
+    try:
+        with db.session() as session:
+            row = _held(session, event_id, worker, lock=not db.is_sqlite)
+            if row is None:
+                return
             try:
                 event = VALIDATORS[row.type].load(row.payload)
             except ValidationError as exc:
                 raise validation_problem(exc.messages) from exc
             result = apply_event(session, event, now, ctx)
-        except Problem as problem:
-            session.rollback()
-            outcome = ("failed", problem.status, problem.as_dict(), problem.detail or problem.title)
-        except Exception as exc:
-            session.rollback()
-            log.exception("CRM event %s could not be applied; it stays queued", event_id)
-            outcome = ("retry", 500, None, f"{type(exc).__name__}: {exc}"[:2000])
-        else:
-            _finish(row, "processed", 202, result, now)
+            finished = _finish(row, "processed", 202, result, now)
             session.commit()
-            report.processed += 1
-            return
+        _count([finished], report)
+        return
+    except Problem as problem:
+        outcome = ("failed", problem.status, problem.as_dict(), problem.detail or problem.title)
+    except Exception as exc:
+        log.exception("CRM event %s could not be applied; it stays queued", event_id)
+        outcome = ("retry", 500, None, f"{type(exc).__name__}: {exc}"[:2000])
+    _record_failure(db, event_id, worker=worker, outcome=outcome, now=now, max_attempts=max_attempts,
+                    report=report)
+
+
+def _record_failure(db: Database, event_id: str, *, worker: str, outcome: tuple, now: datetime,
+                    max_attempts: int, report: ApplyReport) -> None:
+    state, status, problem, error = outcome
+    with db.session() as session:
         row = _held(session, event_id, worker, lock=not db.is_sqlite)
         if row is None:
             return
-        state, status, problem, error = outcome
         row.last_error = error
-        if state == "retry":
-            row.attempts += 1
+        if state == "retry" and row.attempts < max_attempts:
             row.claimed_by = row.lease_until = None
-            if row.attempts < max_attempts:
-                report.retried += 1
-                session.commit()
-                return
-            problem = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                       "detail": f"Acting on this event failed {row.attempts} times; the error is logged."}
-        _finish(row, "failed", status, {"event_id": event_id, "status": "failed", "problem": problem}, now)
+            session.commit()
+            report.retried += 1
+            return
+        body = _gave_up(row) if state == "retry" else {"event_id": event_id, "status": "failed", "problem": problem}
+        finished = _finish(row, "failed", status, body, now)
         session.commit()
-        report.failed += 1
+    _count([finished], report)
 
 
-def _finish(row: WebhookEvent, state: str, status_code: int, response: dict, now: datetime) -> None:
+def _finish(row: WebhookEvent, state: str, status_code: int, response: dict, now: datetime) -> tuple:
+    """Mark the event done; returns what to count once the caller has committed."""
     row.state, row.status_code, row.response, row.processed_at = state, status_code, response, now
     row.claimed_by = row.lease_until = None
     if state == "processed":
         row.payload = None  # its effects are stored; the raw event (with contact details) need not be kept
-    EVENTS.labels(row.type, state).inc()
-    QUEUE_LAG.observe(max(0.0, (now - row.received_at).total_seconds()))
+    return row.type, state, max(0.0, (now - row.received_at).total_seconds())
 
 
-def requeue(session: Session, *, event_id: str) -> int:
-    """Put a failed event back in the queue with a full set of attempts (it needs its payload)."""
-    return session.execute(update(WebhookEvent).where(
-        WebhookEvent.event_id == event_id, WebhookEvent.state == "failed", WebhookEvent.payload.is_not(None))
-        .values(state="queued", attempts=0, status_code=202, claimed_by=None, lease_until=None)).rowcount
+def _count(finished: list[tuple], report: ApplyReport) -> None:
+    for type_, state, waited in finished:
+        EVENTS.labels(type_, state).inc()
+        QUEUE_LAG.observe(waited)
+        if state == "processed":
+            report.processed += 1
+        else:
+            report.failed += 1
+
+
+def requeue(session: Session, *, event_id: str, now: datetime) -> int:
+    """Put a failed event back at the end of the queue with a full set of attempts (it needs its payload).
+
+    It is acted on as if it arrived now — after anything already done for its case — and until then a
+    repeat of the webhook answers "queued" again, not the old failure.
+    """
+    row = session.get(WebhookEvent, event_id)
+    if row is None or row.state != "failed" or row.payload is None:
+        return 0
+    row.state, row.status_code, row.attempts, row.processed_at = "queued", 202, 0, None
+    row.claimed_by = row.lease_until = None
+    row.received_at = now
+    row.response = {"event_id": event_id, "status": "queued", "type": row.type, "requeued_at": now.isoformat(),
+                    "previous_error": row.last_error}
+    session.flush()
+    return 1

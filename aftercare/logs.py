@@ -8,13 +8,17 @@ import sys
 from datetime import datetime, timezone
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-PHONE = re.compile(r"(?<![\w/])\+\d[\d ]{6,15}(\d{2})\b")
-# Numbers customers write in national formats (replies, notes): a trunk 0 or an 00 international prefix
-# with 9+ digits ("07700 900123", "020 7946 0018", "0033 6 12 34 56 78"), or North American groups
-# ("(415) 555-0123", "415-555-0123", "415.555.0123"). Dates, times and plain counters do not have these
-# shapes, so they stay readable.
-NATIONAL_PHONE = re.compile(
-    r"(?<![\w+*])(?:0\d(?:[ .-]?\d){7,12}|\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}([.-])\d{3}\1\d{4})(?![\w*])")
+# Every digit but the last two becomes "*"; the separators stay, so a reader still sees a phone number.
+# International: "+" then 7–16 digits with spaces, dots, dashes or brackets between ("+447700900123",
+# "+44 (0)20 7946 0018", "+1-415-555-0123"). National, as customers write them in replies and notes: a trunk
+# 0 or 00 prefix with 9+ digits ("07700 900123", "(020) 7946 0018", "0033 6 12 34 56 78"), or North American
+# groups ("(415) 555-0123", "415-555-0123", "415.555.0123"). Not after a word character and a dot or dash,
+# so decimals ("1.0234567891234") and id segments ("…-a716-046655440000") stay readable, as do dates,
+# times and plain counters, which have none of these shapes.
+PHONE = re.compile(
+    r"(?<![\w/+*])\+\d(?:[ .()-]{0,3}\d){6,15}(?![\w*])"
+    r"|(?<![\w+*])(?<!\w[.-])(?:0\d(?:[ .-]?\d){7,12}|\(0\d{1,4}\)[ .-]?\d(?:[ .-]?\d){5,9}"
+    r"|\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}([.-])\d{3}\1\d{4})(?![\w*])")
 
 
 def _keep_last_two_digits(match: re.Match) -> str:
@@ -24,10 +28,9 @@ def _keep_last_two_digits(match: re.Match) -> str:
 
 
 def mask_pii(text: str) -> str:
-    """sam@example.com → s***@example.com; +447700900123 → +*********23; 07700 900123 → ***** ****23."""
+    """sam@example.com → s***@example.com; +447700900123 → +**********23; 07700 900123 → ***** ****23."""
     text = EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
-    text = PHONE.sub(lambda m: "+" + "*" * 9 + m.group(1), text)
-    return NATIONAL_PHONE.sub(_keep_last_two_digits, text)
+    return PHONE.sub(_keep_last_two_digits, text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -28,8 +28,8 @@ class WebhookEvent(Base):
     """A CRM event received: a repeat of its event_id returns the stored answer and changes nothing.
 
     `state` is "processed" when the event has been acted on (inline, or by a worker), "queued" while it waits
-    for the workers (`crm.intake_mode = "queued"`, with its validated `payload`; events with the same
-    `order_key` — one case, or one customer or agent — are acted on in arrival order; a worker acting on it
+    for the workers (`crm.intake_mode = "queued"`, with its validated `payload`; events sharing a case, customer or agent
+    key are acted on in arrival order; a worker acting on it
     holds it with `claimed_by` until `lease_until`), and "failed" when acting
     on it was refused (`response` then holds the problem details, `status_code` its status).
     """
@@ -37,8 +37,9 @@ class WebhookEvent(Base):
     __tablename__ = "webhook_events"
     __table_args__ = (Index("ix_webhook_events_queued", "received_at", "event_id",
                             postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")),
-                      Index("ix_webhook_events_queued_key", "order_key", "received_at", "event_id",
-                            postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")))
+                      *(Index(f"ix_webhook_events_queued_{key}", key, "received_at", "event_id",
+                              postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'"))
+                        for key in ("case_key", "customer_key", "agent_key")))
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     type: Mapped[str] = mapped_column(String(64))
@@ -47,7 +48,9 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     state: Mapped[str] = mapped_column(String(16), default="processed", server_default="processed")
     payload: Mapped[dict | None] = mapped_column(JSON)
-    order_key: Mapped[str | None] = mapped_column(String(160))
+    case_key: Mapped[str | None] = mapped_column(String(128))
+    customer_key: Mapped[str | None] = mapped_column(String(128))
+    agent_key: Mapped[str | None] = mapped_column(String(128))
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

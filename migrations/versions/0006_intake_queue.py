@@ -17,20 +17,36 @@ def upgrade() -> None:
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("state", sa.String(length=16), server_default="processed", nullable=False))
         batch_op.add_column(sa.Column("payload", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("order_key", sa.String(length=160), nullable=True))
+        batch_op.add_column(sa.Column("case_key", sa.String(length=128), nullable=True))
+        batch_op.add_column(sa.Column("customer_key", sa.String(length=128), nullable=True))
+        batch_op.add_column(sa.Column("agent_key", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("claimed_by", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("lease_until", aftercare.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("last_error", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("processed_at", aftercare.db.UTCDateTime(), nullable=True))
-    op.create_index("ix_webhook_events_queued", "webhook_events", ["received_at", "event_id"],
-                    postgresql_where=sa.text("state = 'queued'"), sqlite_where=sa.text("state = 'queued'"))
-    op.create_index("ix_webhook_events_queued_key", "webhook_events", ["order_key", "received_at", "event_id"],
-                    postgresql_where=sa.text("state = 'queued'"), sqlite_where=sa.text("state = 'queued'"))
+    _queued_index("ix_webhook_events_queued", ["received_at", "event_id"])
+    for key in KEYS:
+        _queued_index(f"ix_webhook_events_queued_{key}", [key, "received_at", "event_id"])
+
+
+KEYS = ("case_key", "customer_key", "agent_key")
+
+
+def _queued_index(name: str, columns: list[str]) -> None:
+    """Partial indexes over the (small) queued part; on PostgreSQL built CONCURRENTLY, so a large
+    webhook_events table keeps taking webhooks while they build."""
+    where = sa.text("state = 'queued'")
+    if op.get_bind().dialect.name != "postgresql":
+        op.create_index(name, "webhook_events", columns, sqlite_where=where)
+        return
+    with op.get_context().autocommit_block():
+        op.create_index(name, "webhook_events", columns, postgresql_where=where, postgresql_concurrently=True)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_webhook_events_queued_key", table_name="webhook_events")
+    for key in KEYS:
+        op.drop_index(f"ix_webhook_events_queued_{key}", table_name="webhook_events")
     op.drop_index("ix_webhook_events_queued", table_name="webhook_events")
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
         batch_op.drop_column("processed_at")
@@ -38,6 +54,8 @@ def downgrade() -> None:
         batch_op.drop_column("attempts")
         batch_op.drop_column("lease_until")
         batch_op.drop_column("claimed_by")
-        batch_op.drop_column("order_key")
+        batch_op.drop_column("agent_key")
+        batch_op.drop_column("customer_key")
+        batch_op.drop_column("case_key")
         batch_op.drop_column("payload")
         batch_op.drop_column("state")

@@ -5,6 +5,8 @@ the same result inline mode would have given; repeats, refusals and failures; or
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -45,8 +47,6 @@ def test_queued_202_carries_the_triage_and_a_link_and_acts_on_nothing_yet(post_e
 
 def test_a_worker_then_acts_on_it_with_the_same_result_inline_mode_gives(post_event, rt, client, read_headers,
                                                                          database_url, tmp_path, clock):
-    import json
-
     from aftercare import create_app
     from aftercare.signing import sign
 
@@ -120,8 +120,12 @@ def test_an_event_the_worker_must_refuse_is_failed_with_its_problem_and_can_be_q
     listed = client.get("/api/v1/crm/events?state=failed", headers=read_headers).get_json()
     assert listed["total"] == 1 and listed["items"][0]["event_id"] == other["event_id"]
 
+    clock.advance(minutes=5)
     retried = client.post(f"/api/v1/crm/events/{other['event_id']}/retry", headers=manager_headers)
     assert retried.status_code == 202 and retried.get_json()["state"] == "queued"
+    assert retried.get_json()["received_at"].startswith("2026-11-25T14:15")  # back of the line
+    again = post_event(other)  # a repeat now says queued, not the old failure
+    assert again.status_code == 200 and again.get_json()["status"] == "queued"
     assert client.post(f"/api/v1/crm/events/{other['event_id']}/retry",
                        headers=manager_headers).status_code == 409  # queued, not failed
     assert client.post(f"/api/v1/crm/events/{other['event_id']}/retry",
@@ -145,7 +149,7 @@ def test_an_unexpected_error_is_retried_then_failed_and_holds_up_only_its_own_ca
     bad = interaction_event(**{"interaction.case_id": "case_bad"})
     behind_bad = {"event_id": "evt_behind", "type": "case.updated", "occurred_at": "2026-11-25T14:05:00Z",
                   "case": {"id": "case_bad", "status": "solved"}}
-    good = interaction_event(**{"interaction.case_id": "case_good"})
+    good = interaction_event(**{"interaction.case_id": "case_good", "customer.id": "cus_good", "agent.id": "ag_good"})
     for event in (bad, behind_bad, good):
         post_event(event)
         clock.advance(seconds=1)
@@ -228,21 +232,103 @@ def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, c
         assert all(row.payload is None for row in rows.values())  # the processed one never kept it
 
 
-def test_a_killed_workers_lease_runs_out_and_another_worker_acts_on_the_event_once(post_event, rt, clock):
-    from aftercare.intake_queue import ApplyReport, _apply_one, _claim
+def claim(rt, worker, now, max_attempts=5):
+    from aftercare.intake_queue import ApplyReport, _claim
 
+    return _claim(rt.db, worker=worker, now=now, batch_size=10, lease_seconds=60, max_attempts=max_attempts,
+                  report=ApplyReport())
+
+
+def act(rt, event_id, worker, now):
+    from aftercare.intake_queue import ApplyReport, _apply_one
+
+    report = ApplyReport()
+    _apply_one(rt.db, event_id, worker=worker, ctx=rt.followup, now=now, max_attempts=5, report=report)
+    return report
+
+
+def test_a_killed_workers_lease_runs_out_and_only_the_worker_holding_it_acts(post_event, rt, clock):
     event = interaction_event()
     post_event(event)
-    assert _claim(rt.db, worker="dead", now=clock.now, batch_size=10, lease_seconds=60) == [event["event_id"]]
+    assert claim(rt, "dead", clock.now) == [event["event_id"]]
     assert apply(rt, worker="alive", lease_seconds=60).total == 0  # leased: not ready yet
     clock.advance(seconds=61)
-    assert apply(rt, worker="alive", lease_seconds=60).processed == 1
-    late = ApplyReport()  # the "dead" worker wakes up with its old claim: it no longer holds the event
-    _apply_one(rt.db, event["event_id"], worker="dead", ctx=rt.followup, now=clock.now, max_attempts=5, report=late)
-    assert late.total == 0 and count(rt, Interaction) == 1 and count(rt, CheckIn) == 1
+    assert claim(rt, "alive", clock.now) == [event["event_id"]]  # the lease ran out: taken over
+    assert act(rt, event["event_id"], "dead", clock.now).total == 0  # the first worker wakes: no longer its own
+    assert count(rt, Interaction) == 0 and count(rt, WebhookEvent, WebhookEvent.state == "queued") == 1
+    assert act(rt, event["event_id"], "alive", clock.now).processed == 1
+    assert count(rt, Interaction) == 1 and count(rt, CheckIn) == 1
     with rt.db.session() as session:
         row = session.get(WebhookEvent, event["event_id"])
-        assert (row.state, row.claimed_by, row.lease_until, row.payload) == ("processed", None, None, None)
+        assert (row.state, row.attempts, row.claimed_by, row.lease_until, row.payload) == \
+            ("processed", 2, None, None, None)
+
+
+def test_an_event_that_keeps_killing_its_worker_runs_out_of_attempts(post_event, rt, clock, client, read_headers):
+    event = interaction_event()
+    post_event(event)
+    for _ in range(2):
+        assert claim(rt, "doomed", clock.now, max_attempts=2) == [event["event_id"]]
+        clock.advance(seconds=61)  # the worker died on it; the lease runs out
+    assert claim(rt, "next", clock.now, max_attempts=2) == []
+    with rt.db.session() as session:
+        row = session.get(WebhookEvent, event["event_id"])
+        assert (row.state, row.status_code, row.attempts) == ("failed", 500, 2)
+        assert "stopped before it finished" in row.last_error
+    repeat = post_event(event)  # received all the same: a 5xx would make the CRM retry for ever
+    assert repeat.status_code == 200 and repeat.get_json()["status"] == "failed"
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # the clash the test provokes on purpose
+def test_an_error_at_commit_is_recorded_on_the_event_and_the_batch_goes_on(post_event, rt, clock, monkeypatch):
+    import aftercare.intake_handlers as handlers
+
+    real = handlers.HANDLERS["interaction.closed"]
+
+    def clashes_at_commit(session, event, now, ctx):
+        result = real(session, event, now, ctx)
+        if event["interaction"]["case_id"] == "case_clash":
+            session.add(WebhookEvent(event_id=event["event_id"], type="x", status_code=1, response={},
+                                     received_at=now))  # a second row with the event's own key: fails at flush
+        return result
+
+    monkeypatch.setitem(handlers.HANDLERS, "interaction.closed", clashes_at_commit)
+    clash = interaction_event(**{"interaction.case_id": "case_clash"})
+    post_event(clash)
+    clock.advance(seconds=1)
+    post_event(interaction_event(**{"interaction.case_id": "case_fine", "customer.id": "cus_fine",
+                                    "agent.id": "ag_fine"}))
+    report = apply(rt)
+    assert (report.processed, report.retried) == (1, 1)
+    with rt.db.session() as session:
+        row = session.get(WebhookEvent, clash["event_id"])
+        assert (row.state, row.attempts, row.claimed_by) == ("queued", 1, None) and "IntegrityError" in row.last_error
+    assert count(rt, Interaction) == 1  # the clashing event's effects were rolled back with it
+
+
+def test_a_customer_event_waits_for_that_customers_earlier_interaction_on_another_key(post_event, rt, clock):
+    closed = interaction_event(**{"interaction.case_id": "case_k", "customer.id": "cus_k"})
+    contacted = {"event_id": "evt_contacted", "type": "customer.contacted", "occurred_at": "2026-11-25T14:11:00Z",
+                 "customer": {"id": "cus_k"}}
+    post_event(closed)
+    clock.advance(seconds=1)
+    post_event(contacted)
+    assert claim(rt, "w1", clock.now) == [closed["event_id"]]  # the contact waits behind its customer's event
+    assert claim(rt, "w2", clock.now) == []
+    act(rt, closed["event_id"], "w1", clock.now)
+    assert claim(rt, "w2", clock.now) == ["evt_contacted"]
+    act(rt, "evt_contacted", "w2", clock.now)
+    with rt.db.session() as session:
+        assert session.scalars(select(CheckIn.state)).one() == "cancelled"  # as inline: contact cancels it
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_numbers_json_cannot_carry_are_malformed_json_at_the_door(post_event, rt, number):
+    body = interaction_event()
+    raw = json.dumps(body)[:-1] + f', "x_extra": {number}}}'
+    resp = post_event(raw.encode())
+    assert resp.status_code == 400 and resp.get_json()["type"].endswith("/malformed-json")
+    assert count(rt, WebhookEvent) == 0
 
 
 def test_a_stopping_worker_hands_back_what_it_claimed_but_did_not_start(post_event, rt, clock):

@@ -386,9 +386,9 @@ def test_an_agent_key_bound_to_one_agent_acts_only_for_that_agent(app, client, m
                          ("POST", "/api/v1/agents/ag_2/breaks/brk_x/end")):
         resp = client.open(path, method=method, json={"state": "offline"} if method == "PUT" else None,
                            headers=mine)
-        assert resp.status_code == 403 and "another agent" in resp.get_json()["detail"], (method, path)
+        assert resp.status_code == 403 and "/api/v1/agents/ag_1/" in resp.get_json()["detail"], (method, path)
     assert client.get("/api/v1/agents/ag_1/load", headers=mine).status_code == 200
-    assert client.get("/api/v1/routing/queue", headers=mine).status_code == 200
+    assert client.get("/api/v1/routing/queue", headers=mine).status_code == 403  # every team's items: not its own
     assert client.get("/api/v1/agents/ag_2/load", headers=manager_headers).status_code == 200
     with app.extensions["aftercare"].db.session() as session:
         with pytest.raises(ValueError, match="agent scope alone"):

@@ -122,6 +122,9 @@ def test_logs_mask_phone_numbers_and_emails():
     ("mobile 07700900123", "mobile *********23"),
     ("from France 0033 6 12 34 56 78", "from France **** * ** ** ** 78"),
     ("US (415) 555-0123 or 415-555-0199 or 415.555.0100", "US (***) ***-**23 or ***-***-**99 or ***.***.**00"),
+    ("texted +447700900123.", "texted +**********23."),
+    ("London +44 (0)20 7946 0018, (020) 7946 0019", "London +** (*)** **** **18, (***) **** **19"),
+    ("dial +44-20-7946-0018 or +1 415 555 0123", "dial +**-**-****-**18 or +* *** *** **23"),
 ])
 def test_logs_mask_national_phone_formats_customers_write(written, shown):
     from aftercare.logs import mask_pii
@@ -132,6 +135,7 @@ def test_logs_mask_national_phone_formats_customers_write(written, shown):
 @pytest.mark.parametrize("kept", [
     "due 2026-11-25T14:00:00+00:00", "t=1764115200", "took 0.25 s", "version 0006", "id chk_0123456789ab",
     "attempt 3 of 5; 1,234 sent; 2026-11-25 14:00", "order 1234567", "case_007700900",
+    "load 1.0234567891234", "request 550e8400-e29b-41d4-a716-046655440000", "checkin chk_3f2a0c1d9e8b7a6f5e4d",
 ])
 def test_log_masking_leaves_dates_counters_and_ids_alone(kept):
     from aftercare.logs import mask_pii
