@@ -86,6 +86,7 @@ class _PgDoor:
 
     def __init__(self, engine) -> None:
         args, kwargs = engine.dialect.create_connect_args(engine.url)
+        kwargs.pop("context", None)  # SQLAlchemy's type adapters: this connection passes plain values and Json
         self.args, self.kwargs = args, {"connect_timeout": 5, **kwargs}
         self.conn: psycopg.Connection | None = None
         self.lock = threading.Lock()
