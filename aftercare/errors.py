@@ -71,11 +71,16 @@ def problem_body(status: int, title: str, detail: str | None = None, *, kind: st
 def problem_response(status: int, title: str, detail: str | None = None, *, kind: str | None = None,
                      errors: list | None = None, headers: Mapping[str, str] | None = None,
                      extra: Mapping[str, Any] | None = None) -> Response:
-    body = problem_body(status, title, detail, kind=kind, errors=errors, extra=extra)
+    return problem_json(problem_body(status, title, detail, kind=kind, errors=errors, extra=extra), headers=headers)
+
+
+def problem_json(body: Mapping[str, Any], *, headers: Mapping[str, str] | None = None) -> Response:
+    """Answer with problem details already built (`Problem.as_dict()`, or ones stored earlier), plus the request id."""
+    body = dict(body)
     request_id = getattr(g, "request_id", None)
     if request_id:
         body["request_id"] = request_id
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response = Response(json.dumps(body), status=body["status"], mimetype="application/problem+json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -87,8 +92,7 @@ def _from_http_exception(error: HTTPException) -> Response:
     if error.code == 422 and messages:
         if isinstance(messages, Mapping) and len(messages) == 1 and next(iter(messages)) in ("json", "query", "form", "view_args"):
             messages = next(iter(messages.values()))
-        p = validation_problem(messages)
-        return problem_response(p.status, p.title, p.detail, kind=p.kind, errors=p.errors)
+        return problem_json(validation_problem(messages).as_dict())
     detail = data.get("message") or error.description
     headers = dict(data.get("headers") or {})
     if error.code == 405 and getattr(error, "valid_methods", None):
@@ -101,8 +105,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Problem)
     def _problem(p: Problem):
-        return problem_response(p.status, p.title, p.detail, kind=p.kind, errors=p.errors, headers=p.headers,
-                                extra=p.extra)
+        return problem_json(p.as_dict(), headers=p.headers)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
@@ -146,8 +149,7 @@ def _nul_problem() -> Response:
 
     fields = nul_fields(request.view_args or {}) + nul_fields(request.args.to_dict()) + \
         nul_fields(request.form.to_dict()) + nul_fields(request.get_json(silent=True) or {})
-    p = nul_problem(fields)
-    return problem_response(p.status, p.title, p.detail, kind=p.kind, errors=p.errors)
+    return problem_json(nul_problem(fields).as_dict())
 
 
 def nul_problem(fields: list[str]) -> Problem:

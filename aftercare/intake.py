@@ -15,8 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aftercare.app import db_session, runtime
 from aftercare.auth import require_scope
-from aftercare.errors import (PROBLEM_TYPE_BASE, Problem, nul_fields, nul_problem, problem_doc, problem_response,
-                             validation_problem)
+from aftercare.errors import Problem, nul_fields, nul_problem, problem_doc, problem_json, validation_problem
 from aftercare.intake_handlers import apply_event, order_keys, triage_at_the_door
 from aftercare.intake_queue import VALIDATORS, requeue, store_queued
 from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
@@ -145,11 +144,7 @@ def _replayed(seen: WebhookEvent):
     the failure, since a CRM that sees 5xx retries for ever (or disables the webhook) and a retry cannot help.
     """
     if seen.state == "failed" and seen.status_code < 500:
-        problem = seen.response.get("problem") or {}
-        kind = problem.get("type", "").removeprefix(PROBLEM_TYPE_BASE) if str(problem.get("type", "")).startswith(
-            PROBLEM_TYPE_BASE) else None
-        response = problem_response(seen.status_code, problem.get("title", "Failed"), problem.get("detail"),
-                                    kind=kind, errors=problem.get("errors"), extra={"event_id": seen.event_id})
+        response = problem_json({**seen.response["problem"], "event_id": seen.event_id})
     else:
         response = jsonify(seen.response)
         response.status_code = 200

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 import psycopg
@@ -34,10 +34,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from aftercare.db import Database
-from aftercare.errors import Problem, validation_problem
+from aftercare.errors import Problem, problem_body, validation_problem
 from aftercare.intake_handlers import apply_event
 from aftercare.intake_schemas import SCHEMAS
-from aftercare.models import WebhookEvent
+from aftercare.models import ORDER_KEYS, WebhookEvent
 from followup.dispatch import worker_name
 
 log = logging.getLogger("aftercare.intake")
@@ -48,9 +48,6 @@ QUEUE_LAG = Histogram("crm_event_queue_seconds", "A queued CRM event's wait: rec
 VALIDATORS = {name: schema() for name, schema in SCHEMAS.items()}
 
 
-ORDER_KEYS = ("case_key", "customer_key", "agent_key")
-
-
 def store_queued(db: Database, *, event_id: str, type: str, payload: dict, response: dict, keys: dict,
                  now: datetime) -> bool:
     """INSERT the event unless its event_id is already stored; True when this call stored it.
@@ -59,16 +56,15 @@ def store_queued(db: Database, *, event_id: str, type: str, payload: dict, respo
     per-process psycopg connection in autocommit (no BEGIN/COMMIT round trips; the row is durable when
     the statement returns) with the statement prepared server-side after its first uses.
     """
-    keys = {name: keys.get(name) for name in ORDER_KEYS}
+    values = dict(event_id=event_id, type=type, status_code=202, response=response, received_at=now,
+                  state="queued", payload=payload, attempts=0, **{name: keys.get(name) for name in ORDER_KEYS})
+    table = WebhookEvent.__table__
     if db.is_sqlite:
-        table = WebhookEvent.__table__
-        stmt = sqlite_insert(table).values(
-            event_id=event_id, type=type, status_code=202, response=response, received_at=now, state="queued",
-            payload=payload, attempts=0, **keys).on_conflict_do_nothing(index_elements=["event_id"])
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["event_id"])
         with db.engine.begin() as conn:
             return conn.execute(stmt.returning(table.c.event_id)).first() is not None
-    params = (event_id, type, Json(response), now.astimezone(timezone.utc).replace(tzinfo=None), Json(payload),
-              *keys.values())
+    params = {**values, "response": Json(response), "payload": Json(payload),
+              "received_at": table.c.received_at.type.process_bind_param(now, None)}
     return _door(db).insert(params)
 
 
@@ -80,8 +76,9 @@ class _PgDoor:
     the row and the webhook is answered as a repeat (200, with the stored answer): nothing is lost or doubled.
     """
 
-    SQL = ("INSERT INTO webhook_events (event_id, type, status_code, response, received_at, state, payload, "
-           f"attempts, {', '.join(ORDER_KEYS)}) VALUES (%s, %s, 202, %s, %s, 'queued', %s, 0, %s, %s, %s) "
+    COLUMNS = ("event_id", "type", "status_code", "response", "received_at", "state", "payload", "attempts",
+               *ORDER_KEYS)
+    SQL = (f"INSERT INTO webhook_events ({', '.join(COLUMNS)}) VALUES ({', '.join(f'%({c})s' for c in COLUMNS)}) "
            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
 
     def __init__(self, engine) -> None:
@@ -91,7 +88,7 @@ class _PgDoor:
         self.conn: psycopg.Connection | None = None
         self.lock = threading.Lock()
 
-    def insert(self, params: tuple) -> bool:
+    def insert(self, params: dict) -> bool:
         with self.lock:
             try:
                 return self._execute(params)
@@ -99,7 +96,7 @@ class _PgDoor:
                 self.close()  # the server restarted or the socket died: once more on a fresh connection
                 return self._execute(params)
 
-    def _execute(self, params: tuple) -> bool:
+    def _execute(self, params: dict) -> bool:
         if self.conn is None or self.conn.closed:
             self.conn = psycopg.connect(*self.args, **self.kwargs, autocommit=True)
         return self.conn.execute(self.SQL, params).fetchone() is not None
@@ -204,9 +201,8 @@ def _claim(db: Database, *, worker: str, now: datetime, batch_size: int, lease_s
 
 
 def _gave_up(row: WebhookEvent) -> dict:
-    return {"event_id": row.event_id, "status": "failed", "problem": {
-        "type": "about:blank", "title": "Internal Server Error", "status": 500,
-        "detail": f"Acting on this event failed {row.attempts} times; the error is logged."}}
+    return {"event_id": row.event_id, "status": "failed", "problem": problem_body(
+        500, "Internal Server Error", f"Acting on this event failed {row.attempts} times; the error is logged.")}
 
 
 def _release(db: Database, event_ids: list[str], *, worker: str) -> None:
@@ -296,7 +292,7 @@ def _count(finished: list[tuple], report: ApplyReport) -> None:
             report.failed += 1
 
 
-def requeue(session: Session, *, event_id: str, now: datetime) -> int:
+def requeue(session: Session, *, event_id: str, now: datetime) -> bool:
     """Put a failed event back at the end of the queue with a full set of attempts (it needs its payload).
 
     It is acted on as if it arrived now — after anything already done for its case — and until then a
@@ -304,11 +300,11 @@ def requeue(session: Session, *, event_id: str, now: datetime) -> int:
     """
     row = session.get(WebhookEvent, event_id)
     if row is None or row.state != "failed" or row.payload is None:
-        return 0
+        return False
     row.state, row.status_code, row.attempts, row.processed_at = "queued", 202, 0, None
     row.claimed_by = row.lease_until = None
     row.received_at = now
     row.response = {"event_id": event_id, "status": "queued", "type": row.type, "requeued_at": now.isoformat(),
                     "previous_error": row.last_error}
     session.flush()
-    return 1
+    return True

@@ -24,14 +24,17 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+ORDER_KEYS = ("case_key", "customer_key", "agent_key")  # what a queued event waits behind (intake_handlers)
+
+
 class WebhookEvent(Base):
     """A CRM event received: a repeat of its event_id returns the stored answer and changes nothing.
 
     `state` is "processed" when the event has been acted on (inline, or by a worker), "queued" while it waits
-    for the workers (`crm.intake_mode = "queued"`, with its validated `payload`; events sharing a case, customer or agent
-    key are acted on in arrival order; a worker acting on it
-    holds it with `claimed_by` until `lease_until`), and "failed" when acting
-    on it was refused (`response` then holds the problem details, `status_code` its status).
+    for the workers (`crm.intake_mode = "queued"`, with its validated `payload`; events sharing a case,
+    customer or agent key are acted on in arrival order; a worker acting on it holds it with `claimed_by`
+    until `lease_until`), and "failed" when acting on it was refused (`response` then holds the problem
+    details, `status_code` its status).
     """
 
     __tablename__ = "webhook_events"
@@ -39,7 +42,7 @@ class WebhookEvent(Base):
                             postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")),
                       *(Index(f"ix_webhook_events_queued_{key}", key, "received_at", "event_id",
                               postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'"))
-                        for key in ("case_key", "customer_key", "agent_key")))
+                        for key in ORDER_KEYS))
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     type: Mapped[str] = mapped_column(String(64))
