@@ -126,12 +126,16 @@ def test_an_event_the_worker_must_refuse_is_failed_with_its_problem_and_can_be_q
     assert retried.get_json()["received_at"].startswith("2026-11-25T14:15")  # back of the line
     again = post_event(other)  # a repeat now says queued, not the old failure
     assert again.status_code == 200 and again.get_json()["status"] == "queued"
-    assert client.post(f"/api/v1/crm/events/{other['event_id']}/retry",
-                       headers=manager_headers).status_code == 409  # queued, not failed
+    before = client.get(f"/api/v1/crm/events/{other['event_id']}", headers=read_headers).get_json()
+    refused = client.post(f"/api/v1/crm/events/{other['event_id']}/retry", headers=manager_headers)
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"  # queued, not failed
     assert client.post(f"/api/v1/crm/events/{other['event_id']}/retry",
                        headers=read_headers).status_code == 403
     assert client.get("/api/v1/crm/events/evt_nope", headers=read_headers).status_code == 404
-    assert count(rt, Interaction) == 1
+    missing = client.post("/api/v1/crm/events/evt_nope/retry", headers=manager_headers)
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    assert client.get(f"/api/v1/crm/events/{other['event_id']}", headers=read_headers).get_json() == before
+    assert count(rt, WebhookEvent) == 2 and count(rt, Interaction) == 1  # the refusals changed nothing
 
 
 def test_an_unexpected_error_is_retried_then_failed_and_holds_up_only_its_own_case(post_event, rt, monkeypatch,
@@ -215,7 +219,7 @@ def test_an_unknown_intake_mode_refuses_to_start(overrides):
         create_app(overrides)
 
 
-def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, clock):
+def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, clock, client, manager_headers):
     from aftercare.retention import purge
 
     post_event(interaction_event(**{"interaction.id": "int_twice"}))
@@ -230,6 +234,9 @@ def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, c
         rows = {row.event_id: row for row in session.scalars(select(WebhookEvent))}
         assert rows[failed["event_id"]].payload is None and rows[failed["event_id"]].state == "failed"
         assert all(row.payload is None for row in rows.values())  # the processed one never kept it
+    refused = client.post(f"/api/v1/crm/events/{failed['event_id']}/retry", headers=manager_headers)
+    assert refused.status_code == 409 and "no longer has its payload" in refused.get_json()["detail"]
+    assert count(rt, WebhookEvent, WebhookEvent.state == "failed") == 1  # still failed, nothing queued
 
 
 def claim(rt, worker, now, max_attempts=5):
