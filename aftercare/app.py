@@ -13,7 +13,8 @@ from flask import Flask, current_app, g, request
 from flask_smorest import Api
 from sqlalchemy.orm import Session
 
-from aftercare.db import Database, utcnow
+from aftercare.core.db import Database
+from aftercare.core.clock import utcnow
 from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
 from aftercare.logs import configure_logging
 from config.settings import Settings, load_settings

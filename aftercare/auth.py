@@ -11,7 +11,7 @@ from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aftercare.db import new_id
+from aftercare.core.ids import new_id
 from aftercare.errors import Problem
 from aftercare.models import ApiKey
 

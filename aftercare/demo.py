@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from aftercare import migrate
 from aftercare.demo_history import seed_history  # noqa: F401  (`demo --days N`)
-from aftercare.signing import sign
+from aftercare.core.signing import sign
 
 
 def _event(event_id: str, interaction_id: str, case_id: str, ended: datetime, customer: dict, **interaction) -> dict:

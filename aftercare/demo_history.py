@@ -19,7 +19,7 @@ from typing import Callable
 from flask import Flask
 
 from aftercare import migrate
-from aftercare.signing import sign
+from aftercare.core.signing import sign
 
 CONTROL_FRACTION = 0.25
 TEAMS = {

@@ -21,7 +21,7 @@ from aftercare.intake_queue import VALIDATORS, requeue, store_queued
 from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
     ReceivedEventQuerySchema, ReceivedEventSchema
 from aftercare.models import WebhookEvent
-from aftercare.signing import SignatureError, verify
+from aftercare.core.signing import SignatureError, verify
 
 log = logging.getLogger("aftercare.intake")
 blp = Blueprint("crm", __name__, description="CRM / help-desk events (HMAC-signed webhooks) and what became of them")

@@ -33,7 +33,7 @@ from sqlalchemy import exists, or_, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from aftercare.db import Database
+from aftercare.core.db import Database
 from aftercare.errors import Problem, problem_body, validation_problem
 from aftercare.intake_handlers import apply_event
 from aftercare.intake_schemas import SCHEMAS

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client import REGISTRY
 
 from aftercare.errors import Problem
-from aftercare.signing import safe_equals
+from aftercare.core.signing import safe_equals
 
 METRICS_ACCESS = ("public", "token", "off")
 DOCS_ACCESS = ("public", "off")

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
-from aftercare.db import Database
+from aftercare.core.db import Database
 from aftercare.models import WebhookEvent
 from followup.commitment_models import Commitment
 from followup.crm.models import CrmDelivery

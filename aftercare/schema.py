@@ -6,6 +6,6 @@ import followup.crm.models  # noqa: F401
 import followup.models  # noqa: F401
 import followup.outcome_models  # noqa: F401
 import wellbeing.models  # noqa: F401
-from aftercare.db import Base
+from aftercare.core.db import Base
 
 metadata = Base.metadata

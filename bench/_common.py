@@ -77,7 +77,7 @@ def _migrate(url: str) -> None:
 
 
 def engine_for(url: str) -> Engine:
-    from aftercare.db import make_engine
+    from aftercare.core.db import make_engine
 
     return make_engine(url)
 

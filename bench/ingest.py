@@ -87,7 +87,7 @@ def bare():
 
 def events(n: int, tag: str) -> list[tuple[str, bytes]]:
     """n distinct signed interaction.closed events: (signature header, body)."""
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     out, now = [], int(time.time())
     for i in range(n):

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
-from aftercare.db import Database, new_id
+from aftercare.core.db import Database
+from aftercare.core.ids import new_id
 from followup.commitment_models import OPEN_COMMITMENT_STATES, Commitment
 from followup.models import Interaction
 

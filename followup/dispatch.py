@@ -32,8 +32,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
-from aftercare.retry import give_up_reason, retry_delay
-from aftercare.db import Database, UTCDateTime, utcnow
+from aftercare.core.retry import give_up_reason, retry_delay
+from aftercare.core.db import Database, UTCDateTime
+from aftercare.core.clock import utcnow
 from followup.channels import Channel, OutboundMessage, PermanentSendError, SendResult, TransientSendError
 from followup.models import Case, CheckIn, OptOut, SenderSlot
 from followup.services import opt_out

@@ -10,7 +10,7 @@ from prometheus_client import Histogram
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
-from aftercare.db import new_id
+from aftercare.core.ids import new_id
 from followup.crm import CrmAdapter, ReopenNotice
 from followup.crm.outbox import record_reopen
 from followup.models import Case, CheckIn, Reply

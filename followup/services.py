@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
-from aftercare.db import new_id
+from aftercare.core.ids import new_id
 from followup import policy as pol
 from followup.commitments import keep_commitments, record_commitment
 from followup.messages import render_checkin

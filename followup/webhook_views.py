@@ -18,7 +18,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from aftercare.app import db_session, runtime
 from aftercare.errors import Problem
-from aftercare.signing import safe_equals
+from aftercare.core.signing import safe_equals
 from followup.delivery import find_checkin, opt_out_checkin_address, record_status
 from followup.inbound_email import extract_reply, reply_token_from_addresses
 from followup.keywords import KeywordAction, keyword_action
@@ -117,7 +117,7 @@ def twilio_inbound_sms():
 def _store_keyword(sender: str, body: str, sid: str | None, checkin: CheckIn | None, intent: str, action: str,
                    now) -> None:
     """Keywords are replies too: kept on the record, without classifying them."""
-    from aftercare.db import new_id
+    from aftercare.core.ids import new_id
 
     db_session().add(Reply(id=new_id("rep"), checkin_id=checkin.id if checkin else None,
                            case_id=checkin.case_id if checkin else None, channel="sms", from_address=sender,

@@ -1,7 +1,7 @@
 """Alembic environment: our metadata, the URL from aftercare settings (passed in by aftercare.migrate)."""
 from alembic import context
 
-from aftercare.db import make_engine
+from aftercare.core.db import make_engine
 from aftercare.schema import metadata
 
 config = context.config

@@ -139,7 +139,7 @@ DELETE = object()
 @pytest.fixture
 def post_event(client, clock):
     """POST a signed CRM event (the body as given, bytes or a dict), signed at the test clock's time."""
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     def _post(event, *, secret: str = TEST_SECRET, timestamp: int | None = None, headers: dict | None = None):
         body = event if isinstance(event, bytes) else json.dumps(event).encode()

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from aftercare.db import Database
+from aftercare.core.db import Database
 from wellbeing.breaks import decide_break, end_break
 from wellbeing.context import context_of
 from wellbeing.models import Agent, Break

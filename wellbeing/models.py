@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.db import Base, UTCDateTime, utcnow
+from aftercare.core.db import Base, UTCDateTime
+from aftercare.core.clock import utcnow
 
 QUEUE_KINDS = ("case", "human_task", "break", "commitment_reminder", "escalation")
 QUEUE_STATES = ("queued", "assigned", "done", "cancelled")

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from aftercare.db import new_id
+from aftercare.core.ids import new_id
 from wellbeing.agents import agent_unavailable_reason
 from wellbeing.context import context_of
 from wellbeing.models import Agent, QueueItem

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.db import Base, UTCDateTime, utcnow
+from aftercare.core.db import Base, UTCDateTime
+from aftercare.core.clock import utcnow
 
 DELIVERY_STATES = ("pending", "delivered", "dead")
 

@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from aftercare import retry
-from aftercare.db import Database, new_id
+from aftercare.core import retry
+from aftercare.core.db import Database
+from aftercare.core.ids import new_id
 from followup.crm.base import CrmAdapter, CrmDeliveryError, ReopenNotice
 from followup.crm.models import CrmDelivery
 

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from aftercare.signing import sign
+from aftercare.core.signing import sign
 from tests.conftest import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN
 
 INBOUND_USER, INBOUND_PASSWORD = "parse", "parse-pass"

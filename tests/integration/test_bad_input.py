@@ -44,7 +44,7 @@ def test_forged_signature(post_event, rt, before):
 
 
 def test_signature_over_a_different_body(client, clock, rt, before):
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     good = json.dumps(interaction_event()).encode()
     header = sign(TEST_SECRET, good, int(clock.now.timestamp()))
@@ -63,7 +63,7 @@ def test_stale_timestamp(post_event, clock, rt, before):
 
 def test_rotation_accepts_either_secret(app, overrides, clock):
     from aftercare import create_app
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     overrides["crm"]["webhook_secret"] = "old_secret,new_secret"
     rotated = create_app(overrides)

@@ -191,7 +191,7 @@ def _post_through_crashes(port: int, tasks: list[list[dict]], crash: Callable[[r
         -> tuple[dict[str, dict], Counter]:
     """Post each task's events in order (8 tasks at a time), retrying any whose answer was not seen, while
     `crash` SIGKILLs things SERVER_CRASHES times at random moments."""
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     answers: dict[str, dict] = {}
     attempts = Counter()

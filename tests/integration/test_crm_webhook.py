@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from aftercare.signing import verify
+from aftercare.core.signing import verify
 from followup.crm import CrmDeliveryError, ReopenNotice, WebhookCrm
 from tests.integration.reopen_helpers import STILL_BROKEN, deliver, deliveries, only_delivery, reopen_via_reply
 

@@ -48,7 +48,7 @@ def test_queued_202_carries_the_triage_and_a_link_and_acts_on_nothing_yet(post_e
 def test_a_worker_then_acts_on_it_with_the_same_result_inline_mode_gives(post_event, rt, client, read_headers,
                                                                          database_url, tmp_path, clock):
     from aftercare import create_app
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     event = interaction_event()
     door = post_event(event).get_json()

@@ -202,7 +202,7 @@ def test_secrets_are_compared_in_constant_time():
                     offenders.append(f"{source.relative_to(ROOT)}:{number}: {line.strip()}")
     allowed = {"config/settings.py"}  # Secret.__eq__ compares settings with settings, never with a request
     offenders = [o for o in offenders if o.split(":")[0] not in allowed]
-    assert not offenders, "use hmac.compare_digest / aftercare.signing.safe_equals:\n" + "\n".join(offenders)
+    assert not offenders, "use hmac.compare_digest / aftercare.core.signing.safe_equals:\n" + "\n".join(offenders)
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from aftercare.db import Database
-from aftercare.retry import give_up_reason, retry_delay
+from aftercare.core.db import Database
+from aftercare.core.retry import give_up_reason, retry_delay
 from wellbeing.models import QueueItem, RoutingCommand
 from wellbeing.routing.base import RoutingAdapter, RoutingError, TaskRequest
 

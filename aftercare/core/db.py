@@ -1,7 +1,6 @@
-"""Database plumbing: declarative base, UTC timestamps, engine and one session per request or job."""
+"""The database every package shares: declarative base, UTC timestamps, the engine and a session per unit of work."""
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,15 +39,6 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=timezone.utc)
-
-
-def new_id(prefix: str) -> str:
-    """Readable, unguessable ids ("chk_3f2a…") that say what they name."""
-    return f"{prefix}_{uuid.uuid4().hex}"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
