@@ -70,7 +70,8 @@ def register_cli(app: Flask) -> None:
         import threading
 
         from aftercare.scheduler import start_scheduler
-        from followup.dispatch import release_claims, worker_name
+        from aftercare.core.leased_queue import worker_name
+        from followup.dispatch import release_claims
 
         rt = app.extensions["aftercare"]
         stopping = threading.Event()

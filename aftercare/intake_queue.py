@@ -22,23 +22,24 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 import psycopg
 from marshmallow import ValidationError
 from psycopg.types.json import Json
 from prometheus_client import Counter, Histogram
-from sqlalchemy import exists, or_, select, tuple_, update
+from sqlalchemy import and_, exists, tuple_
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from aftercare.core.clock import Clock
 from aftercare.core.db import Database
+from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from aftercare.errors import Problem, problem_body, validation_problem
 from aftercare.intake_handlers import apply_event
 from aftercare.intake_schemas import SCHEMAS
 from aftercare.models import ORDER_KEYS, WebhookEvent
-from followup.dispatch import worker_name
 
 log = logging.getLogger("aftercare.intake")
 EVENTS = Counter("crm_events_total", "CRM events acted on, by type and outcome (processed or failed)",
@@ -131,32 +132,6 @@ class ApplyReport:
         return self.processed + self.failed + self.retried
 
 
-def apply_queued(db: Database, *, ctx, clock: Callable[[], datetime], worker: str = "", batch_size: int = 200,
-                 max_attempts: int = 5, lease_seconds: float = 120.0, budget_seconds: float = 5.0,
-                 stopping: Callable[[], bool] = lambda: False) -> ApplyReport:
-    """Claim ready events batch by batch and act on each, until none are ready, the budget is spent or the
-    worker stops. A batch holds one event per key, so a run of events for one case takes a batch each."""
-    report, started = ApplyReport(), time.monotonic()
-    worker = worker or worker_name()
-    while not stopping():
-        retried = report.retried
-        claimed = _claim(db, worker=worker, now=clock(), batch_size=batch_size, lease_seconds=lease_seconds,
-                         max_attempts=max_attempts, report=report)
-        if not claimed:
-            break
-        report.batches += 1
-        deadline = time.monotonic() + 0.75 * lease_seconds
-        for n, event_id in enumerate(claimed):
-            if stopping() or time.monotonic() > deadline:
-                _release(db, claimed[n:], worker=worker)  # never act on a lease about to run out
-                return report
-            _apply_one(db, event_id, worker=worker, ctx=ctx, now=clock(), max_attempts=max_attempts,
-                       report=report)
-        if report.retried > retried or time.monotonic() - started > budget_seconds:
-            break  # a retry waits for the next tick rather than spinning on the same event
-    return report
-
-
 def _waits_behind(key: str):
     """An earlier event sharing this key is still queued (leased or not)."""
     earlier = aliased(WebhookEvent)
@@ -165,39 +140,63 @@ def _waits_behind(key: str):
                           < tuple_(WebhookEvent.received_at, WebhookEvent.event_id))
 
 
-def _claim(db: Database, *, worker: str, now: datetime, batch_size: int, lease_seconds: float, max_attempts: int,
-           report: ApplyReport) -> list[str]:
-    """Lease the oldest ready events that are first in line for every key they carry, counting the attempt.
+# Ready: queued and not leased (or leased by a worker that did not finish in time), and first in line for every
+# key it carries: no two events touching the same case, customer or agent are acted on at once, nor out of order.
+QUEUE = LeasedQueue(
+    WebhookEvent, order_by=(WebhookEvent.received_at, WebhookEvent.event_id), attempts=WebhookEvent.attempts,
+    ready=lambda now: [and_(WebhookEvent.state == "queued", lease_free(WebhookEvent, now),
+                            *(~_waits_behind(key) for key in ORDER_KEYS))])
 
-    Ready: queued and not leased, or leased by a worker that did not finish in time. An event waits while an
-    earlier one sharing its case, customer or agent is queued, leased or not: no two events touching the same
-    case, customer or agent are acted on at once, nor out of order. SKIP LOCKED lets workers claim side by
-    side. The attempt is counted here, so an event that kills the worker acting on it (out of memory, a
-    crash) still runs out of attempts: one whose lease ran out on its last attempt is marked failed.
+
+def apply_queued(db: Database, *, ctx, clock: Clock, worker: str = "", batch_size: int = 200,
+                 max_attempts: int = 5, lease_seconds: float = 120.0, budget_seconds: float = 5.0,
+                 stopping: Callable[[], bool] = lambda: False) -> ApplyReport:
+    """Claim ready events batch by batch and act on each, until none are ready, the budget is spent or the
+    worker stops. A batch holds one event per key, so a run of events for one case takes a batch each."""
+    report, started = ApplyReport(), time.monotonic()
+    worker = worker or worker_name()
+    while not stopping():
+        retried = report.retried
+        lease = claim(db, worker=worker, now=clock(), batch_size=batch_size, lease_seconds=lease_seconds,
+                      max_attempts=max_attempts, report=report)
+        if not lease:
+            break
+        report.batches += 1
+        for n, event_id in enumerate(lease.ids):
+            if stopping() or lease.running_out(clock()):
+                with db.session() as session:  # never act on a lease about to run out
+                    QUEUE.release(session, lease, lease.ids[n:])
+                    session.commit()
+                return report
+            apply_one(db, lease, event_id, ctx=ctx, now=clock(), max_attempts=max_attempts, report=report)
+        if report.retried > retried or time.monotonic() - started > budget_seconds:
+            break  # a retry waits for the next tick rather than spinning on the same event
+    return report
+
+
+def claim(db: Database, *, worker: str, now: datetime, batch_size: int, lease_seconds: float, max_attempts: int,
+          report: ApplyReport) -> Lease:
+    """Lease the oldest ready events, counting the attempt; those that had no attempt left are marked failed.
+
+    The attempt is counted at claim, so an event that kills the worker acting on it (out of memory, a crash)
+    still runs out of attempts: one whose lease ran out on its last attempt is failed here.
     """
-    ready = (select(WebhookEvent.event_id, WebhookEvent.attempts)
-             .where(WebhookEvent.state == "queued",
-                    or_(WebhookEvent.lease_until.is_(None), WebhookEvent.lease_until < now),
-                    *(~_waits_behind(key) for key in ORDER_KEYS))
-             .order_by(WebhookEvent.received_at, WebhookEvent.event_id).limit(batch_size))
-    if not db.is_sqlite:
-        ready = ready.with_for_update(skip_locked=True, of=WebhookEvent)
     with db.session() as session:
-        rows = session.execute(ready).all()
-        spent = [event_id for event_id, attempts in rows if attempts >= max_attempts]
-        ids = [event_id for event_id, attempts in rows if attempts < max_attempts]
-        if ids:
-            session.execute(update(WebhookEvent).where(WebhookEvent.event_id.in_(ids))
-                            .values(claimed_by=worker, lease_until=now + timedelta(seconds=lease_seconds),
-                                    attempts=WebhookEvent.attempts + 1)
-                            .execution_options(synchronize_session=False))
-        finished = []
-        for row in session.scalars(select(WebhookEvent).where(WebhookEvent.event_id.in_(spent))) if spent else ():
+        lease = QUEUE.claim(session, worker=worker, now=now, limit=batch_size, lease_seconds=lease_seconds,
+                            returning=(WebhookEvent.event_id, WebhookEvent.attempts))
+        spent = {event_id for event_id, attempts in lease.rows if attempts > max_attempts}
+        if not spent:
+            return lease
+        finished_rows = []
+        for event_id in spent:
+            row = QUEUE.held(session, lease, event_id)
+            row.attempts -= 1  # the claim counted an attempt that will not be made
             row.last_error = row.last_error or "the worker acting on it stopped before it finished"
-            finished.append(_finish(row, "failed", 500, _gave_up(row), now))
+            finished_rows.append(_finish(row, "failed", 500, _gave_up(row), now))
         session.commit()
-    _count(finished, report)
-    return ids
+    _count(finished_rows, report)
+    lease.ids = [event_id for event_id in lease.ids if event_id not in spent]
+    return lease
 
 
 def _gave_up(row: WebhookEvent) -> dict:
@@ -205,27 +204,11 @@ def _gave_up(row: WebhookEvent) -> dict:
         500, "Internal Server Error", f"Acting on this event failed {row.attempts} times; the error is logged.")}
 
 
-def _release(db: Database, event_ids: list[str], *, worker: str) -> None:
-    """Hand back claims not started: no attempt was made on them."""
-    with db.session() as session:
-        session.execute(update(WebhookEvent).where(WebhookEvent.event_id.in_(event_ids),
-                                                   WebhookEvent.claimed_by == worker, WebhookEvent.state == "queued")
-                        .values(claimed_by=None, lease_until=None, attempts=WebhookEvent.attempts - 1)
-                        .execution_options(synchronize_session=False))
-        session.commit()
-
-
-def _held(session: Session, event_id: str, worker: str, *, lock: bool) -> WebhookEvent | None:
-    """The event, if this worker still holds it; locked, so a worker reclaiming an expired lease waits for us
-    and then finds it done."""
-    stmt = select(WebhookEvent).where(WebhookEvent.event_id == event_id, WebhookEvent.state == "queued",
-                                      WebhookEvent.claimed_by == worker)
-    return session.scalars(stmt.with_for_update() if lock else stmt).first()
-
-
-def _apply_one(db: Database, event_id: str, *, worker: str, ctx, now: datetime, max_attempts: int,
-               report: ApplyReport) -> None:
-    """One event, one transaction: its effects and its `processed` mark commit together, or neither.
+def apply_one(db: Database, lease: Lease, event_id: str, *, ctx, now: datetime, max_attempts: int,
+              report: ApplyReport) -> None:
+    """One event, one transaction: its effects and its `processed` mark commit together, or neither, and only
+    while this claim still holds the event (row-locked, so a worker taking over an expired lease waits for us
+    and then finds it done).
 
     Whatever goes wrong — a refusal, an exception in a handler, or an error only at commit (a deadlock, a
     constraint, a dropped connection) — is recorded on the event in a fresh transaction; nothing escapes to
@@ -233,7 +216,7 @@ def _apply_one(db: Database, event_id: str, *, worker: str, ctx, now: datetime, 
     """
     try:
         with db.session() as session:
-            row = _held(session, event_id, worker, lock=not db.is_sqlite)
+            row = QUEUE.held(session, lease, event_id)
             if row is None:
                 return
             try:
@@ -241,42 +224,41 @@ def _apply_one(db: Database, event_id: str, *, worker: str, ctx, now: datetime, 
             except ValidationError as exc:
                 raise validation_problem(exc.messages) from exc
             result = apply_event(session, event, now, ctx)
-            finished = _finish(row, "processed", 202, result, now)
+            finished_row = _finish(row, "processed", 202, result, now)
             session.commit()
-        _count([finished], report)
+        _count([finished_row], report)
         return
     except Problem as problem:
         outcome = ("failed", problem.status, problem.as_dict(), problem.detail or problem.title)
     except Exception as exc:
         log.exception("CRM event %s could not be applied; it stays queued", event_id)
         outcome = ("retry", 500, None, f"{type(exc).__name__}: {exc}"[:2000])
-    _record_failure(db, event_id, worker=worker, outcome=outcome, now=now, max_attempts=max_attempts,
-                    report=report)
+    _record_failure(db, lease, event_id, outcome=outcome, now=now, max_attempts=max_attempts, report=report)
 
 
-def _record_failure(db: Database, event_id: str, *, worker: str, outcome: tuple, now: datetime,
+def _record_failure(db: Database, lease: Lease, event_id: str, *, outcome: tuple, now: datetime,
                     max_attempts: int, report: ApplyReport) -> None:
     state, status, problem, error = outcome
     with db.session() as session:
-        row = _held(session, event_id, worker, lock=not db.is_sqlite)
+        row = QUEUE.held(session, lease, event_id)
         if row is None:
             return
         row.last_error = error
         if state == "retry" and row.attempts < max_attempts:
-            row.claimed_by = row.lease_until = None
+            finished(row)
             session.commit()
             report.retried += 1
             return
         body = _gave_up(row) if state == "retry" else {"event_id": event_id, "status": "failed", "problem": problem}
-        finished = _finish(row, "failed", status, body, now)
+        finished_row = _finish(row, "failed", status, body, now)
         session.commit()
-    _count([finished], report)
+    _count([finished_row], report)
 
 
 def _finish(row: WebhookEvent, state: str, status_code: int, response: dict, now: datetime) -> tuple:
     """Mark the event done; returns what to count once the caller has committed."""
     row.state, row.status_code, row.response, row.processed_at = state, status_code, response, now
-    row.claimed_by = row.lease_until = None
+    finished(row)
     if state == "processed":
         row.payload = None  # its effects are stored; the raw event (with contact details) need not be kept
     return row.type, state, max(0.0, (now - row.received_at).total_seconds())
@@ -302,7 +284,7 @@ def requeue(session: Session, *, event_id: str, now: datetime) -> bool:
     if row is None or row.state != "failed" or row.payload is None:
         return False
     row.state, row.status_code, row.attempts, row.processed_at = "queued", 202, 0, None
-    row.claimed_by = row.lease_until = None
+    finished(row)
     row.received_at = now
     row.response = {"event_id": event_id, "status": "queued", "type": row.type, "requeued_at": now.isoformat(),
                     "previous_error": row.last_error}

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.clock import utcnow
+from aftercare.core.leased_queue import LeaseColumns
 
 
 class ApiKey(Base):
@@ -28,7 +29,7 @@ class ApiKey(Base):
 ORDER_KEYS = ("case_key", "customer_key", "agent_key")  # what a queued event waits behind (intake_handlers)
 
 
-class WebhookEvent(Base):
+class WebhookEvent(LeaseColumns, Base):
     """A CRM event received: a repeat of its event_id returns the stored answer and changes nothing.
 
     `state` is "processed" when the event has been acted on (inline, or by a worker), "queued" while it waits
@@ -55,8 +56,6 @@ class WebhookEvent(Base):
     case_key: Mapped[str | None] = mapped_column(String(128))
     customer_key: Mapped[str | None] = mapped_column(String(128))
     agent_key: Mapped[str | None] = mapped_column(String(128))
-    claimed_by: Mapped[str | None] = mapped_column(String(128))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

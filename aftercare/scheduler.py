@@ -9,10 +9,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from aftercare.core.leased_queue import worker_name
 from aftercare.intake_queue import apply_queued
 from followup.commitments import process_commitments
 from followup.crm.outbox import RetryPolicy, deliver_pending
-from followup.dispatch import DispatchConfig, dispatch_backlog, worker_name
+from followup.dispatch import DispatchConfig, dispatch_backlog
 from wellbeing.services import process_breaks
 
 log = logging.getLogger("aftercare.scheduler")
@@ -34,9 +35,10 @@ def tick(app: Flask, worker: str, stopping: Callable[[], bool] = lambda: False) 
                  report.retried, report.failed, report.cancelled)
     if stopping():
         return
-    deliver_pending(rt.db, rt.services["crm"], now=rt.clock(), policy=RetryPolicy.from_settings(rt.settings))
-    process_commitments(rt.db, now=rt.clock())
-    process_breaks(rt.db, now=rt.clock())
+    deliver_pending(rt.db, rt.services["crm"], clock=rt.clock, policy=RetryPolicy.from_settings(rt.settings),
+                    worker=worker)
+    process_commitments(rt.db, now=rt.clock(), worker=worker)
+    process_breaks(rt.db, now=rt.clock(), worker=worker)
 
 
 def start_scheduler(app: Flask, *, blocking: bool = False, stopping: Callable[[], bool] | None = None):

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.clock import utcnow
+from aftercare.core.leased_queue import LeaseColumns
 
 QUEUE_KINDS = ("case", "human_task", "break", "commitment_reminder", "escalation")
 QUEUE_STATES = ("queued", "assigned", "done", "cancelled")
@@ -94,7 +95,7 @@ class BreakRuleSetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Break(Base):
+class Break(LeaseColumns, Base):
     """A break the rules asked for, from request to end: deferred → due → on_break → ended (or refused).
 
     `ready_at` is when it may start: at once for start "now", for "after_current" when the agent next reports
@@ -153,7 +154,7 @@ class BreakDecisionRecord(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class RoutingCommand(Base):
+class RoutingCommand(LeaseColumns, Base):
     """What the routing platform must be told (create a task, set an activity), delivered by the tick."""
 
     __tablename__ = "routing_commands"

@@ -8,12 +8,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.clock import utcnow
+from aftercare.core.leased_queue import LeaseColumns
 
 DELIVERY_STATES = ("pending", "delivered", "dead")
 
 
-class CrmDelivery(Base):
-    """A notice for the CRM: pending until the adapter takes it, dead (a dead letter) when retries ran out."""
+class CrmDelivery(LeaseColumns, Base):
+    """A notice for the CRM: pending until the adapter takes it, dead (a dead letter) when retries ran out.
+
+    `next_attempt_at` is when it may be tried (backoff); a worker trying it holds it with `claimed_by` until
+    `lease_until` (the leased queue).
+    """
 
     __tablename__ = "crm_deliveries"
     __table_args__ = (Index("ix_crm_deliveries_due", "state", "next_attempt_at"),)

@@ -1,9 +1,10 @@
 """The CRM outbox: a reopen records its notice in its own transaction; the scheduler tick delivers it later.
 
 So the CRM is never called inside the reply's transaction, a slow or broken CRM never holds up a reopen, and a
-notice survives crashes. Each pending row is leased (its `next_attempt_at` pushed past the call's timeout) and
-committed before the call, so workers sharing the table never send the same attempt twice; delivery is at least
-once, and the `delivery_id` lets a receiver drop a repeat. Failures back off exponentially with jitter; after
+notice survives crashes. Rows are worked as a leased queue (`aftercare.core.leased_queue`): claimed with a lease
+and committed before the call, so workers sharing the table never send the same attempt twice, and an outcome is
+recorded only while the claim still holds the row; delivery is at least once, and the `delivery_id` lets a
+receiver drop a repeat. Failures back off exponentially with jitter; after
 `crm.max_attempts`, or at once for an answer retrying cannot fix, the row is dead: a dead letter a manager can see
 and send again.
 
@@ -16,11 +17,13 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from aftercare.core import retry
+from aftercare.core.clock import Clock
 from aftercare.core.db import Database
+from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from aftercare.core.ids import new_id
 from followup.crm.base import CrmAdapter, CrmDeliveryError, ReopenNotice
 from followup.crm.models import CrmDelivery
@@ -50,6 +53,7 @@ class DeliveryReport:
     delivered: int = 0
     retried: int = 0
     dead: int = 0
+    lost: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -64,17 +68,10 @@ def record_reopen(session: Session, *, adapter: str, notice: ReopenNotice, now: 
     return row
 
 
-def claim_due(session: Session, *, adapter: str, now: datetime, policy: RetryPolicy) -> list[tuple[str, dict]]:
-    """Lease due rows for this adapter (other workers skip the locked ones) and count the attempt up front."""
-    rows = session.execute(select(CrmDelivery.id, CrmDelivery.payload).where(
-        CrmDelivery.state == "pending", CrmDelivery.adapter == adapter, CrmDelivery.next_attempt_at <= now)
-        .order_by(CrmDelivery.next_attempt_at).limit(policy.batch_size).with_for_update(skip_locked=True)).all()
-    if rows:
-        session.execute(update(CrmDelivery).where(CrmDelivery.id.in_([r.id for r in rows])).values(
-            next_attempt_at=now + timedelta(seconds=policy.lease_seconds), attempts=CrmDelivery.attempts + 1,
-            updated_at=now))
-    session.commit()
-    return [(r.id, r.payload) for r in rows]
+QUEUE = LeasedQueue(
+    CrmDelivery, order_by=(CrmDelivery.next_attempt_at, CrmDelivery.id), attempts=CrmDelivery.attempts,
+    ready=lambda now: [and_(CrmDelivery.state == "pending", CrmDelivery.next_attempt_at <= now,
+                            lease_free(CrmDelivery, now))])
 
 
 def _attempt(adapter: CrmAdapter, delivery_id: str, payload: dict) -> CrmDeliveryError | None:
@@ -89,10 +86,16 @@ def _attempt(adapter: CrmAdapter, delivery_id: str, payload: dict) -> CrmDeliver
     return None
 
 
-def _record(db: Database, delivery_id: str, error: CrmDeliveryError | None, *, now: datetime,
+def _record(db: Database, lease: Lease, delivery_id: str, error: CrmDeliveryError | None, *, now: datetime,
             policy: RetryPolicy, report: DeliveryReport) -> None:
+    """The outcome, only while this claim still holds the row (a late worker's outcome is dropped)."""
     with db.session() as session:
-        row = session.get(CrmDelivery, delivery_id)
+        row = QUEUE.held(session, lease, delivery_id)
+        if row is None:
+            log.warning("CRM delivery %s: the lease ran out and another worker has it; outcome dropped", delivery_id)
+            report.lost += 1
+            return
+        finished(row)
         row.updated_at = now
         if error is None:
             row.state, row.delivered_at = "delivered", now
@@ -111,16 +114,25 @@ def _record(db: Database, delivery_id: str, error: CrmDeliveryError | None, *, n
         session.commit()
 
 
-def deliver_pending(db: Database, adapter: CrmAdapter, *, now: datetime,
-                    policy: RetryPolicy = RetryPolicy()) -> DeliveryReport:
-    """One tick: lease what is due for this adapter, then deliver the rows one by one."""
+def deliver_pending(db: Database, adapter: CrmAdapter, *, now: datetime | None = None, clock: Clock | None = None,
+                    policy: RetryPolicy = RetryPolicy(), worker: str | None = None) -> DeliveryReport:
+    """One tick: lease what is due for this adapter, then deliver the rows one by one while the lease lasts."""
+    clock = clock or (lambda: now)
     report = DeliveryReport()
     with db.session() as session:
-        claimed = claim_due(session, adapter=adapter.name, now=now, policy=policy)
-    report.claimed = len(claimed)
-    for delivery_id, payload in claimed:
+        lease = QUEUE.claim(session, worker=worker or worker_name(), now=clock(), limit=policy.batch_size,
+                            lease_seconds=policy.lease_seconds, returning=(CrmDelivery.id, CrmDelivery.payload),
+                            filters=(CrmDelivery.adapter == adapter.name,))
+    report.claimed = len(lease.rows)
+    for n, (delivery_id, payload) in enumerate(lease.rows):
+        if lease.running_out(clock()):
+            with db.session() as session:
+                QUEUE.release(session, lease, lease.ids[n:])
+                session.commit()
+            break
         try:
-            _record(db, delivery_id, _attempt(adapter, delivery_id, payload), now=now, policy=policy, report=report)
+            _record(db, lease, delivery_id, _attempt(adapter, delivery_id, payload), now=clock(), policy=policy,
+                    report=report)
         except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
             log.exception("CRM delivery %s could not be recorded; it will be retried", delivery_id)
             report.errors.append(f"{delivery_id}: {type(exc).__name__}")
@@ -136,5 +148,6 @@ def dead_letters(session: Session, *, limit: int = 100) -> list[CrmDelivery]:
 def retry_dead_letter(session: Session, *, delivery: CrmDelivery, now: datetime) -> CrmDelivery:
     """A manager fixed the cause: the dead letter starts over with a full set of attempts, due now."""
     delivery.state, delivery.attempts, delivery.next_attempt_at, delivery.updated_at = "pending", 0, now, now
+    finished(delivery)
     session.flush()
     return delivery

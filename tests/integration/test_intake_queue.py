@@ -240,30 +240,34 @@ def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, c
 
 
 def claim(rt, worker, now, max_attempts=5):
-    from aftercare.intake_queue import ApplyReport, _claim
+    from aftercare.intake_queue import ApplyReport, claim
 
-    return _claim(rt.db, worker=worker, now=now, batch_size=10, lease_seconds=60, max_attempts=max_attempts,
-                  report=ApplyReport())
+    return claim(rt.db, worker=worker, now=now, batch_size=10, lease_seconds=60, max_attempts=max_attempts,
+                 report=ApplyReport())
 
 
-def act(rt, event_id, worker, now):
-    from aftercare.intake_queue import ApplyReport, _apply_one
+def act(rt, lease, event_id, now):
+    from aftercare.intake_queue import ApplyReport, apply_one
 
     report = ApplyReport()
-    _apply_one(rt.db, event_id, worker=worker, ctx=rt.followup, now=now, max_attempts=5, report=report)
+    apply_one(rt.db, lease, event_id, ctx=rt.followup, now=now, max_attempts=5, report=report)
     return report
 
 
-def test_a_killed_workers_lease_runs_out_and_only_the_worker_holding_it_acts(post_event, rt, clock):
+@pytest.mark.parametrize("second_worker", ["alive", "dead"])
+def test_a_killed_workers_lease_runs_out_and_only_the_claim_holding_it_acts(post_event, rt, clock, second_worker):
+    """The same worker claiming again after its own lease ran out is a new owner too (a token per claim)."""
     event = interaction_event()
     post_event(event)
-    assert claim(rt, "dead", clock.now) == [event["event_id"]]
+    first = claim(rt, "dead", clock.now)
+    assert first.ids == [event["event_id"]]
     assert apply(rt, worker="alive", lease_seconds=60).total == 0  # leased: not ready yet
     clock.advance(seconds=61)
-    assert claim(rt, "alive", clock.now) == [event["event_id"]]  # the lease ran out: taken over
-    assert act(rt, event["event_id"], "dead", clock.now).total == 0  # the first worker wakes: no longer its own
+    second = claim(rt, second_worker, clock.now)
+    assert second.ids == [event["event_id"]]  # the lease ran out: taken over
+    assert act(rt, first, event["event_id"], clock.now).total == 0  # the first claim wakes: no longer its own
     assert count(rt, Interaction) == 0 and count(rt, WebhookEvent, WebhookEvent.state == "queued") == 1
-    assert act(rt, event["event_id"], "alive", clock.now).processed == 1
+    assert act(rt, second, event["event_id"], clock.now).processed == 1
     assert count(rt, Interaction) == 1 and count(rt, CheckIn) == 1
     with rt.db.session() as session:
         row = session.get(WebhookEvent, event["event_id"])
@@ -275,9 +279,9 @@ def test_an_event_that_keeps_killing_its_worker_runs_out_of_attempts(post_event,
     event = interaction_event()
     post_event(event)
     for _ in range(2):
-        assert claim(rt, "doomed", clock.now, max_attempts=2) == [event["event_id"]]
+        assert claim(rt, "doomed", clock.now, max_attempts=2).ids == [event["event_id"]]
         clock.advance(seconds=61)  # the worker died on it; the lease runs out
-    assert claim(rt, "next", clock.now, max_attempts=2) == []
+    assert claim(rt, "next", clock.now, max_attempts=2).ids == []
     with rt.db.session() as session:
         row = session.get(WebhookEvent, event["event_id"])
         assert (row.state, row.status_code, row.attempts) == ("failed", 500, 2)
@@ -320,11 +324,13 @@ def test_a_customer_event_waits_for_that_customers_earlier_interaction_on_anothe
     post_event(closed)
     clock.advance(seconds=1)
     post_event(contacted)
-    assert claim(rt, "w1", clock.now) == [closed["event_id"]]  # the contact waits behind its customer's event
-    assert claim(rt, "w2", clock.now) == []
-    act(rt, closed["event_id"], "w1", clock.now)
-    assert claim(rt, "w2", clock.now) == ["evt_contacted"]
-    act(rt, "evt_contacted", "w2", clock.now)
+    first = claim(rt, "w1", clock.now)
+    assert first.ids == [closed["event_id"]]  # the contact waits behind its customer's event
+    assert claim(rt, "w2", clock.now).ids == []
+    act(rt, first, closed["event_id"], clock.now)
+    second = claim(rt, "w2", clock.now)
+    assert second.ids == ["evt_contacted"]
+    act(rt, second, "evt_contacted", clock.now)
     with rt.db.session() as session:
         assert session.scalars(select(CheckIn.state)).one() == "cancelled"  # as inline: contact cancels it
 

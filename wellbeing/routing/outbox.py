@@ -12,10 +12,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists
+from sqlalchemy.orm import Session, aliased
 
+from aftercare.core.clock import Clock
 from aftercare.core.db import Database
+from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from aftercare.core.retry import give_up_reason, retry_delay
 from wellbeing.models import QueueItem, RoutingCommand
 from wellbeing.routing.base import RoutingAdapter, RoutingError, TaskRequest
@@ -48,6 +50,7 @@ class OutboxReport:
     done: int = 0
     retried: int = 0
     dead: int = 0
+    lost: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -72,21 +75,16 @@ def activity_set(session: Session, *, adapter: str, agent_id: str, activity: str
            payload={"agent_id": agent_id, "activity": activity}, now=now)
 
 
-def _claim(session: Session, *, adapter: str, now: datetime, policy: OutboxPolicy) -> list[int]:
-    """Lease due commands that are first in line for their key; other workers skip the locked ones."""
-    rows = session.execute(select(RoutingCommand.id, RoutingCommand.key).where(
-        RoutingCommand.state == "pending", RoutingCommand.adapter == adapter, RoutingCommand.next_attempt_at <= now)
-        .order_by(RoutingCommand.id).limit(policy.batch_size).with_for_update(skip_locked=True)).all()
-    firsts = dict(session.execute(select(RoutingCommand.key, func.min(RoutingCommand.id)).where(
-        RoutingCommand.state == "pending", RoutingCommand.key.in_({r.key for r in rows}))
-        .group_by(RoutingCommand.key)).all()) if rows else {}
-    ids = [r.id for r in rows if firsts.get(r.key) == r.id]
-    if ids:
-        session.execute(update(RoutingCommand).where(RoutingCommand.id.in_(ids)).values(
-            next_attempt_at=now + timedelta(seconds=policy.lease_seconds), attempts=RoutingCommand.attempts + 1,
-            updated_at=now))
-    session.commit()
-    return ids
+def _first_in_line(now: datetime):
+    """No earlier command for the same key is still pending: commands for one key go in the order written."""
+    earlier = aliased(RoutingCommand)
+    return ~exists().where(earlier.key == RoutingCommand.key, earlier.state == "pending", earlier.id < RoutingCommand.id)
+
+
+QUEUE = LeasedQueue(
+    RoutingCommand, order_by=(RoutingCommand.id,), attempts=RoutingCommand.attempts,
+    ready=lambda now: [and_(RoutingCommand.state == "pending", RoutingCommand.next_attempt_at <= now,
+                            lease_free(RoutingCommand, now), _first_in_line(now))])
 
 
 def _perform(routing: RoutingAdapter, command: RoutingCommand, external_id: str | None) -> str | None:
@@ -103,9 +101,10 @@ def _perform(routing: RoutingAdapter, command: RoutingCommand, external_id: str 
     raise RoutingError(f"unknown routing command {command.action!r}", permanent=True)
 
 
-def _deliver_one(db: Database, routing: RoutingAdapter, command_id: int, *, now: datetime, policy: OutboxPolicy,
-                 report: OutboxReport) -> None:
-    """One call to the platform, outside any transaction; an adapter bug counts as a failed attempt."""
+def _deliver_one(db: Database, routing: RoutingAdapter, lease: Lease, command_id: int, *, now: datetime,
+                 policy: OutboxPolicy, report: OutboxReport) -> None:
+    """One call to the platform, outside any transaction; an adapter bug counts as a failed attempt. The outcome
+    is recorded only while this claim still holds the command."""
     with db.session() as session:
         command = session.get(RoutingCommand, command_id)
         item_id = command.payload.get("item_id")
@@ -121,7 +120,12 @@ def _deliver_one(db: Database, routing: RoutingAdapter, command_id: int, *, now:
         log.exception("routing adapter %s failed on command %s", routing.name, command_id)
         error = RoutingError(f"{routing.name} adapter error: {type(exc).__name__}: {str(exc)[:200]}")
     with db.session() as session:
-        row = session.get(RoutingCommand, command_id)
+        row = QUEUE.held(session, lease, command_id)
+        if row is None:
+            log.warning("routing command %s: the lease ran out and another worker has it; outcome dropped", command_id)
+            report.lost += 1
+            return
+        finished(row)
         row.updated_at = now
         if error is None:
             row.state, row.last_error = "done", None
@@ -142,16 +146,24 @@ def _deliver_one(db: Database, routing: RoutingAdapter, command_id: int, *, now:
         session.commit()
 
 
-def deliver_pending(db: Database, routing: RoutingAdapter, *, now: datetime,
-                    policy: OutboxPolicy = OutboxPolicy()) -> OutboxReport:
-    """One tick: lease what is due and first in line, then deliver it command by command."""
+def deliver_pending(db: Database, routing: RoutingAdapter, *, now: datetime | None = None,
+                    clock: Clock | None = None, policy: OutboxPolicy = OutboxPolicy(),
+                    worker: str | None = None) -> OutboxReport:
+    """One tick: lease what is due and first in line, then deliver it command by command while the lease lasts."""
+    clock = clock or (lambda: now)
     report = OutboxReport()
     with db.session() as session:
-        claimed = _claim(session, adapter=routing.name, now=now, policy=policy)
-    report.claimed = len(claimed)
-    for command_id in claimed:
+        lease = QUEUE.claim(session, worker=worker or worker_name(), now=clock(), limit=policy.batch_size,
+                            lease_seconds=policy.lease_seconds, filters=(RoutingCommand.adapter == routing.name,))
+    report.claimed = len(lease.ids)
+    for n, command_id in enumerate(lease.ids):
+        if lease.running_out(clock()):
+            with db.session() as session:
+                QUEUE.release(session, lease, lease.ids[n:])
+                session.commit()
+            break
         try:
-            _deliver_one(db, routing, command_id, now=now, policy=policy, report=report)
+            _deliver_one(db, routing, lease, command_id, now=clock(), policy=policy, report=report)
         except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
             log.exception("routing command %s could not be recorded; it will be retried", command_id)
             report.errors.append(f"{command_id}: {type(exc).__name__}")
