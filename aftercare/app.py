@@ -9,12 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_smorest import Api
-from sqlalchemy.orm import Session
 
-from aftercare.core.db import Database
+from aftercare import auth
 from aftercare.core.clock import utcnow
+from aftercare.core.db import Database
+from aftercare.core.web import RUNTIME, close_db_session
 from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
 from aftercare.logs import configure_logging
 from config.settings import Settings, load_settings
@@ -43,17 +44,6 @@ class Runtime:
         return self._followup
 
 
-def runtime() -> Runtime:
-    return current_app.extensions["aftercare"]
-
-
-def db_session() -> Session:
-    """One session per request, closed (and rolled back unless committed) at teardown."""
-    if "db_session" not in g:
-        g.db_session = runtime().db.sessions()
-    return g.db_session
-
-
 def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(config)
     configure_logging(settings.logging.level, settings.logging.json)
@@ -79,7 +69,8 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
     app.config.update(session_config(settings))
     app.session_interface = CookieOnlyWhenSentSessions()
     rt = Runtime(settings=settings, db=Database(settings.database.url, echo=settings.database.echo))
-    app.extensions["aftercare"] = rt
+    app.extensions[RUNTIME] = rt
+    auth.init_app(app)
     _wire_services(rt)
     api = ProblemApi(app, spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()],
                                        "components": {"securitySchemes": {
@@ -140,12 +131,7 @@ def _request_hooks(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
 
-    @app.teardown_appcontext
-    def _close_session(_exc):
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.rollback()
-            session.close()
+    app.teardown_appcontext(close_db_session)
 
 
 def _with_dev_secret(settings: Settings) -> Settings:

@@ -242,7 +242,8 @@ class Seeder:
 
     def publish(self, team: str, reason: str, change) -> None:
         import wellbeing.services as wellbeing
-        from wellbeing.rules import DEFAULT_RULE_SET, dump_rule_set
+        from wellbeing.rules import DEFAULT_RULE_SET
+        from wellbeing.rule_schema import dump_rule_set
 
         document = dump_rule_set(DEFAULT_RULE_SET)
         for rule in document["rules"]:

@@ -21,9 +21,9 @@ def healthz():
         "status": {"type": "string", "enum": ["ready"]}, "migration": {"type": ["string", "null"]}}}}}},
     "503": "SERVICE_UNAVAILABLE"})
 def readyz():
-    from aftercare.app import db_session
+    from aftercare.core.web import db_session
     from aftercare.migrate import current_and_head
-    from aftercare.errors import Problem
+    from aftercare.core.problems import Problem
 
     try:
         db_session().execute(text("SELECT 1"))

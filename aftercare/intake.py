@@ -13,9 +13,10 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from aftercare.app import db_session, runtime
-from aftercare.auth import require_scope
-from aftercare.errors import Problem, nul_fields, nul_problem, problem_doc, problem_json, validation_problem
+from aftercare.core.web import db_session, runtime
+from aftercare.core.web import require_scope
+from aftercare.core.problems import Problem, nul_fields, nul_problem, validation_problem
+from aftercare.core.web import problem_doc, problem_json
 from aftercare.intake_handlers import apply_event, order_keys, triage_at_the_door
 from aftercare.intake_queue import VALIDATORS, requeue, store_queued
 from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \

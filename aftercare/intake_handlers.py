@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import wellbeing.services as wellbeing
-from aftercare.errors import Problem
+from aftercare.core.problems import Problem
 from followup import outcome_store
 from followup import services as followup
 from followup.models import Interaction

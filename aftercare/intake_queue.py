@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, aliased
 from aftercare.core.clock import Clock
 from aftercare.core.db import Database
 from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
-from aftercare.errors import Problem, problem_body, validation_problem
+from aftercare.core.problems import Problem, problem_body, validation_problem
 from aftercare.intake_handlers import apply_event
 from aftercare.intake_schemas import SCHEMAS
 from aftercare.models import ORDER_KEYS, WebhookEvent

@@ -9,9 +9,9 @@ from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from aftercare.app import db_session, runtime
-from aftercare.auth import require_scope
-from aftercare.errors import validation_problem
+from aftercare.core.web import db_session, runtime
+from aftercare.core.web import require_scope
+from aftercare.core.problems import validation_problem
 from followup.outcome_store import outcome_report
 from followup.outcomes import DEFINITIONS, csv_rows
 

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import REGISTRY
 
-from aftercare.errors import Problem
+from aftercare.core.problems import Problem
 from aftercare.core.signing import safe_equals
 
 METRICS_ACCESS = ("public", "token", "off")
@@ -37,7 +37,7 @@ blp = Blueprint("observability", __name__, description="Prometheus metrics")
                             "content": {"text/plain": {"schema": {"type": "string"}}}},
                     "401": "UNAUTHORIZED"})
 def metrics():
-    from aftercare.app import runtime
+    from aftercare.core.web import runtime
 
     server = runtime().settings.server
     if server.metrics_access == "token" and not _token_ok(server.metrics_token.reveal()):

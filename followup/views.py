@@ -5,9 +5,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 import wellbeing.services as wellbeing
-from aftercare.app import db_session, runtime
-from aftercare.auth import require_scope
-from aftercare.errors import Problem
+from aftercare.core.web import db_session, runtime
+from aftercare.core.web import require_scope
+from aftercare.core.problems import Problem
 from followup.models import Case, CheckIn, Interaction, Reply
 from followup.replies import receive_reply
 from followup.schemas import (CaseSchema, CheckinListSchema, CheckinQuerySchema, CheckinSchema, ReplyListSchema,

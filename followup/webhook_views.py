@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from aftercare.app import db_session, runtime
-from aftercare.errors import Problem
+from aftercare.core.web import db_session, runtime
+from aftercare.core.problems import Problem
 from aftercare.core.signing import safe_equals
 from followup.delivery import find_checkin, opt_out_checkin_address, record_status
 from followup.inbound_email import extract_reply, reply_token_from_addresses

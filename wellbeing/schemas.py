@@ -6,7 +6,7 @@ from datetime import timezone
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from wellbeing.models import AGENT_STATES, QUEUE_STATES
-from wellbeing.rules import RuleSetSchema
+from wellbeing.rule_schema import RuleSetSchema
 
 def Team(**kwargs) -> fields.String:
     return fields.String(validate=validate.Length(1, 128), **kwargs)

@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
 import wellbeing.services as wellbeing
-from aftercare.app import db_session, runtime
-from aftercare.auth import require_scope
-from aftercare.errors import Problem, validation_problem
-from wellbeing.rules import dump_rule_set
+from aftercare.core.web import db_session, runtime
+from aftercare.core.web import require_scope
+from aftercare.core.problems import Problem, validation_problem
+from wellbeing.rule_schema import dump_rule_set
 from wellbeing.schemas import (AgentBreaksSchema, AgentLoadSchema, AgentStateResultSchema, AgentStateSchema,
                                BreakSchema, LimitQuerySchema, NextSchema, PublishRulesSchema, QueueListSchema,
                                QueueQuerySchema, RollbackSchema, RuleHistorySchema, RuleSetVersionSchema,

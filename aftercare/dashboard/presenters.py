@@ -16,7 +16,8 @@ SHOWN_ELSEWHERE = {"team", "start", "end", "service_level_by_hour", "peaked_with
 def document_of(entry: dict | None) -> dict:
     """The rule set document (rules, guards, scope) of an active or history entry."""
     if not entry:
-        from wellbeing.rules import DEFAULT_RULE_SET, dump_rule_set
+        from wellbeing.rules import DEFAULT_RULE_SET
+        from wellbeing.rule_schema import dump_rule_set
 
         return dump_rule_set(DEFAULT_RULE_SET)
     if isinstance(entry.get("rules"), dict):

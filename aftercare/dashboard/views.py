@@ -10,7 +10,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 import wellbeing.services as wellbeing
-from aftercare.app import db_session, runtime
+from aftercare.core.problems import errors_by_field
+from aftercare.core.web import db_session, runtime
 from aftercare.dashboard import charts
 from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf
 from aftercare.dashboard.presenters import (document_of, mask, outcome_charts, pretty, simulation_view,
@@ -214,9 +215,8 @@ def rules_post():
 
 
 def _flat(messages) -> dict[str, list[str]]:
-    if isinstance(messages, dict):
-        return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in messages.items()}
-    return {"document": [str(m) for m in (messages if isinstance(messages, list) else [messages])]}
+    """Errors by field path; one about the document as a whole is shown on it."""
+    return {"document" if path == "_schema" else path: texts for path, texts in errors_by_field(messages).items()}
 
 
 def _simulate(form: RulesForm) -> dict:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from aftercare.app import db_session, runtime
-from aftercare.auth import require_scope
-from aftercare.errors import Problem
+from aftercare.core.web import db_session, runtime
+from aftercare.core.web import require_scope
+from aftercare.core.problems import Problem
 from followup.crm.models import CrmDelivery
 from followup.crm.outbox import dead_letters, retry_dead_letter
 from followup.crm.schemas import CrmDeliveryListSchema, CrmDeliverySchema, DeadLetterQuerySchema

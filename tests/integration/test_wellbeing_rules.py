@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import make_key
 from tests.integration.test_bad_input import assert_problem, row_counts
 from tests.integration.wellbeing_helpers import ABUSIVE, ROUGH, TEAM, event_for, publish, sign_in
-from wellbeing.rules import DEFAULT_RULE_SET, dump_rule_set
+from wellbeing.rules import DEFAULT_RULE_SET
+from wellbeing.rule_schema import dump_rule_set
 
 RULES = {"rules": [
     {"name": "after abuse", "when": {"signals_any": ["abusive_language"]},

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from wellbeing.load import InteractionSignals
-from wellbeing.rules import (DEFAULT_RULE_SET, AgentSituation, Guards, RuleSetSchema, Scope, dump_rule_set,
-                             evaluate, flatten_messages, is_negative, load_rule_set, load_threshold)
+from wellbeing.rules import DEFAULT_RULE_SET, AgentSituation, Guards, Scope, evaluate, is_negative, load_threshold
+from wellbeing.rule_schema import RuleSetSchema, dump_rule_set, load_rule_set
+from aftercare.core.problems import errors_by_field
 
 SPEC_EXAMPLE = json.loads("""
 {"rules": [
@@ -196,7 +197,7 @@ def test_schema_itself_keeps_marshmallow_nested_messages():
     with pytest.raises(ValidationError) as caught:
         RuleSetSchema().load(data)
     assert caught.value.messages == {"rules": {2: {"when": {"typo_condition": ["Unknown field."]}}}}
-    assert flatten_messages(caught.value.messages) == {"rules.2.when.typo_condition": ["Unknown field."]}
+    assert errors_by_field(caught.value.messages) == {"rules.2.when.typo_condition": ["Unknown field."]}
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------
