@@ -39,7 +39,7 @@ test-postgres: install
 # (AFTERCARE_DATABASE__URL=postgresql+psycopg://…); SIGTERM/Ctrl-C stops them all gracefully.
 WORKERS ?= 2
 run-prod: install
-	$(BIN)/python -m aftercare.prod --workers $(WORKERS)
+	$(BIN)/python -m aftercare.supervisor --workers $(WORKERS)
 
 # Benchmarks against the obvious designs (they print tables; they need PostgreSQL at 127.0.0.1:5432).
 bench-dispatch: install

@@ -21,6 +21,10 @@ PHONE = re.compile(
     r"|\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}([.-])\d{3}\1\d{4})(?![\w*])")
 
 
+# Terminal colours: werkzeug's access log styles the status code when it thinks it writes to a terminal.
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
 def _keep_last_two_digits(match: re.Match) -> str:
     text = match.group(0)
     cut = [i for i, ch in enumerate(text) if ch.isdigit()][-2]
@@ -36,7 +40,8 @@ def mask_pii(text: str) -> str:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                   "level": record.levelname, "logger": record.name, "msg": mask_pii(record.getMessage())}
+                   "level": record.levelname, "logger": record.name,
+                   "msg": mask_pii(ANSI.sub("", record.getMessage()))}
         for key in ("request_id", "checkin_id", "case_id", "event_id", "worker"):
             if hasattr(record, key):
                 payload[key] = getattr(record, key)

@@ -19,7 +19,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from aftercare.core.web import db_session, runtime
 from aftercare.core.problems import Problem
 from aftercare.core.signing import safe_equals
-from followup.delivery import find_checkin, opt_out_checkin_address, record_status
+from followup.delivery_status import find_checkin, opt_out_checkin_address, record_status
 from followup.inbound_email import extract_reply, reply_token_from_addresses
 from followup.keywords import KeywordAction, keyword_action
 from followup.messages import canned

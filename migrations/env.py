@@ -2,7 +2,7 @@
 from alembic import context
 
 from aftercare.core.db import make_engine
-from aftercare.schema import metadata
+from aftercare.model_registry import metadata
 
 config = context.config
 

@@ -67,7 +67,7 @@ def overrides(database_url, tmp_path):
 @pytest.fixture
 def app(overrides, clock):
     from aftercare import create_app
-    from aftercare.schema import metadata
+    from aftercare.model_registry import metadata
 
     app = create_app(overrides)
     app.config["TESTING"] = True

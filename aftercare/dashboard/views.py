@@ -18,7 +18,7 @@ from aftercare.dashboard.presenters import (document_of, mask, outcome_charts, p
                                            with_diffs)
 from aftercare.managers import (SignInError, SignInThrottled, ThrottlePolicy, current_manager, sign_in,
                                 sign_out_everywhere)
-from aftercare.metrics_views import OutcomesQuerySchema, build_report, csv_response
+from aftercare.outcomes_views import OutcomesQuerySchema, build_report, csv_response
 from followup.models import Case, Reply
 from followup.outcomes import DEFINITIONS
 

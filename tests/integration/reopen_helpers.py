@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from aftercare.schema import metadata
+from aftercare.model_registry import metadata
 from followup.crm.models import CrmDelivery
 from followup.crm.outbox import RetryPolicy, deliver_pending
 from followup.dispatch import dispatch_due

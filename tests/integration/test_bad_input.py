@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from aftercare.schema import metadata
+from aftercare.model_registry import metadata
 from tests.conftest import DELETE, TEST_SECRET, interaction_event
 
 

@@ -44,7 +44,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def engine(database_url):
-    from aftercare.schema import metadata
+    from aftercare.model_registry import metadata
 
     engine = create_engine(database_url)
     _empty(engine, metadata)

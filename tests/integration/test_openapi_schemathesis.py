@@ -88,7 +88,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(database_url, tmp_path_factory):
     from aftercare import create_app
-    from aftercare.schema import metadata
+    from aftercare.model_registry import metadata
 
     overrides = {"database": {"url": database_url}, "crm": {"webhook_secret": TEST_SECRET},
                  "server": {"instance_dir": str(tmp_path_factory.mktemp("instance"))},

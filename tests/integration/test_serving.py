@@ -38,7 +38,7 @@ def test_gunicorn_config_defaults(monkeypatch):
 
 
 def test_run_prod_starts_one_gunicorn_and_n_workers():
-    from aftercare.prod import commands
+    from aftercare.supervisor import commands
 
     names = [name for name, _ in commands(workers=3, bind="127.0.0.1:9000", web_workers=None)]
     argv = dict(commands(workers=3, bind="127.0.0.1:9000", web_workers=None))

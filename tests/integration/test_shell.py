@@ -116,6 +116,19 @@ def test_logs_mask_phone_numbers_and_emails():
     assert "+447700900123" not in masked and "sam.carter@" not in masked and "2026-11-25 14:00:00" in masked
 
 
+def test_json_logs_carry_no_terminal_colours_from_the_access_log():
+    """werkzeug styles the status code of its access lines; a JSON log line must stay plain text."""
+    import json
+    import logging
+
+    from aftercare.logs import JsonFormatter
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
+                               ("127.0.0.1", "GET /healthz HTTP/1.1", "\x1b[1m\x1b[33m404\x1b[0m"), None)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == '127.0.0.1 - - "GET /healthz HTTP/1.1" 404' and "\x1b" not in line["msg"]
+
+
 @pytest.mark.parametrize("written, shown", [
     ("call me on 07700 900123 after 5", "call me on ***** ****23 after 5"),
     ("office 020 7946 0018.", "office *** **** **18."),

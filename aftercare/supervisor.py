@@ -1,6 +1,6 @@
 """`make run-prod`: gunicorn web workers plus N `flask --app wsgi worker` dispatchers, against PostgreSQL.
 
-    python -m aftercare.prod [--workers N] [--bind 127.0.0.1:8000] [--web-workers M] [--no-migrate]
+    python -m aftercare.supervisor [--workers N] [--bind 127.0.0.1:8000] [--web-workers M] [--no-migrate]
 
 A small supervisor, not a process manager: it migrates, starts the processes, forwards SIGTERM/SIGINT to
 all of them and waits for them to finish (web: in-flight requests; workers: the send in flight, then they
@@ -24,7 +24,7 @@ BIN = Path(sys.executable).parent
 
 
 def _say(message: str) -> None:
-    print(f"aftercare-prod: {message}", file=sys.stderr, flush=True)
+    print(f"aftercare-supervisor: {message}", file=sys.stderr, flush=True)
 
 
 def commands(*, workers: int, bind: str, web_workers: int | None) -> list[tuple[str, list[str]]]:
@@ -86,7 +86,7 @@ def run(*, workers: int, bind: str, web_workers: int | None, migrate: bool, grac
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aftercare.prod", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m aftercare.supervisor", description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=int(os.environ.get("AFTERCARE_WORKERS", "2")),
                         help="dispatcher processes (default 2, or AFTERCARE_WORKERS)")
     parser.add_argument("--bind", default=os.environ.get("AFTERCARE_BIND", "127.0.0.1:8000"))
