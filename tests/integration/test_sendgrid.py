@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from followup.dispatch import DispatchConfig, dispatch_due
 from followup.models import CheckIn, OptOut
 from tests.conftest import interaction_event
+from tests.integration.page_headers import assert_protected_page
 from tests.integration.signers import event_request
 
 EMAIL_ONLY = {"customer.consent": {"sms": False, "email": True}}
@@ -276,13 +277,7 @@ def test_unsubscribe_page_carries_the_dashboard_security_headers(email_checkin, 
     dispatch(rt, clock)
     resp = client.open(f"/unsubscribe/{row(rt, email_checkin).reply_token}", method=method)
     assert resp.status_code == 200 and resp.mimetype == "text/html"
-    csp = resp.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
-    assert resp.headers["X-Frame-Options"] == "DENY"
-    assert resp.headers["X-Content-Type-Options"] == "nosniff"
-    assert resp.headers["Referrer-Policy"] == "same-origin"
-    assert resp.headers["Cache-Control"] == "no-store"
-    assert "<script" not in resp.get_data(as_text=True)
+    assert_protected_page(resp)
 
 
 # -- Who may act on a case by email (SPEC §8 "Trust of inbound replies") -------------------------------------------
