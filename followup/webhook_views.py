@@ -260,8 +260,15 @@ OPT_OUT_EVENTS = {"spamreport": "marked the check-in as spam", "unsubscribe": "u
                   "group_unsubscribe": "unsubscribed"}
 
 
+def _sendgrid_message_id(value) -> str | None:
+    """The message id part of `sg_message_id` ("<id>.filter…"), or None when it is not one (a signed batch is
+    still untrusted data: it must not reach the 128-character column as anything else)."""
+    message_id = value.split(".")[0] if isinstance(value, str) else ""
+    return message_id if 0 < len(message_id) <= CheckIn.provider_message_id.type.length else None
+
+
 def _apply_event(session, event: dict, now) -> int:
-    sg_id = str(event.get("sg_message_id", "")).split(".")[0] or None
+    sg_id = _sendgrid_message_id(event.get("sg_message_id"))
     checkin = find_checkin(session, checkin_id=event.get("checkin_id"), provider_message_id=sg_id)
     kind = event.get("event") if isinstance(event.get("event"), str) else None
     if checkin is None:

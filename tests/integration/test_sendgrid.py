@@ -222,6 +222,15 @@ def test_event_webhook_refuses_forged_or_unsigned(email_checkin, rt, clock, mode
     assert row(rt, email_checkin).state == "sent"
 
 
+@pytest.mark.parametrize("sg_message_id", ["x" * 129, ["a", {"b": 1}], 12345])
+def test_an_event_message_id_that_is_not_one_is_ignored(email_checkin, rt, post_events, sg_message_id):
+    """Found by the fuzz test on PostgreSQL: a long or non-string sg_message_id overflowed the column (500)."""
+    resp = post_events([{"event": "dropped", "checkin_id": email_checkin, "sg_message_id": sg_message_id}])
+    assert resp.status_code == 200
+    failed = row(rt, email_checkin)
+    assert failed.state == "failed" and failed.provider_message_id is None
+
+
 A_YEAR_2001 = 978307200  # 2001-01-01T00:00:00Z, as in the issue's reproduction
 
 
