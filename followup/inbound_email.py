@@ -6,7 +6,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 from html.parser import HTMLParser
 
 from publicsuffixlist import PublicSuffixList
@@ -215,6 +215,15 @@ def _envelope_recipients(envelope_json: str | None) -> list[str]:
     return [recipients] if isinstance(recipients, str) else [str(r) for r in recipients]
 
 
+def _addresses(headers: list[str]) -> list[tuple[str, str]]:
+    """`email.utils.getaddresses`, except that a header nesting comments past the recursion limit (the stdlib
+    parser recurses once per "(") yields no address rather than an error."""
+    try:
+        return getaddresses(headers)
+    except RecursionError:
+        return []
+
+
 def reply_token_from_addresses(to: str | None, envelope_json: str | None, inbound_domain: str) -> str | None:
     """The check-in token from `reply+<token>@<inbound_domain>`, which threads a reply to its check-in.
 
@@ -223,7 +232,7 @@ def reply_token_from_addresses(to: str | None, envelope_json: str | None, inboun
     """
     domain = inbound_domain.strip().lstrip("@").casefold()
     candidates = _envelope_recipients(envelope_json) + ([to] if to else [])
-    for _, address in getaddresses(candidates):
+    for _, address in _addresses(candidates):
         match = _TOKEN_ADDRESS.match(address.strip())
         if match and match.group(2).casefold() == domain:
             return match.group(1)
@@ -232,7 +241,7 @@ def reply_token_from_addresses(to: str | None, envelope_json: str | None, inboun
 
 def reply_sender(from_header: str | None, envelope_json: str | None) -> str:
     """The address a reply claims to come from: the `From` header, else the envelope sender (lower case)."""
-    address = parseaddr(from_header or "")[1]
+    address = next((address for _, address in _addresses([from_header or ""])), "")
     if not address:
         sender = _envelope(envelope_json).get("from")
         address = sender if isinstance(sender, str) else ""
@@ -294,7 +303,7 @@ def sender_trust(from_header: str | None, *, spf: str | None, dkim: str | None,
     typed. A header naming several addresses (or an address as its display name) is never vouched for: which
     one a mail client shows is not which one the signature covers.
     """
-    addresses = [address for _, address in getaddresses([from_header or ""]) if address]
+    addresses = [address for _, address in _addresses([from_header or ""]) if address]
     if (from_header or "").count("@") != 1 or len(addresses) != 1:
         return ReplyTrust(False, "the From header does not name exactly one address")
     domain = _ascii_domain(reply_sender(from_header, None).rpartition("@")[2])

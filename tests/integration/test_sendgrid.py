@@ -380,3 +380,8 @@ def test_a_verified_sender_without_token_acts_on_the_latest_checkin(email_checki
     assert body["matched"] is True and body["trusted"] is True and body["case_id"] == "case_77"
     assert body["action"] == "loop closed: customer confirmed resolved"
     assert row(rt, email_checkin).state == "replied" and case_77(client, read_headers)["loop_closed_at"]
+
+
+def test_a_from_header_the_address_parser_cannot_read_is_stored_not_a_500(email_checkin, rt, clock, client):
+    resp = parse_post(client, text="hello", sender="(" * 5000, to="(" * 5000)
+    assert resp.status_code == 200 and resp.get_json()["trusted"] is False

@@ -123,3 +123,11 @@ def test_domains_aligned_is_dmarc_relaxed_alignment(authenticated, sender, align
 ])
 def test_reply_sender(from_header, envelope, expected):
     assert reply_sender(from_header, envelope) == expected
+
+
+def test_a_from_header_nesting_comments_past_the_recursion_limit_is_no_address():
+    """The stdlib address parser recurses once per "(": such a header used to end the request in a 500."""
+    nested = "(" * 5000 + "sam@example.com"
+    assert reply_sender(nested, '{"from": "bounce@example.com"}') == "bounce@example.com"
+    assert not reply_trust(token_matched=False, from_header=nested, spf="pass", dkim="{@example.com : pass}",
+                           envelope_json=None).trusted
