@@ -18,9 +18,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from aftercare.app import db_session, runtime
 from aftercare.errors import Problem
-from aftercare.signing import safe_equals
+from aftercare.page_headers import protect_page
+from aftercare.signing import safe_equals, within_replay_window
 from followup.delivery import find_checkin, opt_out_checkin_address, record_status
-from followup.inbound_email import extract_reply, reply_token_from_addresses
+from followup.inbound_email import extract_reply, reply_sender, reply_token_from_addresses, reply_trust
 from followup.keywords import KeywordAction, keyword_action
 from followup.messages import canned
 from followup.models import Case, CheckIn, OptOut, Reply
@@ -45,8 +46,13 @@ def _ok(media_type: str, description: str, schema: dict | None = None) -> dict:
 
 
 TWILIO_FORM = "application/x-www-form-urlencoded"
-STORED = {"type": "object", "properties": {"status": {"type": "string", "enum": ["stored", "duplicate"]},
-                                           "reply_id": {"type": "string"}, "matched": {"type": "boolean"}}}
+STORED = {"type": "object", "properties": {
+    "status": {"type": "string", "enum": ["stored", "duplicate"]}, "reply_id": {"type": "string"},
+    "matched": {"type": "boolean", "description": "the reply was tied to a check-in (and so to its case)"},
+    "trusted": {"type": "boolean", "description": "a valid reply token, or SendGrid's SPF/DKIM vouched for the "
+                                                  "sender's domain; an untrusted reply changes nothing"},
+    "trust_reason": {"type": "string"}, "case_id": {"type": ["string", "null"]},
+    "action": {"type": "string", "description": "what the reply did"}}}
 
 
 def _twilio_verified() -> dict:
@@ -189,25 +195,18 @@ def sendgrid_inbound():
         return {"status": "duplicate"}, 200
     token = reply_token_from_addresses(form.get("to"), form.get("envelope"), rt.settings.sendgrid.inbound_domain)
     checkin = session.scalars(select(CheckIn).where(CheckIn.reply_token == token)).first() if token else None
-    sender = _sender_address(form.get("from", ""), form.get("envelope"))
+    trust = reply_trust(token_matched=checkin is not None, from_header=form.get("from"), spf=form.get("SPF"),
+                        dkim=form.get("dkim"), envelope_json=form.get("envelope"))
     text = extract_reply(form.get("text"), form.get("html"))
     outcome = receive_reply(session, text=text or form.get("subject", ""), channel="email", now=rt.clock(),
-                            crm=rt.services["crm"], checkin=checkin, from_address=sender or None)
+                            crm=rt.services["crm"], checkin=checkin,
+                            from_address=reply_sender(form.get("from"), form.get("envelope")) or None,
+                            untrusted=None if trust.trusted else trust.reason)
     outcome.reply.provider_message_id = message_id
     _commit_once()
-    return {"status": "stored", "reply_id": outcome.reply.id, "matched": checkin is not None}, 200
-
-
-def _sender_address(from_header: str, envelope: str | None) -> str:
-    from email.utils import parseaddr
-
-    address = parseaddr(from_header)[1]
-    if not address and envelope:
-        try:
-            address = json.loads(envelope).get("from", "")
-        except (ValueError, AttributeError):
-            address = ""
-    return address.lower()
+    return {"status": "stored", "reply_id": outcome.reply.id, "matched": outcome.checkin is not None,
+            "trusted": trust.trusted, "trust_reason": trust.reason, "case_id": outcome.reply.case_id,
+            "action": outcome.action}, 200
 
 
 @blp.route("/webhooks/sendgrid/events", methods=["POST"])
@@ -224,7 +223,8 @@ def _sender_address(from_header: str, envelope: str | None) -> str:
 def sendgrid_events():
     raw = request.get_data(as_text=True)
     if not _event_signature_ok(raw):
-        raise Problem(403, "Forbidden", "Event Webhook signature missing or invalid.", kind="invalid-signature")
+        raise Problem(403, "Forbidden", "Event Webhook signature missing, invalid or outside the replay window.",
+                      kind="invalid-signature")
     try:
         events = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -239,10 +239,14 @@ def sendgrid_events():
 
 
 def _event_signature_ok(raw: str) -> bool:
-    key = runtime().settings.sendgrid.event_public_key
+    """SendGrid's ECDSA signature over timestamp + body, with the timestamp inside the replay window (the
+    signature alone never expires, so a captured batch could be posted again years later)."""
+    settings = runtime().settings.sendgrid
+    key = settings.event_public_key
     signature = request.headers.get("X-Twilio-Email-Event-Webhook-Signature")
     timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp")
-    if not key or not signature or not timestamp:
+    if not key or not signature or not within_replay_window(timestamp, tolerance=settings.replay_window_seconds,
+                                                            now=runtime().clock().timestamp()):
         return False
     try:
         return bool(EventWebhook(key).verify_signature(raw, signature, timestamp))
@@ -256,8 +260,15 @@ OPT_OUT_EVENTS = {"spamreport": "marked the check-in as spam", "unsubscribe": "u
                   "group_unsubscribe": "unsubscribed"}
 
 
+def _sendgrid_message_id(value) -> str | None:
+    """The message id part of `sg_message_id` ("<id>.filter…"), or None when it is not one (a signed batch is
+    still untrusted data: it must not reach the 128-character column as anything else)."""
+    message_id = value.split(".")[0] if isinstance(value, str) else ""
+    return message_id if 0 < len(message_id) <= CheckIn.provider_message_id.type.length else None
+
+
 def _apply_event(session, event: dict, now) -> int:
-    sg_id = str(event.get("sg_message_id", "")).split(".")[0] or None
+    sg_id = _sendgrid_message_id(event.get("sg_message_id"))
     checkin = find_checkin(session, checkin_id=event.get("checkin_id"), provider_message_id=sg_id)
     kind = event.get("event") if isinstance(event.get("event"), str) else None
     if checkin is None:
@@ -282,10 +293,10 @@ def unsubscribe(token: str):
     if checkin is None:
         raise Problem(404, "Not Found", "This unsubscribe link is not known.", kind="not-found")
     if request.method == "GET":
-        return Response(f"""<!doctype html><meta charset="utf-8"><title>Unsubscribe</title>
+        return protect_page(Response("""<!doctype html><meta charset="utf-8"><title>Unsubscribe</title>
 <form method="post"><p>Stop check-in emails to this address?</p><button>Unsubscribe</button></form>""",
-                        mimetype="text/html")
+                                     mimetype="text/html"))
     opt_out_checkin_address(session, checkin=checkin, source="one-click unsubscribe", now=runtime().clock())
     session.commit()
-    return Response("<!doctype html><p>You are unsubscribed. We will not email you check-ins again.</p>",
-                    mimetype="text/html")
+    return protect_page(Response("<!doctype html><p>You are unsubscribed. We will not email you check-ins again.</p>",
+                                 mimetype="text/html"))

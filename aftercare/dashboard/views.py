@@ -18,14 +18,13 @@ from aftercare.dashboard.presenters import (document_of, mask, outcome_charts, p
 from aftercare.managers import (SignInError, SignInThrottled, ThrottlePolicy, current_manager, sign_in,
                                 sign_out_everywhere)
 from aftercare.metrics_views import OutcomesQuerySchema, build_report, csv_response
+from aftercare.page_headers import protect_page
 from followup.models import Case, Reply
 from followup.outcomes import DEFINITIONS
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                static_folder="static", static_url_path="/static")
 PUBLIC_ENDPOINTS = {"dashboard.sign_in", "dashboard.static"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 @bp.before_request
@@ -50,13 +49,7 @@ def _guard():
 
 @bp.after_request
 def _security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    if request.endpoint != "dashboard.static":
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return protect_page(response, cacheable=request.endpoint == "dashboard.static")
 
 
 @bp.errorhandler(HTTPException)
