@@ -1,9 +1,10 @@
 """Reading an inbound email reply: the new text only (no quoted history or signature) and its reply token."""
 
-import json
 import re
 from email.utils import getaddresses
 from html.parser import HTMLParser
+
+from aftercare.strict_json import parse_json
 
 _ATTRIBUTION = re.compile(
     r"^\s*(?:"
@@ -167,7 +168,7 @@ def extract_reply(text: str | None, html: str | None) -> str:
 def _envelope_recipients(envelope_json: str | None) -> list[str]:
     """Recipients from SendGrid's `envelope` field; a malformed envelope yields none rather than an error."""
     try:
-        recipients = json.loads(envelope_json or "{}").get("to") or []
+        recipients = parse_json(envelope_json or "{}").get("to") or []
     except (ValueError, AttributeError):
         return []
     return [recipients] if isinstance(recipients, str) else [str(r) for r in recipients]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,8 +15,11 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from aftercare.app import db_session, runtime
-from aftercare.errors import Problem
+from aftercare.bodies import Blueprint, read_json
+from aftercare.errors import Problem, validation_problem
+from aftercare.fields import column_length
 from aftercare.signing import safe_equals
+from aftercare.strict_json import parse_json
 from followup.delivery import find_checkin, opt_out_checkin_address, record_status
 from followup.inbound_email import extract_reply, reply_token_from_addresses
 from followup.keywords import KeywordAction, keyword_action
@@ -45,6 +46,8 @@ def _ok(media_type: str, description: str, schema: dict | None = None) -> dict:
 
 
 TWILIO_FORM = "application/x-www-form-urlencoded"
+ADDRESS_LENGTH = column_length(Reply.from_address, OptOut.address)  # a sender: phone number or email address
+MESSAGE_ID_LENGTH = column_length(Reply.provider_message_id)
 STORED = {"type": "object", "properties": {"status": {"type": "string", "enum": ["stored", "duplicate"]},
                                            "reply_id": {"type": "string"}, "matched": {"type": "boolean"}}}
 
@@ -84,6 +87,11 @@ def twilio_inbound_sms():
     if not sender:
         raise Problem(422, "Invalid request body", "From is required.", kind="validation",
                       errors=[{"field": "From", "message": "Missing data for required field."}])
+    too_long = {name: [f"At most {limit} characters."] for name, limit in (("From", ADDRESS_LENGTH),
+                                                                          ("MessageSid", MESSAGE_ID_LENGTH))
+                if len(form.get(name) or "") > limit}
+    if too_long:
+        raise validation_problem(too_long)
     session, rt = db_session(), runtime()
     if _already_seen(sid):
         return _twiml()
@@ -168,7 +176,10 @@ def _inbound_authorised() -> bool:
     return bool(secret) and safe_equals(request.args.get("key", ""), secret)
 
 
-MESSAGE_ID = re.compile(r"^message-id:\s*(<[^>]+>)", re.IGNORECASE | re.MULTILINE)
+# A Message-ID longer than its column is no dedupe key; the reply is still stored (as a sender too long to
+# be an address is no sender): an email's headers are the sender's to write, and a refusal would only make
+# SendGrid post it again for days.
+MESSAGE_ID = re.compile(rf"^message-id:\s*(<[^>]{{1,{MESSAGE_ID_LENGTH - 2}}}>)", re.IGNORECASE | re.MULTILINE)
 
 
 @blp.route("/webhooks/sendgrid/inbound", methods=["POST"])
@@ -204,10 +215,11 @@ def _sender_address(from_header: str, envelope: str | None) -> str:
     address = parseaddr(from_header)[1]
     if not address and envelope:
         try:
-            address = json.loads(envelope).get("from", "")
+            address = parse_json(envelope).get("from", "")
         except (ValueError, AttributeError):
             address = ""
-    return address.lower()
+    address = address.lower() if isinstance(address, str) else ""
+    return address if len(address) <= ADDRESS_LENGTH else ""
 
 
 @blp.route("/webhooks/sendgrid/events", methods=["POST"])
@@ -225,10 +237,7 @@ def sendgrid_events():
     raw = request.get_data(as_text=True)
     if not _event_signature_ok(raw):
         raise Problem(403, "Forbidden", "Event Webhook signature missing or invalid.", kind="invalid-signature")
-    try:
-        events = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise Problem(400, "Malformed JSON", str(exc), kind="malformed-json") from exc
+    events = read_json(raw)
     if not isinstance(events, list):
         raise Problem(422, "Invalid request body", "Expected a JSON array of events.", kind="validation",
                       errors=[{"field": "body", "message": "Must be a JSON array."}])
