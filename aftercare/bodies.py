@@ -63,7 +63,7 @@ def read_json(raw: bytes | str) -> Any:
 
 
 class StrictJsonParser(FlaskParser):
-    """webargs' parser with the JSON rules above for every `@blp.arguments` body."""
+    """webargs' parser with `aftercare.strict_json`'s rules for every `@blp.arguments` JSON body."""
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
