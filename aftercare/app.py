@@ -13,6 +13,7 @@ from flask import Flask, current_app, g, request
 from flask_smorest import Api
 from sqlalchemy.orm import Session
 
+from aftercare.bodies import BoundedBodies
 from aftercare.db import Database, utcnow
 from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
 from aftercare.logs import configure_logging
@@ -73,6 +74,7 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
         OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
         JSON_SORT_KEYS=False,
     )
+    app.wsgi_app = BoundedBodies(app.wsgi_app, settings.server.max_body_bytes)  # chunked bodies too
     from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config
 
     app.config.update(session_config(settings))

@@ -37,6 +37,7 @@ from aftercare.db import Database
 from aftercare.errors import Problem, problem_body, validation_problem
 from aftercare.intake_handlers import apply_event
 from aftercare.intake_schemas import SCHEMAS
+from aftercare.logs import error_summary
 from aftercare.models import ORDER_KEYS, WebhookEvent
 from followup.dispatch import worker_name
 
@@ -249,7 +250,7 @@ def _apply_one(db: Database, event_id: str, *, worker: str, ctx, now: datetime, 
         outcome = ("failed", problem.status, problem.as_dict(), problem.detail or problem.title)
     except Exception as exc:
         log.exception("CRM event %s could not be applied; it stays queued", event_id)
-        outcome = ("retry", 500, None, f"{type(exc).__name__}: {exc}"[:2000])
+        outcome = ("retry", 500, None, error_summary(exc)[:2000])
     _record_failure(db, event_id, worker=worker, outcome=outcome, now=now, max_attempts=max_attempts,
                     report=report)
 

@@ -2,7 +2,6 @@
 sender, and whether that sender may act on a case."""
 
 import functools
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -10,6 +9,8 @@ from email.utils import getaddresses
 from html.parser import HTMLParser
 
 from publicsuffixlist import PublicSuffixList
+
+from aftercare.strict_json import parse_json
 
 _ATTRIBUTION = re.compile(
     r"^\s*(?:"
@@ -203,8 +204,8 @@ def extract_reply(text: str | None, html: str | None) -> str:
 def _envelope(envelope_json: str | None) -> dict:
     """SendGrid's `envelope` field; a malformed envelope is empty rather than an error."""
     try:
-        envelope = json.loads(envelope_json or "{}")
-    except (ValueError, RecursionError):
+        envelope = parse_json(envelope_json or "{}")
+    except ValueError:
         return {}
     return envelope if isinstance(envelope, dict) else {}
 

@@ -1,12 +1,12 @@
 """followup's HTTP edge: check-ins, cases and replies under /api/v1 (load, call a service, dump)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 import wellbeing.services as wellbeing
 from aftercare.app import db_session, runtime
 from aftercare.auth import require_scope
+from aftercare.bodies import Blueprint
 from aftercare.errors import Problem
 from followup.models import Case, CheckIn, Interaction, Reply
 from followup.replies import receive_reply

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +15,9 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from aftercare.app import db_session, runtime
-from aftercare.errors import Problem
+from aftercare.bodies import Blueprint, read_json
+from aftercare.errors import Problem, validation_problem
+from aftercare.fields import column_length
 from aftercare.page_headers import protect_page
 from aftercare.signing import safe_equals, within_replay_window
 from followup.delivery import find_checkin, opt_out_checkin_address, record_status
@@ -46,6 +46,8 @@ def _ok(media_type: str, description: str, schema: dict | None = None) -> dict:
 
 
 TWILIO_FORM = "application/x-www-form-urlencoded"
+ADDRESS_LENGTH = column_length(Reply.from_address, OptOut.address)  # a sender: phone number or email address
+MESSAGE_ID_LENGTH = column_length(Reply.provider_message_id)
 STORED = {"type": "object", "properties": {
     "status": {"type": "string", "enum": ["stored", "duplicate"]}, "reply_id": {"type": "string"},
     "matched": {"type": "boolean", "description": "the reply was tied to a check-in (and so to its case)"},
@@ -90,6 +92,11 @@ def twilio_inbound_sms():
     if not sender:
         raise Problem(422, "Invalid request body", "From is required.", kind="validation",
                       errors=[{"field": "From", "message": "Missing data for required field."}])
+    too_long = {name: [f"At most {limit} characters."] for name, limit in (("From", ADDRESS_LENGTH),
+                                                                          ("MessageSid", MESSAGE_ID_LENGTH))
+                if len(form.get(name) or "") > limit}
+    if too_long:
+        raise validation_problem(too_long)
     session, rt = db_session(), runtime()
     if _already_seen(sid):
         return _twiml()
@@ -174,7 +181,10 @@ def _inbound_authorised() -> bool:
     return bool(secret) and safe_equals(request.args.get("key", ""), secret)
 
 
-MESSAGE_ID = re.compile(r"^message-id:\s*(<[^>]+>)", re.IGNORECASE | re.MULTILINE)
+# A Message-ID longer than its column is no dedupe key; the reply is still stored (as a sender too long to
+# be an address is no sender): an email's headers are the sender's to write, and a refusal would only make
+# SendGrid post it again for days.
+MESSAGE_ID = re.compile(rf"^message-id:\s*(<[^>]{{1,{MESSAGE_ID_LENGTH - 2}}}>)", re.IGNORECASE | re.MULTILINE)
 
 
 @blp.route("/webhooks/sendgrid/inbound", methods=["POST"])
@@ -200,13 +210,19 @@ def sendgrid_inbound():
     text = extract_reply(form.get("text"), form.get("html"))
     outcome = receive_reply(session, text=text or form.get("subject", ""), channel="email", now=rt.clock(),
                             crm=rt.services["crm"], checkin=checkin,
-                            from_address=reply_sender(form.get("from"), form.get("envelope")) or None,
+                            from_address=_fits(reply_sender(form.get("from"), form.get("envelope"))),
                             untrusted=None if trust.trusted else trust.reason)
     outcome.reply.provider_message_id = message_id
     _commit_once()
     return {"status": "stored", "reply_id": outcome.reply.id, "matched": outcome.checkin is not None,
             "trusted": trust.trusted, "trust_reason": trust.reason, "case_id": outcome.reply.case_id,
             "action": outcome.action}, 200
+
+
+def _fits(sender: str) -> str | None:
+    """An attacker-chosen sender too long for the column is stored as no sender, not refused: SendGrid would
+    resend a refused post for days."""
+    return sender if sender and len(sender) <= ADDRESS_LENGTH else None
 
 
 @blp.route("/webhooks/sendgrid/events", methods=["POST"])
@@ -225,10 +241,7 @@ def sendgrid_events():
     if not _event_signature_ok(raw):
         raise Problem(403, "Forbidden", "Event Webhook signature missing, invalid or outside the replay window.",
                       kind="invalid-signature")
-    try:
-        events = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise Problem(400, "Malformed JSON", str(exc), kind="malformed-json") from exc
+    events = read_json(raw)
     if not isinstance(events, list):
         raise Problem(422, "Invalid request body", "Expected a JSON array of events.", kind="validation",
                       errors=[{"field": "body", "message": "Must be a JSON array."}])

@@ -1,9 +1,10 @@
 """wellbeing's HTTP edge under /api/v1: load, break rules, agent state, the next item, breaks, the queue."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import g, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
@@ -11,7 +12,10 @@ from twilio.request_validator import RequestValidator
 import wellbeing.services as wellbeing
 from aftercare.app import db_session, runtime
 from aftercare.auth import require_scope
+from aftercare.bodies import Blueprint
 from aftercare.errors import Problem, validation_problem
+from aftercare.fields import column_length
+from wellbeing.models import Agent
 from wellbeing.rules import dump_rule_set
 from wellbeing.schemas import (AgentBreaksSchema, AgentLoadSchema, AgentStateResultSchema, AgentStateSchema,
                                BreakSchema, LimitQuerySchema, NextSchema, PublishRulesSchema, QueueListSchema,
@@ -36,6 +40,19 @@ def _invalid(error: ValidationError, prefix: str) -> Problem:
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
     return validation_problem({prefix if key == "_schema" else f"{prefix}.{key}" if prefix else key: texts
                                for key, texts in messages.items()})
+
+
+def _agent_id_fits(view):
+    """A state report stores the agent under the path's id: one longer than the column is a 422 naming it
+    (PostgreSQL refused it with a 500; SQLite stored it)."""
+
+    @wraps(view)
+    def checked(*args, agent_id: str, **kwargs):
+        if len(agent_id) > (limit := column_length(Agent.id)):
+            raise validation_problem({"agent_id": [f"At most {limit} characters."]}, "Invalid path")
+        return view(*args, agent_id=agent_id, **kwargs)
+
+    return checked
 
 
 def _commit_version() -> None:
@@ -75,6 +92,7 @@ def team_load(team: str):
 @require_scope("agent")
 @blp.arguments(AgentStateSchema)
 @blp.response(200, AgentStateResultSchema)
+@_agent_id_fits
 def put_agent_state(args, agent_id: str):
     result = wellbeing.report_state(db_session(), agent_id=agent_id, state=args["state"], now=runtime().clock(),
                                     name=args.get("name"), team=args.get("team"))
