@@ -75,7 +75,7 @@ def require_scope(*allowed: str) -> Callable:
             if key.agent_id is not None and kwargs.get("agent_id") != key.agent_id:
                 raise Problem(403, "Forbidden", "This key belongs to one agent: it may act only on "
                                                 f"/api/v1/agents/{key.agent_id}/….", kind="forbidden")
-            g.api_key_name = key.name
+            g.api_key_name, g.api_key_scopes = key.name, granted_scopes(key)
             return view(*args, **kwargs)
 
         return wrapper

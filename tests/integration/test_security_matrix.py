@@ -378,8 +378,10 @@ def test_an_agent_key_bound_to_one_agent_acts_only_for_that_agent(app, client, m
     mine = {"Authorization": f"Bearer {key}"}
     unbound = {"Authorization": f"Bearer {make_key(app, 'agent')}"}
     for agent in ("ag_1", "ag_2"):
-        assert client.put(f"/api/v1/agents/{agent}/state", json={"state": "available", "team": "t"},
+        assert client.put(f"/api/v1/agents/{agent}/state", json={"state": "available"},
                           headers=unbound).status_code == 200  # a routing integration acts for everyone
+        assert client.put(f"/api/v1/agents/{agent}/state", json={"state": "available", "team": "t"},
+                          headers=unbound).status_code == 403  # but teams come from the CRM or a manager
     assert client.put("/api/v1/agents/ag_1/state", json={"state": "busy"}, headers=mine).status_code == 200
     for method, path in (("PUT", "/api/v1/agents/ag_2/state"), ("GET", "/api/v1/agents/ag_2/next"),
                          ("GET", "/api/v1/agents/ag_2/load"), ("GET", "/api/v1/agents/ag_2/breaks"),
