@@ -68,8 +68,7 @@ def create_manager(*, session: Session, username: str, password: str, now: datet
     name = normalise_username(username)
     if not USERNAME.match(name):
         raise ValueError("username: 1-150 letters, digits or . _ @ -")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password_rules(password)
     if session.scalar(select(Manager.id).where(Manager.username == name)) is not None:
         raise ValueError(f"username: {name!r} already exists")
     manager = Manager(id=new_id("mgr"), username=name, password_hash=generate_password_hash(password),
@@ -77,6 +76,26 @@ def create_manager(*, session: Session, username: str, password: str, now: datet
     session.add(manager)
     session.commit()
     return manager
+
+
+def reset_password(*, session: Session, username: str, password: str) -> Manager:
+    """Give a manager a new password (same rules as a new one), sign them out of every browser and lift a
+    lockout on their name; ValueError names what is wrong."""
+    _check_password_rules(password)
+    name = normalise_username(username)
+    manager = session.scalar(select(Manager).where(Manager.username == name))
+    if manager is None:
+        raise ValueError(f"username: no manager {name!r}")
+    manager.password_hash = generate_password_hash(password)
+    manager.session_nonce = secrets.token_urlsafe(24)
+    session.execute(delete(SignInFailure).where(SignInFailure.username == name))
+    session.commit()
+    return manager
+
+
+def _check_password_rules(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
 
 
 @functools.lru_cache(maxsize=1)

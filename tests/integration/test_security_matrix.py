@@ -22,7 +22,8 @@ from tests.conftest import interaction_event, make_key
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("crm", "agent", "manager", "read")
-CALLERS = (*KEYS, "no key", "bad key")
+UNKNOWN = ("no key", "bad key", "revoked key")  # a revoked manager key must be as good as none
+CALLERS = (*KEYS, *UNKNOWN)
 PUBLIC, SIGNED, SESSION = "public", "signed", "session"
 R, A, M = "read", "agent", "manager"
 
@@ -142,9 +143,15 @@ def every_adapter(overrides):
 
 
 @pytest.fixture
-def callers(every_adapter, app) -> dict[str, dict]:
+def callers(every_adapter, app, clock) -> dict[str, dict]:
+    from aftercare.auth import revoke_api_key
+
     headers = {scope: {"Authorization": f"Bearer {make_key(app, scope)}"} for scope in KEYS}
-    return {**headers, "no key": {}, "bad key": {"Authorization": "Bearer ak_" + "x" * 43}}
+    revoked = make_key(app, "manager")
+    with app.extensions["aftercare"].db.session() as session:
+        revoke_api_key(session, ref=revoked, now=clock.now)
+    return {**headers, "no key": {}, "bad key": {"Authorization": "Bearer ak_" + "x" * 43},
+            "revoked key": {"Authorization": f"Bearer {revoked}"}}
 
 
 def _call(client, method: str, path: str, headers: dict):
@@ -163,7 +170,7 @@ def test_access_matrix(method, path, callers, client):
         got = f"{caller}: {method} {path} → {resp.status_code} {resp.get_data(as_text=True)[:200]}"
         assert resp.status_code < 500, got
         if isinstance(expected, set):
-            if caller in ("no key", "bad key"):
+            if caller in UNKNOWN:
                 assert resp.status_code == 401 and resp.mimetype == "application/problem+json", got
                 assert resp.headers["WWW-Authenticate"].startswith("Bearer"), got
             elif caller in expected:
