@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import Callable
 
 import click
 from flask import Flask
@@ -71,39 +72,44 @@ def register_access_commands(app: Flask) -> None:
             verb = "revoked" if revoked else "was already revoked"
             click.echo(f"key {key.id} ({key.prefix}…, {key.name!r}) {verb} at {_when(key.revoked_at)}")
 
-    @managers.command("create")
-    @click.option("--username", required=True)
-    @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of prompting.")
-    def managers_create(username: str, password_stdin: bool) -> None:
-        """Create a dashboard manager; the password is prompted for (hidden) or read from stdin."""
-        from aftercare.managers import create_manager
-
+    def change_manager(password_stdin: bool, change: Callable) -> str:
+        """Read the password once, run `change(session, password, now)`; its ValueError is the command's error."""
         password = _read_password(password_stdin)
         rt = app.extensions["aftercare"]
         with rt.db.session() as session:
             try:
-                manager = create_manager(session=session, username=username, password=password, now=rt.clock())
+                return change(session, password, rt.clock()).username
             except ValueError as exc:
                 raise click.ClickException(str(exc)) from exc
-        click.echo(f"created manager {manager.username!r}; sign in at /dashboard/sign-in")
+
+    @managers.command("create")
+    @_password_options
+    def managers_create(username: str, password_stdin: bool) -> None:
+        """Create a dashboard manager; the password is prompted for (hidden) or read from stdin."""
+        from aftercare.managers import create_manager
+
+        name = change_manager(password_stdin, lambda session, password, now: create_manager(
+            session=session, username=username, password=password, now=now))
+        click.echo(f"created manager {name!r}; sign in at /dashboard/sign-in")
 
     @managers.command("reset-password")
-    @click.option("--username", required=True)
-    @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of prompting.")
+    @_password_options
     def managers_reset_password(username: str, password_stdin: bool) -> None:
         """Set a manager's new password (same rules as `create`); signs them out everywhere and lifts a lockout."""
         from aftercare.managers import reset_password
 
-        password = _read_password(password_stdin)
-        with app.extensions["aftercare"].db.session() as session:
-            try:
-                name = reset_password(session=session, username=username, password=password).username
-            except ValueError as exc:
-                raise click.ClickException(str(exc)) from exc
+        name = change_manager(password_stdin, lambda session, password, _now: reset_password(
+            session=session, username=username, password=password))
         click.echo(f"new password set for manager {name!r}; their open sessions are signed out")
 
     app.cli.add_command(keys)
     app.cli.add_command(managers)
+
+
+def _password_options(command: Callable) -> Callable:
+    command = click.option("--password-stdin", is_flag=True,
+                           help="Read the password from stdin instead of prompting.")(command)
+    return click.option("--username", required=True)(command)
 
 
 def _read_password(from_stdin: bool) -> str:
