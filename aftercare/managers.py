@@ -111,8 +111,8 @@ def sign_in(*, session: Session, username: str, password: str, ip: str, now: dat
     Each attempt first records itself as a failure and commits, then counts: the k-th attempt to commit sees at
     least k rows, so at most `max_failures` attempts ever reach the password check, with no lock and on any
     database (counting first and recording after let parallel attempts all see the same count). A throttled
-    attempt takes its row back, so a crowd refused together leaves no failures; a right password clears them all. Commits: a failure must stay recorded even
-    though the caller's request then fails.
+    attempt takes its row back, so a crowd refused together leaves no failures; a right password clears them
+    all. Commits: a failure must stay recorded even though the caller's request then fails.
     """
     name, ip = normalise_username(username)[:150], (ip or "unknown")[:64]
     attempt = SignInFailure(username=name, ip=ip, at=now)
