@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -131,10 +132,21 @@ def _register_blueprints(api: Api) -> None:
     api._app.register_blueprint(dashboard)
 
 
+# A caller's own X-Request-Id is kept only when it is short and plain: it is echoed and written to every log line.
+CALLER_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_for(sent: str | None) -> str:
+    """The caller's id if it fits CALLER_REQUEST_ID, else a new one (never an echo of 1 MB or of log syntax)."""
+    if sent and CALLER_REQUEST_ID.fullmatch(sent):
+        return sent
+    return uuid.uuid4().hex[:16]
+
+
 def _request_hooks(app: Flask) -> None:
     @app.before_request
     def _request_id():
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        g.request_id = request_id_for(request.headers.get("X-Request-Id"))
 
     @app.after_request
     def _echo_request_id(response):

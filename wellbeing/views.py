@@ -85,15 +85,28 @@ def team_load(team: str):
     return {"team": team, "at": now.isoformat(), "agents": wellbeing.team_load(db_session(), team=team, now=now)}
 
 
+# An agent's team decides whose work /next hands over, so only the CRM (its events) or a manager may set it.
+MANAGER_ONLY_AGENT_FIELDS = ("team", "name")
+
+
 @blp.route("/agents/<agent_id>/state", methods=["PUT"])
 @blp.doc(security=SECURITY, summary="Report an agent's state: available, busy, wrap_up, on_break or offline",
          description="available / wrap_up after a break was granted lets an `after_current` break start; "
-                     "reported during a break, the agent is back early. offline cancels a break not yet started.")
+                     "reported during a break, the agent is back early. offline cancels a break not yet started. "
+                     "`team` and `name` come from the CRM's events; only a `manager` key may set them here "
+                     "(an `agent` key sending either gets 403 naming the field).",
+         responses={"403": {"description": "The key lacks the scope, is bound to another agent, or is not a "
+                                           "manager key and sent `team` or `name`"}})
 @require_scope("agent")
 @blp.arguments(AgentStateSchema)
 @blp.response(200, AgentStateResultSchema)
 @_agent_id_fits
 def put_agent_state(args, agent_id: str):
+    refused = [name for name in MANAGER_ONLY_AGENT_FIELDS if name in args]
+    if refused and "manager" not in g.api_key_scopes:
+        raise Problem(403, "Forbidden", "An agent key reports state only; an agent's team and name come from the "
+                                        "CRM or a manager key.", kind="forbidden",
+                      errors=[{"field": name, "message": "Only a manager key may set this."} for name in refused])
     result = wellbeing.report_state(db_session(), agent_id=agent_id, state=args["state"], now=runtime().clock(),
                                     name=args.get("name"), team=args.get("team"))
     db_session().commit()

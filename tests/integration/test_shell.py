@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,19 @@ def test_openapi_lists_every_api_route_and_docs_render(app, client):
 
 def test_request_id_is_echoed(client):
     assert client.get("/healthz", headers={"X-Request-Id": "abc123"}).headers["X-Request-Id"] == "abc123"
+    uuid_id = "3f2b8c1e-9a4d-4c2e-8f1a-7b6d5e4c3b2a"
+    assert client.get("/healthz", headers={"X-Request-Id": uuid_id}).headers["X-Request-Id"] == uuid_id
+
+
+@pytest.mark.parametrize("sent", ["x" * 1_000_000, "a" * 65, "abc def", "abc\x00", "abc\u2028def", '{"level":"ERROR"}'],
+                         ids=["1MB", "65 chars", "space", "NUL", "line separator", "JSON"])
+def test_an_oversized_or_odd_request_id_is_replaced_not_echoed(client, sent):
+    """Issue 11: the id is echoed and logged; a client must not make us echo 1 MB or write into the logs."""
+    for resp in (client.get("/healthz", headers={"X-Request-Id": sent}),
+                 client.get("/api/v1/checkins", headers={"X-Request-Id": sent})):
+        echoed = resp.headers["X-Request-Id"]
+        assert echoed != sent and re.fullmatch(r"[0-9a-f]{16}", echoed), echoed[:80]
+    assert resp.get_json()["request_id"] == echoed  # the 401 problem quotes the id it was given
 
 
 def _flask(args, env_extra, cwd):
