@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -16,8 +17,9 @@ from aftercare import auth
 from aftercare.core.clock import utcnow
 from aftercare.core.db import Database
 from aftercare.core.web import RUNTIME, close_db_session
+from aftercare.core.bodies import BoundedBodies
 from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
-from aftercare.logs import configure_logging
+from aftercare.core.logs import configure_logging
 from config.settings import Settings, load_settings
 
 DEV_CREDENTIALS = "dev-credentials.json"
@@ -64,6 +66,7 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
         OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
         JSON_SORT_KEYS=False,
     )
+    app.wsgi_app = BoundedBodies(app.wsgi_app, settings.server.max_body_bytes)  # chunked bodies too
     from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config
 
     app.config.update(session_config(settings))
@@ -121,10 +124,21 @@ def _register_blueprints(api: Api) -> None:
     api._app.register_blueprint(dashboard)
 
 
+# A caller's own X-Request-Id is kept only when it is short and plain: it is echoed and written to every log line.
+CALLER_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_for(sent: str | None) -> str:
+    """The caller's id if it fits CALLER_REQUEST_ID, else a new one (never an echo of 1 MB or of log syntax)."""
+    if sent and CALLER_REQUEST_ID.fullmatch(sent):
+        return sent
+    return uuid.uuid4().hex[:16]
+
+
 def _request_hooks(app: Flask) -> None:
     @app.before_request
     def _request_id():
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        g.request_id = request_id_for(request.headers.get("X-Request-Id"))
 
     @app.after_request
     def _echo_request_id(response):

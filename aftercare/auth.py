@@ -1,20 +1,22 @@
-"""API keys (stored as SHA-256 hashes) with scopes; `manager` may do anything `read` may."""
+"""API keys (stored as SHA-256 hashes) with scopes; `manager` may do anything `read` may; revoked keys are a 401."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from aftercare.core.ids import new_id
 from aftercare.core.problems import Problem
-from aftercare.core.web import AUTHORIZE, db_session
+from aftercare.core.web import AUTHORIZE, db_session, runtime
 from aftercare.models import ApiKey
 
 SCOPES = ("crm", "agent", "manager", "read")
+LAST_USED_RESOLUTION = timedelta(hours=1)
 IMPLIED = {"manager": {"manager", "read", "agent"}, "read": {"read"}, "agent": {"agent"}, "crm": {"crm"}}
 
 
@@ -52,6 +54,45 @@ def authenticate(session: Session, header: str | None) -> ApiKey | None:
     return row
 
 
+def note_use(session: Session, key: ApiKey, now: datetime) -> None:
+    """Keep `last_used_at` to the hour, so `keys list` can tell a key in use from one safe to revoke while the
+    read path writes at most once an hour per key. Commits: it runs before the view has done anything."""
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    session.execute(update(ApiKey).where(ApiKey.id == key.id, or_(
+        ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION)).values(last_used_at=now))
+    session.commit()
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every key, oldest first, revoked ones included (the caller never shows a key's hash)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def find_api_key(session: Session, ref: str) -> ApiKey:
+    """The one key named by its id, its prefix (`ak_` and 7 characters, as `keys list` shows) or the whole key
+    (found by its hash: a leaked key can be revoked as found). LookupError when none or several match."""
+    ref = (ref or "").strip()
+    found = session.scalars(select(ApiKey).where(or_(ApiKey.id == ref, ApiKey.prefix == ref,
+                                                     ApiKey.key_hash == hash_key(ref)))).all()
+    if not found:
+        raise LookupError(f"no API key has the id or prefix {ref[:16]!r}")
+    if len(found) > 1:
+        raise LookupError(f"{ref!r} is the prefix of several keys; name one by id: {', '.join(k.id for k in found)}")
+    return found[0]
+
+
+def revoke_api_key(session: Session, *, ref: str, now: datetime) -> tuple[ApiKey, bool]:
+    """Revoke a key for good: from now on it is a 401. Returns the key and whether this call revoked it (False:
+    it already was, and its revocation time stays)."""
+    key = find_api_key(session, ref)
+    if key.revoked_at is not None:
+        return key, False
+    key.revoked_at = now
+    session.commit()
+    return key, True
+
+
 def granted_scopes(key: ApiKey) -> set[str]:
     return set().union(*(IMPLIED.get(s, {s}) for s in key.scopes)) if key.scopes else set()
 
@@ -63,13 +104,14 @@ def authorize(allowed: tuple[str, ...], view_args: dict) -> None:
     if key is None:
         raise Problem(401, "Unauthorized", "Send an API key as 'Authorization: Bearer <key>'.",
                       kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="aftercare"'})
+    note_use(db_session(), key, runtime().clock())
     if not granted_scopes(key) & set(allowed):
         raise Problem(403, "Forbidden", f"This key lacks the scope needed here: {' or '.join(allowed)}.",
                       kind="forbidden")
     if key.agent_id is not None and view_args.get("agent_id") != key.agent_id:
         raise Problem(403, "Forbidden", "This key belongs to one agent: it may act only on "
                                         f"/api/v1/agents/{key.agent_id}/….", kind="forbidden")
-    g.api_key_name = key.name
+    g.api_key_name, g.api_key_scopes = key.name, granted_scopes(key)
 
 
 def init_app(app) -> None:

@@ -1,4 +1,5 @@
-"""`flask --app wsgi ...` commands: db upgrade, keys create, serve, worker, demo, followup classify, retention purge."""
+"""`flask --app wsgi ...` commands: db upgrade, serve, worker, demo, followup classify, retention purge (keys and
+managers: `aftercare.cli_access`)."""
 from __future__ import annotations
 
 import json
@@ -10,11 +11,11 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from aftercare import migrate
+from aftercare.cli_access import register_access_commands
 
 
 def register_cli(app: Flask) -> None:
     db = AppGroup("db", help="Database migrations.")
-    keys = AppGroup("keys", help="API keys.")
     followup = AppGroup("followup", help="Follow-up tools.")
     retention = AppGroup("retention", help="Data retention.")
 
@@ -24,26 +25,6 @@ def register_cli(app: Flask) -> None:
         """Migrate the configured database to the latest schema."""
         migrate.upgrade(app.extensions["aftercare"].settings.database.url, revision)
         click.echo(f"database at {revision}")
-
-    @keys.command("create")
-    @click.option("--scope", "scopes", multiple=True, required=True, help="crm, agent, manager or read")
-    @click.option("--name", default="cli", help="Who the key is for (shown in audit trails).")
-    @click.option("--agent", "agent_id", default=None,
-                  help="Bind an agent key to this agent id: it may act only on /agents/<id>/… (a softphone).")
-    def keys_create(scopes: tuple[str, ...], name: str, agent_id: str | None) -> None:
-        """Create an API key; the key alone is printed on the last line."""
-        from aftercare.auth import create_api_key
-
-        rt = app.extensions["aftercare"]
-        with rt.db.session() as session:
-            try:
-                key = create_api_key(session=session, name=name, scopes=list(scopes), agent_id=agent_id)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint="--agent" if agent_id else "--scope") from exc
-        bound = f", bound to agent {agent_id!r}" if agent_id else ""
-        click.echo(f"created a key with scope(s) {', '.join(scopes)} for {name!r}{bound}; it is shown only once:",
-                   err=True)
-        click.echo(key)
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
@@ -138,28 +119,6 @@ def register_cli(app: Flask) -> None:
             if name not in ("cutoff", "dry_run", "cases"):
                 click.echo(f"  {name}: {count}")
 
-    managers = AppGroup("managers", help="Managers who sign in to the dashboard.")
-
-    @managers.command("create")
-    @click.option("--username", required=True)
-    @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of prompting.")
-    def managers_create(username: str, password_stdin: bool) -> None:
-        """Create a dashboard manager; the password is prompted for (hidden) or read from stdin."""
-        from aftercare.managers import create_manager
-
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        rt = app.extensions["aftercare"]
-        with rt.db.session() as session:
-            try:
-                manager = create_manager(session=session, username=username, password=password, now=rt.clock())
-            except ValueError as exc:
-                raise click.ClickException(str(exc)) from exc
-        click.echo(f"created manager {manager.username!r}; sign in at /dashboard/sign-in")
-
-    app.cli.add_command(managers)
-
-    for group in (db, keys, followup, retention):
+    for group in (db, followup, retention):
         app.cli.add_command(group)
+    register_access_commands(app)

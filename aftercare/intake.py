@@ -8,15 +8,13 @@ import json
 import logging
 
 from flask import current_app, jsonify, request, url_for
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from aftercare.core.web import db_session, runtime
-from aftercare.core.web import require_scope
+from aftercare.core.web import db_session, runtime, require_scope, problem_doc, problem_json
 from aftercare.core.problems import Problem, nul_fields, nul_problem, validation_problem
-from aftercare.core.web import problem_doc, problem_json
+from aftercare.core.bodies import Blueprint, read_json
 from aftercare.intake_handlers import apply_event, order_keys, triage_at_the_door
 from aftercare.intake_queue import VALIDATORS, requeue, store_queued
 from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
@@ -41,23 +39,9 @@ def _verified_body() -> bytes:
     return body
 
 
-def _not_json_number(text: str):
-    raise ValueError(f"{text} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
 def _parse(body: bytes) -> dict:
-    """Strict JSON: Python's parser also takes NaN, Infinity and 1e999, which no database column can hold."""
-    try:
-        data = json.loads(body, parse_constant=_not_json_number, parse_float=_finite)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise Problem(400, "Malformed JSON", f"The body is not valid JSON: {exc}", kind="malformed-json") from exc
+    """Strict, shallow JSON (`aftercare.core.bodies.parse_json`), and an object."""
+    data = read_json(body)
     if not isinstance(data, dict):
         raise Problem(422, "Invalid request body", "The body must be a JSON object.", kind="validation",
                       errors=[{"field": "body", "message": "Must be a JSON object."}])
@@ -78,10 +62,11 @@ def _parse(body: bytes) -> dict:
                             "content": {"application/json": {"schema": {"type": "object"}}}},
                     "200": {"description": "Duplicate event_id: the original result", "content": {
                         "application/json": {"schema": {"type": "object"}}}},
-                    "400": problem_doc("Body is not JSON"),
+                    "400": problem_doc("Body is not JSON (NaN and Infinity are not JSON)"),
                     "401": problem_doc("Missing, forged or stale signature"),
                     "409": problem_doc("Interaction already recorded under another event_id"),
-                    "413": problem_doc("Body over 1 MB"), "422": problem_doc("Invalid fields")})
+                    "413": problem_doc("Body over server.max_body_bytes (1 MiB), chunked or not"),
+                    "422": problem_doc("Invalid fields, NUL in text, or JSON nested too deep")})
 def crm_webhook():
     data = _parse(_verified_body())
     if runtime().settings.crm.intake_mode == "queued":
@@ -90,7 +75,7 @@ def crm_webhook():
     event_id = data.get("event_id")
     if isinstance(event_id, str) and (seen := session.get(WebhookEvent, event_id)) is not None:
         return _replayed(seen)
-    event = _validated(data)
+    event = _accepted(data)
     now = runtime().clock()
     result = apply_event(session, event, now, runtime().followup)
     session.add(WebhookEvent(event_id=event["event_id"], type=event["type"], status_code=202, response=result,
@@ -107,6 +92,19 @@ def crm_webhook():
     return jsonify(result), 202
 
 
+def _accepted(data: dict) -> dict:
+    """Valid, and without NUL anywhere (keys included), in either intake mode and on either database.
+
+    PostgreSQL cannot store NUL in text and SQLite can: refusing it here is what keeps the two alike (and
+    a queued event from failing in a worker later). JSON can only carry it escaped, so the walk that names
+    the fields runs only when the raw body has the escape.
+    """
+    event = _validated(data)
+    if b"\\u0000" in request.get_data(cache=True) and (bad := nul_fields(data)):
+        raise nul_problem(bad)
+    return event
+
+
 def _validated(data: dict) -> dict:
     """Each type's schema extends the envelope's; the envelope alone only speaks for an unknown or missing type."""
     validator = VALIDATORS.get(data.get("type")) if isinstance(data.get("type"), str) else None
@@ -117,15 +115,8 @@ def _validated(data: dict) -> dict:
 
 
 def _store_for_workers(data: dict):
-    """Queued mode: one INSERT (or nothing, for a repeat) and the 202; the workers act on it in arrival order.
-
-    NUL is refused here, not by a worker later: PostgreSQL cannot store it in the text columns the event
-    becomes. JSON can only carry it escaped, so the walk that names the fields runs only when the raw body
-    has the escape.
-    """
-    event = _validated(data)
-    if b"\\u0000" in request.get_data(cache=True) and (bad := nul_fields(data)):
-        raise nul_problem(bad)
+    """Queued mode: one INSERT (or nothing, for a repeat) and the 202; the workers act on it in arrival order."""
+    event = _accepted(data)
     link = url_for("crm.received_event", event_id=event["event_id"])
     interaction = event.get("interaction") or {}
     response = {"event_id": event["event_id"], "status": "queued", "type": event["type"],

@@ -10,8 +10,7 @@ from datetime import datetime
 
 import wellbeing.services as wellbeing
 from aftercare.core.problems import Problem
-from followup import outcome_store
-from followup import services as followup
+from followup import outcome_store, services as followup
 from followup.models import Interaction
 from followup.triage import triage
 

@@ -39,6 +39,7 @@ from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free
 from aftercare.core.problems import Problem, problem_body, validation_problem
 from aftercare.intake_handlers import apply_event
 from aftercare.intake_schemas import SCHEMAS
+from aftercare.core.logs import error_summary
 from aftercare.models import ORDER_KEYS, WebhookEvent
 
 log = logging.getLogger("aftercare.intake")
@@ -232,7 +233,7 @@ def apply_one(db: Database, lease: Lease, event_id: str, *, ctx, now: datetime, 
         outcome = ("failed", problem.status, problem.as_dict(), problem.detail or problem.title)
     except Exception as exc:
         log.exception("CRM event %s could not be applied; it stays queued", event_id)
-        outcome = ("retry", 500, None, f"{type(exc).__name__}: {exc}"[:2000])
+        outcome = ("retry", 500, None, error_summary(exc)[:2000])
     _record_failure(db, lease, event_id, outcome=outcome, now=now, max_attempts=max_attempts, report=report)
 
 

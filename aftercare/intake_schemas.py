@@ -1,12 +1,20 @@
-"""marshmallow schemas for CRM events (SPEC §3): unknown fields ignored, types and required fields checked."""
+"""marshmallow schemas for CRM events (SPEC §3): unknown fields ignored, types and required fields checked.
+
+Every string an event stores is as long as the narrowest column it lands in at most (`Stored`), and every
+date-time lies in the years the service can compute with (`Instant`).
+"""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-from datetime import timezone
 
+from aftercare.core.fields import Instant, Stored, fits
+from aftercare.models import WebhookEvent
+from followup.models import Case, CheckIn, Customer, Interaction, OptOut
+from followup.outcome_models import ChurnEvent, ContactEvent
+from wellbeing.models import Agent
 
 
 class PhoneNumber(fields.String):
@@ -35,10 +43,6 @@ class TimeZoneName(fields.String):
         return raw
 
 
-def Aware(**kw):
-    return fields.AwareDateTime(default_timezone=timezone.utc, **kw)
-
-
 def _known_type(value: str) -> bool:
     if value not in SCHEMAS:
         raise ValidationError(f"Must be one of: {', '.join(SCHEMAS)}.")
@@ -52,17 +56,17 @@ class Base(Schema):
 
 class CommitmentSchema(Base):
     text = fields.String(required=True, validate=validate.Length(1, 500))
-    due_at = Aware(required=True)
+    due_at = Instant(required=True)
 
 
 class InteractionSchema(Base):
-    id = fields.String(required=True, validate=validate.Length(1, 128))
-    case_id = fields.String(required=True, validate=validate.Length(1, 128))
+    id = Stored(Interaction.id, min=1, required=True)
+    case_id = Stored(Case.id, WebhookEvent.case_key, min=1, required=True)
     channel = fields.String(required=True, validate=validate.OneOf(("voice", "chat", "email", "sms", "bot")))
-    journey_stage = fields.String(validate=validate.Length(max=64), allow_none=True)
-    category = fields.String(validate=validate.Length(max=64), allow_none=True)
-    started_at = Aware(allow_none=True)
-    ended_at = Aware(allow_none=True)
+    journey_stage = Stored(Interaction.journey_stage, Case.journey_stage, allow_none=True)
+    category = Stored(Interaction.category, Case.category, allow_none=True)
+    started_at = Instant(allow_none=True)
+    ended_at = Instant(allow_none=True)
     escalated_from_bot = fields.Boolean(load_default=False)
     resolution = fields.String(load_default="unknown",
                                validate=validate.OneOf(("resolved", "unresolved", "workaround", "unknown")))
@@ -80,9 +84,9 @@ class InteractionSchema(Base):
 
 
 class AgentSchema(Base):
-    id = fields.String(required=True, validate=validate.Length(1, 128))
-    name = fields.String(validate=validate.Length(max=200), allow_none=True)
-    team = fields.String(validate=validate.Length(max=128), allow_none=True)
+    id = Stored(Agent.id, Interaction.agent_id, Case.agent_id, WebhookEvent.agent_key, min=1, required=True)
+    name = Stored(Agent.name, Interaction.agent_name, Case.agent_name, allow_none=True)
+    team = Stored(Agent.team, Interaction.team, Case.team, allow_none=True)
 
 
 class ConsentSchema(Base):
@@ -91,28 +95,30 @@ class ConsentSchema(Base):
 
 
 class CustomerSchema(Base):
-    id = fields.String(required=True, validate=validate.Length(1, 128))
-    name = fields.String(validate=validate.Length(max=200), allow_none=True)
-    phone = PhoneNumber(allow_none=True)
-    email = fields.Email(allow_none=True)
-    timezone = TimeZoneName(required=True)
-    locale = fields.String(validate=validate.Length(max=35), allow_none=True)
+    id = Stored(Customer.id, WebhookEvent.customer_key, min=1, required=True)
+    name = Stored(Customer.name, allow_none=True)
+    phone = PhoneNumber(allow_none=True, validate=fits(Customer.phone, CheckIn.address))
+    email = Stored(Customer.email, CheckIn.address, OptOut.address, field=fields.Email, allow_none=True)
+    timezone = TimeZoneName(required=True, validate=fits(Customer.timezone))
+    locale = Stored(Customer.locale, CheckIn.locale, allow_none=True)
     consent = fields.Nested(ConsentSchema, load_default=dict)
 
 
 class CustomerRefSchema(Base):
-    id = fields.String(required=True, validate=validate.Length(1, 128))
+    id = Stored(Customer.id, ContactEvent.customer_id, ChurnEvent.customer_id, WebhookEvent.customer_key, min=1,
+                required=True)
 
 
 class CaseRefSchema(Base):
-    id = fields.String(required=True, validate=validate.Length(1, 128))
+    id = Stored(Case.id, ContactEvent.case_id, WebhookEvent.case_key, min=1, required=True)
     status = fields.String(validate=validate.OneOf(("open", "closed", "pending", "solved")), allow_none=True)
 
 
 class EnvelopeSchema(Base):
-    event_id = fields.String(required=True, validate=validate.Length(1, 128))
+    event_id = Stored(WebhookEvent.event_id, Interaction.event_id, ContactEvent.event_id, ChurnEvent.event_id, min=1,
+                      required=True)
     type = fields.String(required=True, validate=lambda value: _known_type(value))
-    occurred_at = Aware(required=True)
+    occurred_at = Instant(required=True)
 
 
 class InteractionClosedSchema(EnvelopeSchema):
@@ -129,8 +135,8 @@ class CaseUpdatedSchema(EnvelopeSchema):
 class CustomerContactedSchema(EnvelopeSchema):
     customer = fields.Nested(CustomerRefSchema, required=True)
     case = fields.Nested(CaseRefSchema, allow_none=True)
-    journey_stage = fields.String(allow_none=True)
-    category = fields.String(allow_none=True)
+    journey_stage = Stored(ContactEvent.journey_stage, allow_none=True)
+    category = Stored(ContactEvent.category, allow_none=True)
 
 
 class CustomerChurnedSchema(EnvelopeSchema):

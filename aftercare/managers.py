@@ -70,8 +70,7 @@ def create_manager(*, session: Session, username: str, password: str, now: datet
     name = normalise_username(username)
     if not USERNAME.match(name):
         raise ValueError("username: 1-150 letters, digits or . _ @ -")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password_rules(password)
     if session.scalar(select(Manager.id).where(Manager.username == name)) is not None:
         raise ValueError(f"username: {name!r} already exists")
     manager = Manager(id=new_id("mgr"), username=name, password_hash=generate_password_hash(password),
@@ -81,6 +80,26 @@ def create_manager(*, session: Session, username: str, password: str, now: datet
     return manager
 
 
+def reset_password(*, session: Session, username: str, password: str) -> Manager:
+    """Give a manager a new password (same rules as a new one), sign them out of every browser and lift a
+    lockout on their name; ValueError names what is wrong."""
+    _check_password_rules(password)
+    name = normalise_username(username)
+    manager = session.scalar(select(Manager).where(Manager.username == name))
+    if manager is None:
+        raise ValueError(f"username: no manager {name!r}")
+    manager.password_hash = generate_password_hash(password)
+    manager.session_nonce = secrets.token_urlsafe(24)
+    session.execute(delete(SignInFailure).where(SignInFailure.username == name))
+    session.commit()
+    return manager
+
+
+def _check_password_rules(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+
+
 @functools.lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     return generate_password_hash("not a real password")
@@ -88,20 +107,28 @@ def _dummy_hash() -> str:
 
 def sign_in(*, session: Session, username: str, password: str, ip: str, now: datetime,
             policy: ThrottlePolicy = ThrottlePolicy()) -> Manager:
-    """Check a password; the 6th failure within 15 minutes for one username and address is throttled.
+    """Check a password; the 6th attempt within 15 minutes after 5 failures for one username and address is
+    throttled, however many arrive at once.
 
-    Commits: a failure must be recorded even though the caller's request then fails.
+    Each attempt first records itself as a failure and commits, then counts: the k-th attempt to commit sees at
+    least k rows, so at most `max_failures` attempts ever reach the password check, with no lock and on any
+    database (counting first and recording after let parallel attempts all see the same count). A throttled
+    attempt takes its row back, so a crowd refused together leaves no failures; a right password clears them
+    all. Commits: a failure must stay recorded even though the caller's request then fails.
     """
     name, ip = normalise_username(username)[:150], (ip or "unknown")[:64]
+    attempt = SignInFailure(username=name, ip=ip, at=now)
+    session.add(attempt)
+    session.commit()
     recent = select(func.count(), func.min(SignInFailure.at)).where(
         SignInFailure.username == name, SignInFailure.ip == ip, SignInFailure.at > now - policy.window)
     count, oldest = session.execute(recent).one()
-    if count >= policy.max_failures:
+    if count > policy.max_failures:
+        session.execute(delete(SignInFailure).where(SignInFailure.id == attempt.id))
+        session.commit()
         raise SignInThrottled(max(1, int((oldest + policy.window - now).total_seconds()) + 1))
     manager = session.scalar(select(Manager).where(Manager.username == name))
     if not check_password_hash(manager.password_hash if manager else _dummy_hash(), password or ""):
-        session.add(SignInFailure(username=name, ip=ip, at=now))
-        session.commit()
         raise SignInError("Wrong username or password.")
     session.execute(delete(SignInFailure).where(SignInFailure.username == name, SignInFailure.ip == ip))
     manager.last_sign_in_at = now

@@ -24,6 +24,7 @@ class ApiKey(Base):
     agent_id: Mapped[str | None] = mapped_column(String(128))  # an agent key bound to this agent only
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # to the hour: see auth.note_use
 
 
 ORDER_KEYS = ("case_key", "customer_key", "agent_key")  # what a queued event waits behind (intake_handlers)

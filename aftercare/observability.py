@@ -7,8 +7,7 @@ import time
 
 from flask import Flask, Response, g, request
 from flask_smorest import Blueprint
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import REGISTRY
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, REGISTRY
 
 from aftercare.core.problems import Problem
 from aftercare.core.signing import safe_equals
@@ -18,8 +17,11 @@ DOCS_ACCESS = ("public", "off")
 API_PREFIX = "/api/"
 API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
-# Process-wide, like reopen_latency_seconds: label by URL rule (a template), never by raw path, so the
-# number of series stays bounded whatever clients send.
+# Process-wide, like reopen_latency_seconds. Every label comes from a closed set, so the number of series stays
+# bounded whatever clients send: the method if HTTP defines it (else "other"), the URL rule (a template, never the
+# raw path; "unmatched" when no route matched, a 404 or a 405) and the status code our handlers chose.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+OTHER_METHOD, UNMATCHED_ROUTE = "other", "unmatched"
 REQUESTS = Counter("http_requests_total", "HTTP requests answered", ("method", "route", "status"))
 LATENCY = Histogram("http_request_duration_seconds", "Time to answer an HTTP request", ("method", "route"),
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
@@ -76,6 +78,12 @@ def check_settings(server) -> None:
         raise SettingsError("server.metrics_access = \"token\" needs server.metrics_token")
 
 
+def metric_labels(method: str, url_rule) -> tuple[str, str]:
+    """(method, route) labels from closed sets: a client's made-up method or path never becomes a new series."""
+    return (method if method in KNOWN_METHODS else OTHER_METHOD,
+            url_rule.rule if url_rule is not None else UNMATCHED_ROUTE)
+
+
 def init_app(app: Flask, api) -> None:
     """Register /metrics (unless off) and the request hooks: timing, counting and API security headers."""
     server = app.extensions["aftercare"].settings.server
@@ -88,11 +96,11 @@ def init_app(app: Flask, api) -> None:
 
     @app.after_request
     def _observe(response: Response) -> Response:
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        method, route = metric_labels(request.method, request.url_rule)
         started = g.get("request_started")
         if started is not None:
-            LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(method, route, str(response.status_code)).inc()
         if request.path.startswith(API_PREFIX):
             for key, value in API_HEADERS.items():
                 response.headers[key] = value

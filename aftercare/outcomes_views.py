@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import Response, jsonify, request
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from aftercare.core.web import db_session, runtime
-from aftercare.core.web import require_scope
+from aftercare.core.web import db_session, runtime, require_scope
 from aftercare.core.problems import validation_problem
+from aftercare.core.bodies import Blueprint
+from aftercare.core.fields import DayOrInstant
 from followup.outcome_store import outcome_report
 from followup.outcomes import DEFINITIONS, csv_rows
 
@@ -19,33 +19,17 @@ blp = Blueprint("metrics", __name__, url_prefix="/api/v1", description="Outcome 
 DEFAULT_DAYS = 30
 
 
-class DateOrDateTime(fields.Field):
-    """`2026-11-01` (midnight UTC; for `to`, the end of that day) or an ISO 8601 date-time (UTC if no zone)."""
-
-    def __init__(self, *, end_of_day: bool = False, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.end_of_day = end_of_day
-
-    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError("Not a date or date-time; use 2026-11-01 or 2026-11-01T09:00:00Z.")
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                day = date.fromisoformat(text)
-                return datetime.combine(day + timedelta(days=1 if self.end_of_day else 0), time(), timezone.utc)
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ValidationError("Not a date or date-time; use 2026-11-01 or 2026-11-01T09:00:00Z.") from exc
-        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+DAY_OR_INSTANT = {"format": "date-or-date-time", "examples": ["2026-11-01", "2026-11-01T09:00:00Z"]}
 
 
 class OutcomesQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    from_ = DateOrDateTime(data_key="from", metadata={"description": "Window start (default: 30 days before `to`)."})
-    to = DateOrDateTime(end_of_day=True, metadata={"description": "Window end, exclusive (default: now)."})
+    from_ = DayOrInstant(data_key="from", metadata={"description": "Window start (default: 30 days before `to`).",
+                                                    **DAY_OR_INSTANT})
+    to = DayOrInstant(end_of_day=True, metadata={"description": "Window end, exclusive (default: now).",
+                                                  **DAY_OR_INSTANT})
     team = fields.String(validate=validate.Length(1, 128))
     journey_stage = fields.String(validate=validate.Length(1, 64))
 

@@ -135,6 +135,7 @@ class SendgridSettings:
     inbound_url_secret: Secret = Secret()
     timeout_seconds: float = 10.0
     max_per_second: float = 0.0
+    replay_window_seconds: int = 300
 
 
 @dataclass(frozen=True)

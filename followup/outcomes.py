@@ -343,13 +343,27 @@ def compute_outcomes(history: History, window: Window, *, high_threshold: float 
     }
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV Injection", ASVS 1.2.10).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+
+
+def spreadsheet_cell(value):
+    """Text that would start a formula gets a leading single quote, so Excel, LibreOffice and Sheets show it as
+    text. Numbers are written as numbers: the measures are ints and floats, and a negative one must stay a number;
+    text that merely looks like one ("-1") came from a CRM field, so it is quoted like any other text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_rows(report: Mapping) -> list[list]:
-    """The report flattened to (metric, group, measure, value) rows for `Accept: text/csv`."""
+    """The report flattened to (metric, group, measure, value) rows for `Accept: text/csv`; groups are journey
+    stages and agent ids from CRM events, so every text cell goes through `spreadsheet_cell`."""
     rows: list[list] = [["metric", "group", "measure", "value"]]
 
     def add(metric: str, group: str, values: Mapping) -> None:
-        rows.extend([metric, group, key, "" if value is None else value] for key, value in values.items()
-                    if not isinstance(value, (dict, list)))
+        rows.extend([spreadsheet_cell(cell) for cell in (metric, group, key, "" if value is None else value)]
+                    for key, value in values.items() if not isinstance(value, (dict, list)))
 
     for metric in ("repeat_contacts", "bot_escalation"):
         for row in report[metric]["by_journey_stage"]:

@@ -36,9 +36,16 @@ class ReplyOutcome:
 
 def receive_reply(session: Session, *, text: str, channel: str, now: datetime, crm: CrmAdapter,
                   checkin: CheckIn | None = None, from_address: str | None = None,
-                  verdict: ReplyVerdict | None = None) -> ReplyOutcome:
-    """Store the reply first (never dropped), then act on what it means."""
+                  verdict: ReplyVerdict | None = None, untrusted: str | None = None) -> ReplyOutcome:
+    """Store the reply first (never dropped), then act on what it means.
+
+    `untrusted` says why the sender could not be verified (SPEC §8): such a reply is stored unmatched, with
+    that reason, for a person to read, and changes nothing else.
+    """
     received = time.perf_counter()
+    if untrusted is not None:
+        return _store_untrusted(session, text=text, channel=channel, now=now, from_address=from_address,
+                                reason=untrusted, verdict=verdict)
     if checkin is None and from_address:
         checkin = latest_open_checkin(session, from_address, now)
     case = session.get(Case, checkin.case_id) if checkin else None
@@ -59,9 +66,25 @@ def receive_reply(session: Session, *, text: str, channel: str, now: datetime, c
     return ReplyOutcome(reply=reply, verdict=verdict, action=action, checkin=checkin)
 
 
+UNVERIFIED_OPT_OUT = "opt-out request from an unverified sender: needs confirmation"
+
+
+def _store_untrusted(session: Session, *, text: str, channel: str, now: datetime, from_address: str | None,
+                     reason: str, verdict: ReplyVerdict | None) -> ReplyOutcome:
+    """Kept for a person, linked to no check-in or case; an opt-out is not recorded on an unverified word."""
+    verdict = verdict or classify_reply(text, ReplyContext(channel=channel))
+    why = f"{UNVERIFIED_OPT_OUT} ({reason})" if verdict.intent == "opt_out" else reason
+    reply = Reply(id=new_id("rep"), checkin_id=None, case_id=None, channel=channel, from_address=from_address,
+                  text=text, intent=verdict.intent, confidence=verdict.confidence, reasons=list(verdict.reasons),
+                  action=f"not acted on: {why}; stored for a person to read", received_at=now)
+    session.add(reply)
+    session.flush()
+    return ReplyOutcome(reply=reply, verdict=verdict, action=reply.action, checkin=None)
+
+
 def _act(session: Session, *, reply: Reply, verdict: ReplyVerdict, case: Case | None, checkin: CheckIn | None,
          crm: CrmAdapter, now: datetime, received: float) -> str:
-    address = reply.from_address
+    address = checkin.address if checkin is not None else reply.from_address
     if verdict.intent == "opt_out" and address:
         opt_out(session, address=address, channel=reply.channel, source=f"reply: {reply.text[:60]}", now=now)
         return f"opted out {reply.channel} address"

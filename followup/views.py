@@ -1,13 +1,12 @@
 """followup's HTTP edge: check-ins, cases and replies under /api/v1 (load, call a service, dump)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 import wellbeing.services as wellbeing
-from aftercare.core.web import db_session, runtime
-from aftercare.core.web import require_scope
+from aftercare.core.web import db_session, runtime, require_scope
 from aftercare.core.problems import Problem
+from aftercare.core.bodies import Blueprint
 from followup.models import Case, CheckIn, Interaction, Reply
 from followup.replies import receive_reply
 from followup.schemas import (CaseSchema, CheckinListSchema, CheckinQuerySchema, CheckinSchema, ReplyListSchema,

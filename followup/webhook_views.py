@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +15,13 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from aftercare.core.web import db_session, runtime
-from aftercare.core.problems import Problem
-from aftercare.core.signing import safe_equals
+from aftercare.core.problems import Problem, validation_problem
+from aftercare.core.signing import safe_equals, within_replay_window
 from followup.delivery_status import find_checkin, opt_out_checkin_address, record_status
-from followup.inbound_email import extract_reply, reply_token_from_addresses
+from followup.inbound_email import extract_reply, reply_token_from_addresses, reply_sender, reply_trust
+from aftercare.core.bodies import Blueprint, read_json
+from aftercare.core.fields import column_length
+from aftercare.core.page_headers import protect_page
 from followup.keywords import KeywordAction, keyword_action
 from followup.messages import canned
 from followup.models import Case, CheckIn, OptOut, Reply
@@ -45,8 +46,15 @@ def _ok(media_type: str, description: str, schema: dict | None = None) -> dict:
 
 
 TWILIO_FORM = "application/x-www-form-urlencoded"
-STORED = {"type": "object", "properties": {"status": {"type": "string", "enum": ["stored", "duplicate"]},
-                                           "reply_id": {"type": "string"}, "matched": {"type": "boolean"}}}
+ADDRESS_LENGTH = column_length(Reply.from_address, OptOut.address)  # a sender: phone number or email address
+MESSAGE_ID_LENGTH = column_length(Reply.provider_message_id)
+STORED = {"type": "object", "properties": {
+    "status": {"type": "string", "enum": ["stored", "duplicate"]}, "reply_id": {"type": "string"},
+    "matched": {"type": "boolean", "description": "the reply was tied to a check-in (and so to its case)"},
+    "trusted": {"type": "boolean", "description": "a valid reply token, or SendGrid's SPF/DKIM vouched for the "
+                                                  "sender's domain; an untrusted reply changes nothing"},
+    "trust_reason": {"type": "string"}, "case_id": {"type": ["string", "null"]},
+    "action": {"type": "string", "description": "what the reply did"}}}
 
 
 def _twilio_verified() -> dict:
@@ -84,6 +92,11 @@ def twilio_inbound_sms():
     if not sender:
         raise Problem(422, "Invalid request body", "From is required.", kind="validation",
                       errors=[{"field": "From", "message": "Missing data for required field."}])
+    too_long = {name: [f"At most {limit} characters."] for name, limit in (("From", ADDRESS_LENGTH),
+                                                                          ("MessageSid", MESSAGE_ID_LENGTH))
+                if len(form.get(name) or "") > limit}
+    if too_long:
+        raise validation_problem(too_long)
     session, rt = db_session(), runtime()
     if _already_seen(sid):
         return _twiml()
@@ -168,7 +181,10 @@ def _inbound_authorised() -> bool:
     return bool(secret) and safe_equals(request.args.get("key", ""), secret)
 
 
-MESSAGE_ID = re.compile(r"^message-id:\s*(<[^>]+>)", re.IGNORECASE | re.MULTILINE)
+# A Message-ID longer than its column is no dedupe key; the reply is still stored (as a sender too long to
+# be an address is no sender): an email's headers are the sender's to write, and a refusal would only make
+# SendGrid post it again for days.
+MESSAGE_ID = re.compile(rf"^message-id:\s*(<[^>]{{1,{MESSAGE_ID_LENGTH - 2}}}>)", re.IGNORECASE | re.MULTILINE)
 
 
 @blp.route("/webhooks/sendgrid/inbound", methods=["POST"])
@@ -189,25 +205,24 @@ def sendgrid_inbound():
         return {"status": "duplicate"}, 200
     token = reply_token_from_addresses(form.get("to"), form.get("envelope"), rt.settings.sendgrid.inbound_domain)
     checkin = session.scalars(select(CheckIn).where(CheckIn.reply_token == token)).first() if token else None
-    sender = _sender_address(form.get("from", ""), form.get("envelope"))
+    trust = reply_trust(token_matched=checkin is not None, from_header=form.get("from"), spf=form.get("SPF"),
+                        dkim=form.get("dkim"), envelope_json=form.get("envelope"))
     text = extract_reply(form.get("text"), form.get("html"))
     outcome = receive_reply(session, text=text or form.get("subject", ""), channel="email", now=rt.clock(),
-                            crm=rt.services["crm"], checkin=checkin, from_address=sender or None)
+                            crm=rt.services["crm"], checkin=checkin,
+                            from_address=_fits(reply_sender(form.get("from"), form.get("envelope"))),
+                            untrusted=None if trust.trusted else trust.reason)
     outcome.reply.provider_message_id = message_id
     _commit_once()
-    return {"status": "stored", "reply_id": outcome.reply.id, "matched": checkin is not None}, 200
+    return {"status": "stored", "reply_id": outcome.reply.id, "matched": outcome.checkin is not None,
+            "trusted": trust.trusted, "trust_reason": trust.reason, "case_id": outcome.reply.case_id,
+            "action": outcome.action}, 200
 
 
-def _sender_address(from_header: str, envelope: str | None) -> str:
-    from email.utils import parseaddr
-
-    address = parseaddr(from_header)[1]
-    if not address and envelope:
-        try:
-            address = json.loads(envelope).get("from", "")
-        except (ValueError, AttributeError):
-            address = ""
-    return address.lower()
+def _fits(sender: str) -> str | None:
+    """An attacker-chosen sender too long for the column is stored as no sender, not refused: SendGrid would
+    resend a refused post for days."""
+    return sender if sender and len(sender) <= ADDRESS_LENGTH else None
 
 
 @blp.route("/webhooks/sendgrid/events", methods=["POST"])
@@ -224,11 +239,9 @@ def _sender_address(from_header: str, envelope: str | None) -> str:
 def sendgrid_events():
     raw = request.get_data(as_text=True)
     if not _event_signature_ok(raw):
-        raise Problem(403, "Forbidden", "Event Webhook signature missing or invalid.", kind="invalid-signature")
-    try:
-        events = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise Problem(400, "Malformed JSON", str(exc), kind="malformed-json") from exc
+        raise Problem(403, "Forbidden", "Event Webhook signature missing, invalid or outside the replay window.",
+                      kind="invalid-signature")
+    events = read_json(raw)
     if not isinstance(events, list):
         raise Problem(422, "Invalid request body", "Expected a JSON array of events.", kind="validation",
                       errors=[{"field": "body", "message": "Must be a JSON array."}])
@@ -239,10 +252,14 @@ def sendgrid_events():
 
 
 def _event_signature_ok(raw: str) -> bool:
-    key = runtime().settings.sendgrid.event_public_key
+    """SendGrid's ECDSA signature over timestamp + body, with the timestamp inside the replay window (the
+    signature alone never expires, so a captured batch could be posted again years later)."""
+    settings = runtime().settings.sendgrid
+    key = settings.event_public_key
     signature = request.headers.get("X-Twilio-Email-Event-Webhook-Signature")
     timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp")
-    if not key or not signature or not timestamp:
+    if not key or not signature or not within_replay_window(timestamp, tolerance=settings.replay_window_seconds,
+                                                            now=runtime().clock().timestamp()):
         return False
     try:
         return bool(EventWebhook(key).verify_signature(raw, signature, timestamp))
@@ -256,8 +273,15 @@ OPT_OUT_EVENTS = {"spamreport": "marked the check-in as spam", "unsubscribe": "u
                   "group_unsubscribe": "unsubscribed"}
 
 
+def _sendgrid_message_id(value) -> str | None:
+    """The message id part of `sg_message_id` ("<id>.filter…"), or None when it is not one (a signed batch is
+    still untrusted data: it must not reach the 128-character column as anything else)."""
+    message_id = value.split(".")[0] if isinstance(value, str) else ""
+    return message_id if 0 < len(message_id) <= CheckIn.provider_message_id.type.length else None
+
+
 def _apply_event(session, event: dict, now) -> int:
-    sg_id = str(event.get("sg_message_id", "")).split(".")[0] or None
+    sg_id = _sendgrid_message_id(event.get("sg_message_id"))
     checkin = find_checkin(session, checkin_id=event.get("checkin_id"), provider_message_id=sg_id)
     kind = event.get("event") if isinstance(event.get("event"), str) else None
     if checkin is None:
@@ -282,10 +306,10 @@ def unsubscribe(token: str):
     if checkin is None:
         raise Problem(404, "Not Found", "This unsubscribe link is not known.", kind="not-found")
     if request.method == "GET":
-        return Response(f"""<!doctype html><meta charset="utf-8"><title>Unsubscribe</title>
+        return protect_page(Response("""<!doctype html><meta charset="utf-8"><title>Unsubscribe</title>
 <form method="post"><p>Stop check-in emails to this address?</p><button>Unsubscribe</button></form>""",
-                        mimetype="text/html")
+                                     mimetype="text/html"))
     opt_out_checkin_address(session, checkin=checkin, source="one-click unsubscribe", now=runtime().clock())
     session.commit()
-    return Response("<!doctype html><p>You are unsubscribed. We will not email you check-ins again.</p>",
-                    mimetype="text/html")
+    return protect_page(Response("<!doctype html><p>You are unsubscribed. We will not email you check-ins again.</p>",
+                                 mimetype="text/html"))

@@ -1,15 +1,15 @@
 """marshmallow schemas for wellbeing's HTTP edge (requests are validated here; responses documented)."""
 from __future__ import annotations
 
-from datetime import timezone
-
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from wellbeing.models import AGENT_STATES, QUEUE_STATES
+from wellbeing.models import AGENT_STATES, QUEUE_STATES, Agent, BreakRuleSetVersion
 from wellbeing.rule_schema import RuleSetSchema
+from aftercare.core.fields import Instant, Stored
+
 
 def Team(**kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(1, 128), **kwargs)
+    return Stored(Agent.team, BreakRuleSetVersion.team, BreakRuleSetVersion.scope, min=1, **kwargs)
 
 
 class _Query(Schema):
@@ -111,8 +111,8 @@ class RollbackSchema(_Body):
 
 class SimulateSchema(_Body):
     rules = fields.Nested(RuleSetSchema, required=True)
-    start = fields.AwareDateTime(required=True, data_key="from", default_timezone=timezone.utc)
-    end = fields.AwareDateTime(required=True, data_key="to", default_timezone=timezone.utc)
+    start = Instant(required=True, data_key="from")
+    end = Instant(required=True, data_key="to")
     team = Team(load_default=None, allow_none=True)
 
 

@@ -1,18 +1,21 @@
 """wellbeing's HTTP edge under /api/v1: load, break rules, agent state, the next item, breaks, the queue."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import g, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
 import wellbeing.services as wellbeing
-from aftercare.core.web import db_session, runtime
-from aftercare.core.web import require_scope
+from aftercare.core.web import db_session, runtime, require_scope
 from aftercare.core.problems import Problem, validation_problem
 from wellbeing.rule_schema import dump_rule_set
+from aftercare.core.bodies import Blueprint
+from aftercare.core.fields import column_length
+from wellbeing.models import Agent
 from wellbeing.schemas import (AgentBreaksSchema, AgentLoadSchema, AgentStateResultSchema, AgentStateSchema,
                                BreakSchema, LimitQuerySchema, NextSchema, PublishRulesSchema, QueueListSchema,
                                QueueQuerySchema, RollbackSchema, RuleHistorySchema, RuleSetVersionSchema,
@@ -36,6 +39,19 @@ def _invalid(error: ValidationError, prefix: str) -> Problem:
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
     return validation_problem({prefix if key == "_schema" else f"{prefix}.{key}" if prefix else key: texts
                                for key, texts in messages.items()})
+
+
+def _agent_id_fits(view):
+    """A state report stores the agent under the path's id: one longer than the column is a 422 naming it
+    (PostgreSQL refused it with a 500; SQLite stored it)."""
+
+    @wraps(view)
+    def checked(*args, agent_id: str, **kwargs):
+        if len(agent_id) > (limit := column_length(Agent.id)):
+            raise validation_problem({"agent_id": [f"At most {limit} characters."]}, "Invalid path")
+        return view(*args, agent_id=agent_id, **kwargs)
+
+    return checked
 
 
 def _commit_version() -> None:
@@ -68,14 +84,28 @@ def team_load(team: str):
     return {"team": team, "at": now.isoformat(), "agents": wellbeing.team_load(db_session(), team=team, now=now)}
 
 
+# An agent's team decides whose work /next hands over, so only the CRM (its events) or a manager may set it.
+MANAGER_ONLY_AGENT_FIELDS = ("team", "name")
+
+
 @blp.route("/agents/<agent_id>/state", methods=["PUT"])
 @blp.doc(security=SECURITY, summary="Report an agent's state: available, busy, wrap_up, on_break or offline",
          description="available / wrap_up after a break was granted lets an `after_current` break start; "
-                     "reported during a break, the agent is back early. offline cancels a break not yet started.")
+                     "reported during a break, the agent is back early. offline cancels a break not yet started. "
+                     "`team` and `name` come from the CRM's events; only a `manager` key may set them here "
+                     "(an `agent` key sending either gets 403 naming the field).",
+         responses={"403": {"description": "The key lacks the scope, is bound to another agent, or is not a "
+                                           "manager key and sent `team` or `name`"}})
 @require_scope("agent")
 @blp.arguments(AgentStateSchema)
 @blp.response(200, AgentStateResultSchema)
+@_agent_id_fits
 def put_agent_state(args, agent_id: str):
+    refused = [name for name in MANAGER_ONLY_AGENT_FIELDS if name in args]
+    if refused and "manager" not in g.api_key_scopes:
+        raise Problem(403, "Forbidden", "An agent key reports state only; an agent's team and name come from the "
+                                        "CRM or a manager key.", kind="forbidden",
+                      errors=[{"field": name, "message": "Only a manager key may set this."} for name in refused])
     result = wellbeing.report_state(db_session(), agent_id=agent_id, state=args["state"], now=runtime().clock(),
                                     name=args.get("name"), team=args.get("team"))
     db_session().commit()

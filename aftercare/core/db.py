@@ -42,13 +42,18 @@ class UTCDateTime(TypeDecorator):
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE so that claims are serialised, not failed."""
+    """SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE so that claims are serialised, not failed.
+
+    Bound values (names, phone numbers, addresses, reply text) never appear in an error's text or in the
+    echo log (`hide_parameters`); the statement does.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+        return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, future=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, echo=echo, hide_parameters=True,
+                           connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_conn, _record):

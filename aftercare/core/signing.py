@@ -23,6 +23,16 @@ def safe_equals(presented: str | None, expected: str) -> bool:
                                expected.encode("utf-8", "surrogatepass"))
 
 
+def _unix_time(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
+def within_replay_window(timestamp: str | None, *, tolerance: int, now: float) -> bool:
+    """A signed request's own timestamp (decimal unix seconds) is at most `tolerance` seconds from now, either
+    way: an older one is a replay, a newer one a clock that cannot be trusted."""
+    return bool(timestamp) and _unix_time(timestamp) and abs(now - int(timestamp)) <= tolerance
+
+
 def verify(header: str | None, body: bytes, secrets: list[str], *, tolerance: int = 300,
            now: float | None = None) -> int:
     """Check timestamp and any v1 against any current secret (rotation), in constant time; return t."""
@@ -35,11 +45,9 @@ def verify(header: str | None, body: bytes, secrets: list[str], *, tolerance: in
             timestamp = value
         elif key == "v1" and value:
             candidates.append(value)
-    if timestamp is None or not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) \
-            or not candidates:
+    if timestamp is None or not _unix_time(timestamp) or not candidates:
         raise SignatureError("malformed Aftercare-Signature header: expected t=<unix>,v1=<hex>")
-    now = time.time() if now is None else now
-    if abs(now - int(timestamp)) > tolerance:
+    if not within_replay_window(timestamp, tolerance=tolerance, now=time.time() if now is None else now):
         raise SignatureError(f"timestamp outside the {tolerance} s window (replayed or clock skew)")
     ok = False
     for secret in secrets:

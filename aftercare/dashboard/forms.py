@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from flask import request, session
 
+from aftercare.core.strict_json import JsonRefused, parse_json
+
 CSRF_FIELD = "csrf_token"
 MAX_DOCUMENT_CHARS = 100_000
 
@@ -40,6 +42,13 @@ def digest(team: str | None, document: object) -> str:
     return hashlib.sha256(f"{team or ''}\n{canonical(document)}".encode()).hexdigest()
 
 
+def small_number(text: str) -> int:
+    """A form's whole number such as a day count or a version: ASCII digits only (`"²".isdigit()` is true, and
+    int() refuses it), at most 9 of them (beyond any integer column); 0 for anything else."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 0
+
+
 @dataclass
 class RulesForm:
     team: str | None
@@ -57,7 +66,7 @@ class RulesForm:
         days_raw = form.get("window_days", "7").strip()
         parsed = cls(team=form.get("team", "").strip() or None, text=form.get("document", ""),
                      reason=form.get("reason", "").strip(), action=form.get("action", "simulate"),
-                     window_days=int(days_raw) if days_raw.isdigit() else 0, simulated=form.get("simulated", ""))
+                     window_days=small_number(days_raw), simulated=form.get("simulated", ""))
         parsed._validate()
         return parsed
 
@@ -72,9 +81,9 @@ class RulesForm:
             self.errors["document"] = [f"At most {MAX_DOCUMENT_CHARS} characters."]
             return
         try:
-            self.document = json.loads(self.text)
-        except json.JSONDecodeError as exc:
-            self.errors["document"] = [f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."]
+            self.document = parse_json(self.text)
+        except JsonRefused as exc:
+            self.errors["document"] = [f"Not valid JSON: {exc}." if exc.malformed else str(exc)]
             return
         if self.action == "publish":
             if not self.reason:

@@ -1,8 +1,8 @@
 """The managers' dashboard: server-rendered pages under /dashboard (load, breaks, rules, outcomes, inbox)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for)
 from marshmallow import ValidationError
@@ -13,20 +13,19 @@ import wellbeing.services as wellbeing
 from aftercare.core.problems import errors_by_field
 from aftercare.core.web import db_session, runtime
 from aftercare.dashboard import charts
-from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf
+from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf, small_number
 from aftercare.dashboard.presenters import (document_of, mask, outcome_charts, pretty, simulation_view,
                                            with_diffs)
 from aftercare.managers import (SignInError, SignInThrottled, ThrottlePolicy, current_manager, sign_in,
                                 sign_out_everywhere)
 from aftercare.outcomes_views import OutcomesQuerySchema, build_report, csv_response
+from aftercare.core.page_headers import protect_page
 from followup.models import Case, Reply
 from followup.outcomes import DEFINITIONS
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                static_folder="static", static_url_path="/static")
 PUBLIC_ENDPOINTS = {"dashboard.sign_in", "dashboard.static"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 @bp.before_request
@@ -51,13 +50,7 @@ def _guard():
 
 @bp.after_request
 def _security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    if request.endpoint != "dashboard.static":
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return protect_page(response, cacheable=request.endpoint == "dashboard.static")
 
 
 @bp.errorhandler(HTTPException)
@@ -77,11 +70,14 @@ def _now():
     return runtime().clock()
 
 
+SAFE_NEXT = re.compile(r"/dashboard/[!-\[\]-~]*")  # printable ASCII but the backslash
+
+
 def _safe_next(target: str | None) -> str:
-    parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard/") or target.startswith("//"):
-        return url_for("dashboard.load")
-    return target
+    """A path on the dashboard (so no scheme or host), else the load page. Only printable ASCII without
+    backslashes: urlsplit, which this used, drops CR, LF and tabs before it looks, so they passed the check
+    and then broke the Location header (a 500 after a successful sign-in)."""
+    return target if target and SAFE_NEXT.fullmatch(target) else url_for("dashboard.load")
 
 
 # --- sign-in -------------------------------------------------------------------------------------------
@@ -261,13 +257,13 @@ def history():
 @bp.route("/rules/rollback", methods=["POST"])
 def rollback():
     team = request.form.get("team") or None
-    version = request.form.get("version", "")
-    if not version.isdigit() or len(team or "") > 128:
+    version = small_number(request.form.get("version", ""))
+    if not version or len(team or "") > 128:
         flash("Choose a version to roll back to.", "error")
         return redirect(url_for("dashboard.history", team=team))
     session_ = db_session()
     try:
-        result = wellbeing.rollback_rule_set(session_, team=team, version=int(version), author=g.manager.username,
+        result = wellbeing.rollback_rule_set(session_, team=team, version=version, author=g.manager.username,
                                              now=_now(), reason=request.form.get("reason", "").strip() or None)
     except LookupError as exc:
         flash(f"No such version: {exc}", "error")

@@ -18,7 +18,6 @@ from tests.conftest import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN
 
 INBOUND_USER, INBOUND_PASSWORD = "parse", "parse-pass"
 INBOUND_DOMAIN = "in.acme.example"
-EVENT_TIMESTAMP = "1795600000"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -64,9 +63,10 @@ def inbound_headers() -> dict:
     return {"Authorization": f"Basic {token}"}
 
 
-def event_request(key: ec.EllipticCurvePrivateKey, events) -> tuple[bytes, dict]:
-    raw = json.dumps(events)
-    signature = key.sign((EVENT_TIMESTAMP + raw).encode(), ec.ECDSA(hashes.SHA256()))
+def event_request(key: ec.EllipticCurvePrivateKey, events, *, now: datetime) -> tuple[bytes, dict]:
+    """An Event Webhook batch signed as SendGrid signs it, at `now` (the app's clock: the window is checked)."""
+    raw, timestamp = json.dumps(events), str(int(now.timestamp()))
+    signature = key.sign((timestamp + raw).encode(), ec.ECDSA(hashes.SHA256()))
     return raw.encode(), {"X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
-                          "X-Twilio-Email-Event-Webhook-Timestamp": EVENT_TIMESTAMP,
+                          "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
                           "Content-Type": "application/json"}

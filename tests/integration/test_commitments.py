@@ -152,10 +152,19 @@ def test_reminder_lead_comes_from_settings(overrides, request):
     assert stored(rt).remind_at == datetime(2026, 11, 25, 14, 50, tzinfo=timezone.utc)
 
 
-def test_extreme_due_times_never_fail_the_webhook(post_event, rt, clock):
-    for n, due in enumerate(("0001-01-01T00:10:00Z", "9999-12-31T23:59:59Z")):
+def test_due_times_at_the_ends_of_the_accepted_range_never_fail_the_webhook_or_the_tick(post_event, rt, clock):
+    for n, due in enumerate(("1970-01-01T00:00:00Z", "2999-12-31T23:59:59Z")):
         event = promised(f"case_x{n}", **{"customer.id": f"cus_x{n}",
                                           "interaction.commitment": {"text": PROMISE, "due_at": due}})
         assert post_event(event).status_code == 202
     report = tick(rt, clock)
     assert (report.escalated, report.reminded, report.errors) == (1, 0, [])
+
+
+def test_due_times_beyond_the_accepted_range_are_refused(post_event, rt):
+    for due in ("0001-01-01T00:10:00Z", "9999-12-31T23:59:59Z"):
+        resp = post_event(promised("case_far", **{"interaction.commitment": {"text": PROMISE, "due_at": due}}))
+        assert resp.status_code == 422
+        assert [e["field"] for e in resp.get_json()["errors"]] == ["interaction.commitment.due_at"]
+    with rt.db.session() as session:
+        assert session.scalars(select(Commitment)).first() is None

@@ -208,7 +208,8 @@ class Sender:
                 for event in events[::2]:
                     if isinstance(event, dict):
                         event["checkin_id"] = self.seeded["ids"]["checkin_id"][0]
-            raw, signed = event_request(self.event_key, events) if "json" in body else (_raw(body.get("data")), {})
+            raw, signed = (event_request(self.event_key, events, now=self.clock.now) if "json" in body
+                           else (_raw(body.get("data")), {}))
             headers.update(signed if credentials else {"Content-Type": "application/json"})
             body = {"data": raw}
         elif "bearerAuth" in security and credentials:

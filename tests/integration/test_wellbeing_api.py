@@ -257,3 +257,41 @@ def test_agents_not_seen_this_shift_do_not_count_towards_the_team(post_event, cl
     second = post_event(event_for(clock, "ag_2", **ABUSIVE)).get_json()["agent_load"]["break"]
     assert (first["outcome"], second["outcome"]) == ("granted", "deferred")
     assert "deferred: team concurrency cap: 1 of 1 allowed already on break" in second["reasons"]
+
+
+def _agent_row(rt, agent_id: str) -> tuple:
+    with rt.db.session() as session:
+        [me] = [a for a in wellbeing.team_load(session, team=None, now=rt.clock()) if a["agent_id"] == agent_id]
+    return me["team"], me["name"], me["state"]
+
+
+@pytest.mark.parametrize("body,field", [({"team": "secret-team"}, "team"), ({"name": "Boss"}, "name"),
+                                        ({"team": "secret-team", "name": "Boss"}, "team")])
+def test_an_agent_key_reports_state_only_never_team_or_name(app, rt, client, clock, post_event, body, field):
+    """Issue 11: ag_1's own key moved ag_1 into secret-team and /next handed over that team's reopened case."""
+    from aftercare.auth import create_api_key
+
+    post_event(event_for(clock, "ag_1", **CALM))
+    with rt.db.session() as session:
+        wellbeing.enqueue_case_item(session, case_id="c_secret", kind="case", title="secret-team's reopened case",
+                                    team="secret-team", preferred_agent_id=None, now=clock.now)
+        session.commit()
+        bound = {"Authorization": "Bearer " + create_api_key(session=session, name="softphone", scopes=["agent"],
+                                                             agent_id="ag_1")}
+    unbound = {"Authorization": f"Bearer {make_key(app, 'agent')}"}
+    before, agent_before = row_counts(rt), _agent_row(rt, "ag_1")
+    for headers in (bound, unbound):
+        problem = assert_problem(client.put("/api/v1/agents/ag_1/state", json={"state": "available", **body},
+                                            headers=headers), 403, field)
+        assert "manager" in problem["detail"]
+    assert row_counts(rt) == before and _agent_row(rt, "ag_1") == agent_before
+    assert client.get("/api/v1/agents/ag_1/next", headers=bound).get_json()["kind"] == "none"
+    assert client.put("/api/v1/agents/ag_1/state", json={"state": "busy"}, headers=bound).status_code == 200
+
+
+def test_a_manager_key_may_still_set_an_agents_team_and_name(rt, client, clock, post_event, manager_headers):
+    post_event(event_for(clock, "ag_1", **CALM))
+    resp = client.put("/api/v1/agents/ag_1/state", json={"state": "available", "team": "night", "name": "M. Lopez"},
+                      headers=manager_headers)
+    assert resp.status_code == 200, resp.get_json()
+    assert _agent_row(rt, "ag_1") == ("night", "M. Lopez", "available")

@@ -225,13 +225,13 @@ def checkin_id(signed, post_event):
     {"checkin_id": st.just(SEEDED) | json_values},
     optional={"event": st.sampled_from(["delivered", "bounce", "dropped", "spamreport", "unsubscribe"]) | json_values,
               "sg_message_id": json_values, "reason": json_values, "response": json_values}), max_size=4)))
-def test_signed_sendgrid_events_never_fail(signed, checkin_id, client, events):
+def test_signed_sendgrid_events_never_fail(signed, checkin_id, client, clock, events):
     from tests.integration.signers import event_request
 
     if isinstance(events, list):
         events = [{**e, "checkin_id": checkin_id} if isinstance(e, dict) and e.get("checkin_id") == SEEDED else e
                   for e in events]
-    raw, headers = event_request(signed, events)
+    raw, headers = event_request(signed, events, now=clock.now)
     resp = client.post("/webhooks/sendgrid/events", data=raw, headers=headers)
     assert resp.status_code in (200, 422), resp.get_data(as_text=True)
 

@@ -1,8 +1,11 @@
+import _markupbase
+import html.parser as html_parser
 import json
+import re
+import sys
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from followup.inbound_email import (
     extract_reply,
@@ -244,6 +247,80 @@ def test_arbitrary_input_never_raises(text: str) -> None:
     assert isinstance(strip_quoted(text), str)
     assert isinstance(html_to_text(text), str)
     assert isinstance(reply_token_from_addresses(text, text, DOMAIN), str | None)
+
+
+class _CountingPattern:
+    """Stands in for one of the HTML parser's compiled patterns and adds up how far each call reads."""
+
+    def __init__(self, pattern: re.Pattern, tally: list[int]) -> None:
+        self.pattern, self.tally = pattern, tally
+
+    def __getattr__(self, name: str):
+        return getattr(self.pattern, name)
+
+    def match(self, string: str, pos: int = 0, *rest):
+        found = self.pattern.match(string, pos, *rest)
+        self.tally[0] += found.end() - pos if found else 1
+        return found
+
+    def search(self, string: str, pos: int = 0, *rest):
+        found = self.pattern.search(string, pos, *rest)
+        self.tally[0] += (found.end() if found else len(string)) - pos
+        return found
+
+
+def html_to_text_work(markup: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Operations one `html_to_text` call performs: every Python line run (our extractor and html.parser's
+    loop) plus every character the parser's patterns read (where its rescans happen, in C)."""
+    tally = [0]
+    with monkeypatch.context() as patched:
+        for module in (html_parser, _markupbase):
+            for name, value in vars(module).items():
+                if isinstance(value, re.Pattern):
+                    patched.setattr(module, name, _CountingPattern(value, tally))
+
+        def count_lines(frame, event, arg):
+            tally[0] += 1
+            return count_lines
+
+        sys.settrace(count_lines)
+        try:
+            html_to_text(markup)
+        finally:
+            sys.settrace(None)
+    return tally[0]
+
+
+@pytest.mark.parametrize("unit", [
+    "<p>x",                 # the issue's reproduction: unclosed paragraphs
+    "<b>x</i>",             # end tags that match nothing open
+    "<blockquote>x",        # hidden quoted history, nested
+    "<div>",                # deep nesting
+    "<table><tr><td>x",
+    "<a ", '<a b="', "<!--", "<!--x>", "</", "<?", "<!", "<![if x", "<![", "&#;<a ", "&#12a<a ",  # never closed
+])
+def test_html_to_text_work_grows_linearly(unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four times the input, about four times the work: quadratic work would be sixteen times."""
+    small, large = (html_to_text_work(unit * n, monkeypatch) for n in (500, 2000))
+    assert large / small < 6, (small, large)
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    ("<![<![<![", "<![<![<!["), ("<![foo[ x", "<![foo[ x"), ("a <![if !supportLists]>- <![endif]>b", "a - b"),
+])
+def test_marked_sections_never_raise(html: str, expected: str) -> None:
+    assert html_to_text(html) == expected
+
+
+@pytest.mark.parametrize("tail", ["<!-- never closed <p>hidden", "<b never closed", "</p never closed",
+                                  "<?php never closed", "<!doctype never closed"])
+def test_a_construct_still_open_at_the_end_shows_nothing_after_it(tail: str) -> None:
+    """As HTML5 (and a browser, so the customer) sees it."""
+    assert html_to_text(f"<p>Still broken</p>{tail}") == "Still broken"
+
+
+def test_a_broken_character_reference_does_not_end_the_markup() -> None:
+    assert html_to_text("<p>a &# b</p><p>c &#12a <b>d</b></p>") == "a &# b\nc &#12a d"
 
 
 def test_extract_reply_prefers_the_text_part() -> None:

@@ -3,8 +3,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from wellbeing.load import (DEFAULT_WEIGHTS, ON_BREAK, WORKING, AgentLoad, InteractionSignals, LoadWeights, add,
                             decay, interaction_weight, series, set_state, state_for_status)

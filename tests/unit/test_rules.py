@@ -3,8 +3,7 @@ import copy
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from marshmallow import ValidationError
 
 from wellbeing.load import InteractionSignals

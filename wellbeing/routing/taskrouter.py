@@ -8,13 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from aftercare.core.fields import from_unix_time
+from aftercare.core.strict_json import parse_json
 from wellbeing.routing.base import AVAILABLE, BREAK, RoutingError, TaskRequest
 
 OPEN_TASK_STATUSES = {"pending": "canceled", "reserved": "canceled", "assigned": "completed",
@@ -105,7 +107,7 @@ class TaskRouterRouting:
         stamp = form.get("Timestamp", "")
         return PlatformEvent(agent_id=self.agent_id(worker) if worker and state else None, state=state,
                              item_id=item_id, item_state=item_state if item_id else None,
-                             at=datetime.fromtimestamp(int(stamp), tz=timezone.utc) if stamp.isdigit() else None)
+                             at=from_unix_time(stamp))
 
     def set_activity(self, agent_id: str, activity: str) -> None:
         sid = self.activities[activity]
@@ -114,7 +116,7 @@ class TaskRouterRouting:
 
 def _attributes(raw: str | None) -> dict:
     try:
-        found = json.loads(raw or "{}")
+        found = parse_json(raw or "{}")
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}

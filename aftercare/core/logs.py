@@ -1,4 +1,5 @@
-"""Structured JSON logs with request ids; phone numbers and email addresses are masked."""
+"""Structured JSON logs with request ids; phone numbers and email addresses are masked, and database errors
+keep no values (the engine hides bound parameters; `without_row_values` drops what the server quotes back)."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,9 @@ import logging
 import re
 import sys
 from datetime import datetime, timezone
+
+import psycopg
+from sqlalchemy.exc import DBAPIError
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # Every digit but the last two becomes "*"; the separators stay, so a reader still sees a phone number.
@@ -37,6 +41,32 @@ def mask_pii(text: str) -> str:
     return PHONE.sub(_keep_last_two_digits, text)
 
 
+def _chain(error: BaseException | None):
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def without_row_values(text: str, error: BaseException | None) -> str:
+    """`text` with each database error in `error`'s chain cut to its first line: PostgreSQL quotes values back
+    in the lines after it ("DETAIL:  Key (address)=(…) already exists", "Failing row contains (…)", CONTEXT)."""
+    for found in _chain(error):
+        driver_error = found.orig if isinstance(found, DBAPIError) else found
+        if isinstance(driver_error, psycopg.Error):
+            full = str(driver_error)
+            first = full.split("\n", 1)[0]
+            if full != first:
+                text = text.replace(full, f"{first} [details withheld: they may quote row values]")
+    return text
+
+
+def error_summary(error: BaseException) -> str:
+    """`Type: message` for storing or showing, with no values from the database in it."""
+    return f"{type(error).__name__}: {without_row_values(str(error), error)}"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
@@ -46,13 +76,14 @@ class JsonFormatter(logging.Formatter):
             if hasattr(record, key):
                 payload[key] = getattr(record, key)
         if record.exc_info:
-            payload["exc"] = mask_pii(self.formatException(record.exc_info))
+            payload["exc"] = mask_pii(without_row_values(self.formatException(record.exc_info), record.exc_info[1]))
         return json.dumps(payload, ensure_ascii=False)
 
 
 class MaskingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return mask_pii(super().format(record))
+        text = super().format(record)
+        return mask_pii(without_row_values(text, record.exc_info[1]) if record.exc_info else text)
 
 
 def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
