@@ -111,7 +111,7 @@ def _wire_services(rt: Runtime) -> None:
 def _register_blueprints(api: Api) -> None:
     from aftercare.health import assets, blp as health
     from aftercare.dashboard.views import bp as dashboard
-    from aftercare.intake import blp as intake
+    from intake.views import blp as intake
     from aftercare.outcomes_views import blp as metrics
     from followup.crm.views import blp as crm_outbox
     from followup.views import blp as followup

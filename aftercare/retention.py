@@ -20,7 +20,7 @@ from sqlalchemy import and_, exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from aftercare.core.db import Database
-from aftercare.models import WebhookEvent
+from intake.models import WebhookEvent
 from followup.commitment_models import Commitment
 from followup.crm.models import CrmDelivery
 from followup.models import Case, CheckIn, Customer, Interaction, Reply

@@ -10,7 +10,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from aftercare.core.leased_queue import worker_name
-from aftercare.intake_queue import apply_queued
+from intake.queue import apply_queued
 from followup.commitments import process_commitments
 from followup.crm.outbox import RetryPolicy, deliver_pending
 from followup.dispatch import DispatchConfig, dispatch_backlog

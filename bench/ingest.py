@@ -182,7 +182,7 @@ def drain(url: str, tmp: Path, workers: int, env_settings: dict) -> dict:
     """Start `workers` worker processes on the queued events the Aftercare (queued) row left; time them out."""
     from sqlalchemy import create_engine, func, select
 
-    from aftercare.models import WebhookEvent
+    from intake.models import WebhookEvent
 
     engine = create_engine(url)
 

@@ -277,7 +277,7 @@ def plain_strings(schema, prefix=""):
 
 
 def string_cases():
-    from aftercare.intake_schemas import SCHEMAS
+    from intake.schemas import SCHEMAS
 
     return [pytest.param(kind, dotted, length, id=f"{kind} {dotted}")
             for kind, schema in SCHEMAS.items() for dotted, length in plain_strings(schema()) if dotted != "type"]
@@ -352,7 +352,7 @@ def test_schema_lengths_come_from_the_columns():
     the narrowest column it is stored in."""
     from marshmallow import fields, validate
 
-    from aftercare.intake_schemas import SCHEMAS
+    from intake.schemas import SCHEMAS
     from followup.models import Customer
     from followup.outcome_models import ContactEvent
 

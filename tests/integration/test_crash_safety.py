@@ -241,7 +241,7 @@ def _crash_events(n: int, **changes) -> list[dict]:
 
 
 def test_retried_webhooks_across_server_crashes_record_each_event_once(engine, database_url, tmp_path):
-    from aftercare.models import WebhookEvent
+    from intake.models import WebhookEvent
     from followup.models import CheckIn, Interaction
 
     env = _env(database_url, tmp_path, scheduler__enabled="false")
@@ -276,7 +276,7 @@ def test_queued_intake_across_server_and_worker_crashes_acts_on_each_event_once_
     Every third case also gets a case.updated right behind its interaction.closed (same poster, so the CRM's
     order): acted on in order, it cancels the check-in; out of order it would find no case and cancel nothing.
     """
-    from aftercare.models import WebhookEvent
+    from intake.models import WebhookEvent
     from followup.models import CheckIn, Interaction
 
     env = _env(database_url, tmp_path, scheduler__enabled="false", crm__intake_mode="queued",

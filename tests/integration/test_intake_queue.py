@@ -10,8 +10,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from aftercare.intake_queue import apply_queued
-from aftercare.models import WebhookEvent
+from intake.queue import apply_queued
+from intake.models import WebhookEvent
 from followup.models import CheckIn, Interaction
 from tests.conftest import interaction_event, make_key
 
@@ -140,7 +140,7 @@ def test_an_event_the_worker_must_refuse_is_failed_with_its_problem_and_can_be_q
 
 def test_an_unexpected_error_is_retried_then_failed_and_holds_up_only_its_own_case(post_event, rt, monkeypatch,
                                                                                    clock):
-    import aftercare.intake_handlers as handlers
+    import intake.service as handlers
 
     real = handlers.HANDLERS["interaction.closed"]
 
@@ -240,14 +240,14 @@ def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, c
 
 
 def claim(rt, worker, now, max_attempts=5):
-    from aftercare.intake_queue import ApplyReport, claim
+    from intake.queue import ApplyReport, claim
 
     return claim(rt.db, worker=worker, now=now, batch_size=10, lease_seconds=60, max_attempts=max_attempts,
                  report=ApplyReport())
 
 
 def act(rt, lease, event_id, now):
-    from aftercare.intake_queue import ApplyReport, apply_one
+    from intake.queue import ApplyReport, apply_one
 
     report = ApplyReport()
     apply_one(rt.db, lease, event_id, ctx=rt.followup, now=now, max_attempts=5, report=report)
@@ -292,7 +292,7 @@ def test_an_event_that_keeps_killing_its_worker_runs_out_of_attempts(post_event,
 
 @pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # the clash the test provokes on purpose
 def test_an_error_at_commit_is_recorded_on_the_event_and_the_batch_goes_on(post_event, rt, clock, monkeypatch):
-    import aftercare.intake_handlers as handlers
+    import intake.service as handlers
 
     real = handlers.HANDLERS["interaction.closed"]
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 from marshmallow import ValidationError
 
-from aftercare.intake_schemas import SCHEMAS, EnvelopeSchema
+from intake.schemas import SCHEMAS, EnvelopeSchema
 from aftercare.core.signing import SignatureError, sign, verify
 from followup.inbound_email import extract_reply, html_to_text, reply_token_from_addresses, strip_quoted
 from followup.keywords import KeywordAction, keyword_action

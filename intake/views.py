@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from aftercare.core.web import db_session, runtime, require_scope, problem_doc, problem_json
 from aftercare.core.problems import Problem, nul_fields, nul_problem, validation_problem
 from aftercare.core.bodies import Blueprint, read_json
-from aftercare.intake_handlers import apply_event, order_keys, triage_at_the_door
-from aftercare.intake_queue import VALIDATORS, requeue, store_queued
-from aftercare.intake_schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
+from intake.service import apply_event, order_keys, triage_at_the_door
+from intake.queue import VALIDATORS, requeue
+from intake.door import store_queued
+from intake.schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
     ReceivedEventQuerySchema, ReceivedEventSchema
-from aftercare.models import WebhookEvent
+from intake.models import WebhookEvent
 from aftercare.core.signing import SignatureError, verify
 
 log = logging.getLogger("aftercare.intake")

@@ -11,7 +11,7 @@ import phonenumbers
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from aftercare.core.fields import Instant, Stored, fits
-from aftercare.models import WebhookEvent
+from intake.models import WebhookEvent
 from followup.models import Case, CheckIn, Customer, Interaction, OptOut
 from followup.outcome_models import ChurnEvent, ContactEvent
 from wellbeing.models import Agent

@@ -1,7 +1,7 @@
 """What each CRM event does once accepted: one handler per type, run inline by the webhook or by the workers.
 
-No Flask here: `aftercare.intake` runs these inside the request (`crm.intake_mode = "inline"`), and
-`aftercare.intake_queue` runs them in the worker processes for events stored by the door
+No Flask here: `intake.views` runs these inside the request (`crm.intake_mode = "inline"`), and
+`intake.queue` runs them in the worker processes for events stored by the door
 (`"queued"`). Either way one event is one unit of work in the caller's transaction.
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ def order_keys(event: dict) -> dict[str, str]:
 
 
 def apply_event(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
-    """Act on one validated event (its schema is in intake_schemas.SCHEMAS); the caller commits."""
+    """Act on one validated event (its schema is in intake.schemas.SCHEMAS); the caller commits."""
     result = HANDLERS[event["type"]](session, event, now, ctx)
     return {"event_id": event["event_id"], "status": "processed", **result}
 
