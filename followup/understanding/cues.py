@@ -68,8 +68,7 @@ class Cues:
             self.rule, self.rule_reasons = "ack", [why("plan", "says what they will do next")]
         elif s.get("thanks_for_news") and not (s.get("closure_thanks") or s.get("praise")):
             self.rule, self.rule_reasons = "ack", [why("thanks_for_news", "thanks for the news")]
-        elif s.get("closure_thanks") or s.get("praise") or (
-                (s.get("thanks") or s.get("happy_emoji")) and not s.get("detail")):
+        elif s.get("closure_thanks") or s.get("praise") or s.get("thanks") or s.get("happy_emoji"):
             self.rule = "resolved"
             self.rule_reasons = [why(key, "gratitude") for key in ("closure_thanks", "praise", "thanks",
                                                                            "happy_emoji") if s.get(key)][:1]

@@ -105,7 +105,8 @@ _SELF_BLAME = _rx(r"\bmy (?:mistake|bad|fault|error|apologies|oversight)\b|\b(?:
                   r"\bsorry,? (?:i|my|for (?:the|my) (?:confusion|mistake|noise|trouble))\b")
 _TEMPORARY = _rx(r"\b(?:for now|for a (?:bit|while|little while|few \w+|day)|briefly|temporar\w*|at first|"
                  r"at least|sort of|kind of|partly|partially|technically|intermittent\w*|some issues|sometimes|"
-                 r"for (?:\d+|one|a) (?:day|hour|minute)s?|only (?:when|if|after|on|with))\b")
+                 r"for (?:\d+|one|a) (?:day|hour|minute)s?|only (?:when|if|after|on|with)|revert\w*|roll(?:ed|ing)? back|"
+                 r"downgrad\w*|workaround|work around)\b")
 
 _UNRESOLVED = _rx(r"\bstill\b(?! (?:works?|working|fine|good|great|running)\b)|\bpersist\w*|"
                   r"\bsame (?:issue|problem|error|thing|result|bug|message|again|trouble)\b|"
@@ -117,14 +118,16 @@ _UNRESOLVED = _rx(r"\bstill\b(?! (?:works?|working|fine|good|great|running)\b)|\
                   r"\b(?:tried|done|did) (?:all|everything|every)\b|\b(?:returned|came back|is back|are back|"
                   r"back again)\b(?! (?:to normal|up|online|working)\b)|"
                   r"\bnothing (?:\w+ ){0,2}(?:can|will|could) (?:be )?do(?:ne)?\b|\bnothing to be done\b|"
-                  r"\b(?:been|keeps?) (?:going on|happening)\b|\bgoing on for\b|\bbeen (?:about |over |almost )?"
+                  r"\b(?:been|keeps?) (?:going on|happening)\b|\bnext time (?:it|this|that) (?:happens|occurs|"
+                  r"breaks|crashes|fails)\b|\b(?:once in a while|every now and then|from time to time|now and again|"
+                  r"randomly|at random)\b|\bgoing on for\b|\bbeen (?:about |over |almost )?"
                   r"(?:a|\d+|two|three|several) (?:days?|weeks?|months?)\b|\bhave(?:n'?t| not) (?:seen|received|"
                   r"got|gotten|heard)\b(?![^.!?]{0,40}\b(?:since|anymore|again)\b)")
 _AGAIN = _rx(r"\bagain\b")
 _TROUBLE = _rx(r"\b(?:not|no|never|error|issue|problem|crash\w*|broke\w*|stopp?\w*|fail\w*|happen\w*|same|wrong|"
                r"stuck|bug\w*|glitch\w*|skip\w*|freez\w*|froze\w*|gone|lost|missing)\b|n't\b")
 _CONDITIONAL = _rx(r"(?<!see )(?<!check )(?<!know )(?<!wonder )(?<!ask )\b(?:if|in case|whenever|should)\b[^.!?,;]*")
-_PROBLEM_STATE = _rx(r"\b(?:broken|wrong|missing|gone|stuck|frozen|freez\w+|crash(?:es|ed|ing)?|glitch\w*|lag\w*|"
+_PROBLEM_STATE = _rx(r"\b(?:broken|broke|wrong|missing|gone|stuck|frozen|freez\w+|crash(?:es|ed|ing)?|glitch\w*|lag\w*|"
                      r"skipp?(?:s|ing)|fail(?:s|ed|ing|ure)?|unable|impossible|unavailable|unstable|wonky|buggy|"
                      r"(?:super|very|so|too) slow|disappear\w*|lost|weird|strange|greyed out|grayed out|cuts? out|"
                      r"declined|denied|rejected|locked out|charged twice|double charged|overcharged)\b|"

@@ -13,9 +13,26 @@ from followup.understanding import ReplyContext, ReplyVerdict, _weigh, read_repl
 from followup.understanding.cues import Cues
 from followup.understanding.model import Model, features
 
+ROOT = Path(__file__).resolve().parents[2]
+DEV_FILES = ("replies-dev.jsonl", "replies-crossdomain-dev.jsonl")
+LANGUAGE_FILES = {lang: ROOT / "tests" / "data" / f"replies-{lang}.jsonl" for lang in ("es", "fr", "de", "pt")}
 SEED = 0
 FOLDS = 5
 C = 0.3  # inverse L2 strength: the cue features are few and correlated, so keep the weights small
+
+
+def data_dir(given: Path | None = None) -> Path:
+    """Where the development files are: `given`, $AFTERCARE_REPLY_DATA, or a shared/data folder above us."""
+    import os
+
+    candidates = [given] if given else []
+    if env := os.environ.get("AFTERCARE_REPLY_DATA"):
+        candidates.append(Path(env))
+    candidates += [parent / "shared" / "data" for parent in ROOT.parents]
+    for candidate in candidates:
+        if candidate and all((candidate / name).is_file() for name in DEV_FILES):
+            return candidate
+    raise SystemExit(f"development files {DEV_FILES} not found: pass --data-dir or set AFTERCARE_REPLY_DATA")
 
 
 @dataclass
