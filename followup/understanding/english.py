@@ -28,7 +28,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 TOKEN = _rx(r"[a-z0-9]+(?:'[a-z]+)?")
-_CHUNK = _rx(r"[^.!?;\n…]+[.!?;\n…]*")
+_CHUNK = _rx(r"(?:[^.!?;\n…]|\.(?=\d))+[.!?;\n…]*")  # "version 3.1" is one sentence
 _CONTRAST = _rx(r"\b(?:but|however|though|although|except|yet|unfortunately|sadly)\b")
 _CHURN = _rx(r"\b(?:cancel+(?:ing|ed)?|unsubscrib\w*|leaving|quitting|switch\w* to|going back to|moving to|"
              r"done with)\b[^.!?]*\b(?:subscription|premium|account|plan|membership|service|you guys|your)\b"
@@ -85,12 +85,14 @@ _GOOD_NEWS = _rx(
     rf"\bno (?:further |new |other )?{_TROUBLE_NOUN}(?: \w+)?(?= since| so far| anymore| any more| now| at all| for \w+|"
     rf" in \w+)|"
     r"\b(?:not|isn'?t|aren'?t|stopped|no longer) (?:skipping|crashing|freezing|dropping|lagging|happening|failing|"
-    r"stuttering|disconnecting|glitching|hanging)(?: \w+){0,2}? (?:at the mo\w*|now|anymore|any more|since)\b|"
+    r"stuttering|disconnecting|glitching|hanging|jamming|buffering|flickering|overheating|beeping|rebooting|"
+    r"restarting|looping|timing out|erroring|throwing errors|logging me out|charging me)(?: \w+){0,2}? "
+    r"(?:at the mo\w*|now|anymore|any more|since)\b|"
     r"\bno longer (?:crash|freez|skip|drop|happen|occur|fail|disconnect|lag|stutter|show|appear|get|see|have)\w*|"
     r"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|not|never|nothing)(?: \w+)? "
     r"(?:had|seen|noticed|experienced|got|gotten|heard|happened|occurred|recurred|come back|returned|reappeared|"
     r"crashed|dropped|skipped|frozen|failed|glitched|happen|occur|recur|return|reappear|crash|drop|fail)\b"
-    r"[^.!?]{0,40}?\b(?:since|anymore|any more|again|so far|for (?:a |the |\d+ |several |many |some |over |a few )"
+    r"[^.!?]{0,40}?\b(?:since|anymore|any more|again|so far|for (?:(?:a|the|\d+|several|many|some|over|a few) )?"
     r"(?:\w+ )?(?:days?|weeks?|months?|hours?|while|time)|in (?:\d+|a few|several|many) \w+)\b|"
     rf"\b(?:haven'?t|have not|hasn'?t|has not|not) (?:had|seen|noticed|experienced|got|gotten) "
     rf"(?:any|a single|one) (?:more |other |further )?{_TROUBLE_NOUN}|"

@@ -18,7 +18,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _MARKERS = {
     "en": set("the is it i you to and of not that this my on for with but have was be do can just thanks thank are "
               "we your its it's i'm i've don't didn't still again works worked work fixed what how why when yes "
-              "okay please now there here they he she our from at all any get got one will ok yeah".split()),
+              "okay please now there here they he she our from at all any get got one will yeah".split()),
     "es": set("el la los las que y es por para con una mi mis tu su lo del al como pero porque muy gracias hola ya "
               "sigue sin funciona está estoy tengo puedo hay también todavía nada sí vale listo bien solucionado "
               "resuelto perfecto".split()),
@@ -27,7 +27,7 @@ _MARKERS = {
     "de": set("der die das und ist nicht ich bitte aber kann mein meine danke mit ein eine auf funktioniert noch "
               "immer geht ja nein jetzt gelöst es hat wieder vielen dank".split()),
     "pt": set("não obrigado obrigada ainda você isso meu minha sim funciona funcionou está resolvido agora também "
-              "já é com uma um mas por favor".split()),
+              "já é com uma um mas por favor funcionando tá pra aqui consegui problema erro novo obrigada".split()),
 }
 
 

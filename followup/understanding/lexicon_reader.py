@@ -8,7 +8,7 @@ from followup.understanding.cues import Cues
 from followup.understanding.english import HAPPY_EMOJI, SAD_EMOJI, SARCASM_EMOJI
 from followup.understanding.lexicons import LEXICONS
 
-_CHUNK = re.compile(r"[^.!?;\n…]+[.!?;\n…]*")
+_CHUNK = re.compile(r"(?:[^.!?;\n…]|\.(?=\d))+[.!?;\n…]*")
 _WORD = re.compile(r"[^\W_]+")
 _PROBLEMS = ("negation", "unresolved", "problem", "complaint", "question", "request", "sent_details")
 _SIGNALS = ("thanks", "closure_thanks", "praise", "plan", "weak_ack", "detail")

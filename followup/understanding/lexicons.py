@@ -107,7 +107,7 @@ LEXICONS: dict[str, dict[str, str]] = {
                    r"kaputt|defekt|abgelehnt|doppelt (?:abgebucht|belastet)|unm[oö]glich)\b",
         "complaint": r"\b(?:unversch[aä]mt|frechheit|nutzlos|katastroph\w*|sauer|entt[aä]usch\w*|unzumutbar|"
                      r"[aä]rgerlich|nervig|schlecht|leider|ver[aä]rgert|peinlich|skandal\w*)\b",
-        "question": r"\?|^(?:wie|wann|warum|wieso|weshalb|wo|was|welche\w*|gibt es|kann ich|soll ich)\b",
+        "question": r"\?|^(?:wie|wann|warum|wieso|weshalb|wo|was|welche\w*|gibt es|kann ich|soll ich)\b(?! auch immer)",
         "request": r"\b(?:bitte|k[oö]nnt ihr|k[oö]nnen sie|k[oö]nntet ihr|k[oö]nnten sie|ich brauche|helft|"
                    r"ich m[oö]chte|ich will|ich h[aä]tte gern)\b",
         "sent_details": r"\b(?:habe (?:ich )?(?:ihnen |euch |dir )?(?:\w+ )?(?:geschickt|gesendet|geschrieben|"
@@ -117,7 +117,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "fixed": r"\b(?:(?:funktioniert|geht|klappt|l[aä]uft)(?: es| das| alles| jetzt| nun)* (?:wieder|jetzt|"
                  r"einwandfrei|problemlos|super|perfekt)|"
                  r"jetzt (?:funktioniert|geht|klappt|l[aä]uft)|geht (?:jetzt|wieder)|klappt (?:jetzt|wieder|alles)|"
-                 r"l[aä]uft (?:jetzt|wieder)|gel[oö]st|behoben|erledigt|alles (?:gut|ok|okay|klar|bestens|"
+                 r"l[aä]uft (?:jetzt|wieder)|gel[oö]st|behoben|erledigt|(?:konnte|habe|hab) (?:\w+ ){0,3}(?:beheben|l[oö]sen)|alles (?:gut|ok|okay|klar|bestens|"
                  r"funktioniert)|hat (?:geklappt|funktioniert|geholfen)|angekommen|erhalten|repariert)\b",
         "good_news": r"\bkein(?:e|en)? (?:fehler|probleme?|abst[uü]rze|aussetzer) mehr\b|"
                      r"\bnicht mehr (?:aufgetreten|abgest[uü]rzt|passiert|vorgekommen|gekommen)\b|"
