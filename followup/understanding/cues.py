@@ -61,6 +61,13 @@ class Cues:
             self.rule = "resolved"
             self.rule_reasons = [r for _, _, r in self.fixed] + (
                 [f"said it's fixed after: {earlier[-1]}"] if earlier else [])
+        elif self.problem and {k for _, k, _ in self.problem} <= {"negative_emoji", "negative_tone"} and (
+                s.get("plan") or any(k == "self_blame" for _, k, _ in self.fixed)):
+            # a mood, no stated problem: "busy week :( I'll try it on Sunday", "my own silly mistake :("
+            blamed = [r for _, k, r in self.fixed if k == "self_blame"]
+            self.rule = "resolved" if blamed else "ack"
+            self.rule_reasons = (blamed or [why("plan", "says what they will do next")]) + [
+                "a low mood, but no problem stated"]
         elif self.problem:
             self.rule = "reopen"
             self.rule_reasons = [r for _, _, r in sorted(self.problem, key=lambda cue: (cue[0] < 0, cue[0]))]

@@ -47,7 +47,8 @@ _FUNCTION = set(
     "updates updated upgrade boot boots launch launches begin begins print prints save saves send sends accept "
     "accepts let lets allow allows verify activate activates unlock unlocks charge pay process processed".split())
 _NOT_VERBS = {"something", "nothing", "anything", "everything", "thing", "things", "morning", "evening", "during",
-              "bring", "string", "setting", "settings", "king", "ring", "spring", "looking"}
+              "bring", "string", "setting", "settings", "king", "ring", "spring", "looking", "ignoring", "complaining",
+              "blaming", "joking", "kidding", "worrying", "rushing", "asking", "saying"}  # "not ignoring it" is no problem
 _NO_WORRIES = {"worries", "worry", "problem", "problems", "prob", "probs", "issues", "need"}  # "no" that is not a no
 _FIXED_WORDS = {"works", "worked", "working", "fixed", "sorted", "solved", "resolved", "helped", "functional",
                 "operational"}
@@ -96,7 +97,8 @@ _GOOD_NEWS = _rx(
     r"(?:\w+ )?(?:days?|weeks?|months?|hours?|while|time)|in (?:\d+|a few|several|many) \w+)\b|"
     rf"\b(?:haven'?t|have not|hasn'?t|has not|not) (?:had|seen|noticed|experienced|got|gotten) "
     rf"(?:any|a single|one) (?:more |other |further )?{_TROUBLE_NOUN}|"
-    r"\bnot (?:a|one) (?:single )?(?:problem|issue|crash|error|glitch|hiccup)\b")
+    r"\bnot (?:a|one) (?:single )?(?:problem|issue|crash|error|glitch|hiccup)\b|"
+    r"\b(?:glad|relieved|good to know) (?:that )?(?:it'?s|it was|it is|it wasn'?t) not\b[^.!?]*")
 _SELF_BLAME = _rx(r"\bmy (?:mistake|bad|fault|error|apologies|oversight)\b|\b(?:silly|stupid|dumb) me\b|"
                   r"\bi (?:misread|misunderstood|mistyped|misstyped|should have|should'?ve)\b|"
                   r"\bi (?:missed|overlooked|forgot|didn'?t see|didn'?t notice|hadn'?t seen|hadn'?t noticed) "
@@ -104,6 +106,7 @@ _SELF_BLAME = _rx(r"\bmy (?:mistake|bad|fault|error|apologies|oversight)\b|\b(?:
                   r"post|step|part|page))\b|\bi (?:didn'?t|did not) (?:realise|realize|know)\b|\b(?:oops|whoops)\b|"
                   r"\b(?:oh,? )?duh\b|\bi (?:feel|felt) (?:so |really )?(?:silly|stupid|dumb|foolish)\b|"
                   r"\bi apologi[sz]e\b|\buser error\b|\bfalse alarm\b|\bi'?m (?:an idiot|ashamed)\b|"
+                  r"\bi'?d (?:completely |totally )?forgotten\b|\byou'?re right\b|"
                   r"\bsorry,? (?:i|my|for (?:the|my) (?:confusion|mistake|noise|trouble))\b")
 _TEMPORARY = _rx(r"\b(?:for now|for a (?:bit|while|little while|few \w+|day)|briefly|temporar\w*|at first|"
                  r"at least|sort of|kind of|partly|partially|technically|intermittent\w*|some issues|sometimes|"
@@ -159,6 +162,8 @@ _DM = _rx(r"(?:^|\b(?:i|i'?ve|i have|we|we'?ve|just|already|have|has|ok|okay|and
           r"(?! me\b| us\b)|"
           r"\b(?:dm|it|e-?mail|message|details|info|logs?|screenshots?) (?:is|was|are|has been|have been) "
           r"(?:sent|attached|uploaded)\b|\bshot it off\b|\b(?:see|find) (?:the )?attached\b|"
+          r"\b(?:screenshots?|screen shots?|logs?|log files?|pics?|photos?|videos?) (?:\w+ )?(?:added|attached|"
+          r"uploaded|below|enclosed)\b|"
           r"\b(?:check (?:your |my |the )?(?:dms?|inbox|messages?|e-?mail)|"
           r"(?:in|to) (?:your|the) (?:dms?|inbox|mailbox)|"
           r"i can dm|i'?ll dm|will dm)\b")

@@ -11,7 +11,7 @@ from followup.understanding.lexicons import LEXICONS
 _CHUNK = re.compile(r"(?:[^.!?;\n…]|\.(?=\d))+[.!?;\n…]*")
 _WORD = re.compile(r"[^\W_]+")
 _PROBLEMS = ("negation", "unresolved", "problem", "complaint", "question", "request", "sent_details")
-_SIGNALS = ("thanks", "closure_thanks", "praise", "plan", "weak_ack", "detail")
+_SIGNALS = ("thanks", "closure_thanks", "thanks_for_news", "praise", "plan", "weak_ack", "detail")
 
 
 @lru_cache(maxsize=8)
@@ -35,9 +35,13 @@ def read_lexicon(lang: str, norm: str, attached: bool) -> Cues:
         for m in rx["self_blame"].finditer(sentence):
             cues.add_fixed(at + m.start(), "self_blame", f"their own slip, not a complaint: '{m.group(0)}'")
         negated = [m.span() for m in rx["negation"].finditer(sentence) if not _overlaps(m.start(), good)]
+        partial = rx["partial"].search(sentence)  # a workaround or a fix "for now"
         for m in rx["fixed"].finditer(sentence):
             if not any(lo <= m.start() < hi + 3 for lo, hi in negated) and not _overlaps(m.start(), good):
-                cues.add_fixed(at + m.start(), "fixed", f"fixed: '{m.group(0)}'")
+                if partial:
+                    cues.add_problem(at + m.start(), "partial_fix", f"only a partial fix: '{partial.group(0)}'")
+                else:
+                    cues.add_fixed(at + m.start(), "fixed", f"fixed: '{m.group(0)}'")
                 good.append(m.span())  # "funciona de nuevo": the "de nuevo" is part of the fix
         for kind in _PROBLEMS:
             for m in rx[kind].finditer(sentence):
@@ -49,6 +53,8 @@ def read_lexicon(lang: str, norm: str, attached: bool) -> Cues:
     for name in _SIGNALS:
         if m := rx[name].search(low):
             cues.signal(name, f"{name.replace('_', ' ')}: '{m.group(0).strip()}'")
+    if cues.signals.get("weak_ack") and cues.signals.get("thanks") and not cues.signals.get("praise"):
+        cues.signal("thanks_for_news", f"ok + thanks: {cues.why['weak_ack']}")  # "ok, danke"
     if m := rx["answers_yes"].search(low.strip()):
         cues.signal("answers_yes", f"answers '{m.group(0)}'")
     if "?" in low:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 LEXICONS: dict[str, dict[str, str]] = {
     "es": {
+        "thanks_for_news": r"\\bgracias (?:por|x) (?:la|el|tu|su) (?:info|informaci[oó]n|respuesta|aviso|dato|comentario)\\b",
+        "partial": r"\\b(?:por ahora|de momento|a veces|downgrade|volv[ií] a la versi[oó]n|solo a veces)\\b",
         "negation": r"\b(?:no|nunca|ni|tampoco)\s+(?:me |se |le |lo |la |nos |les )?(?:\w+ )?(?:funciona\w*|sirv\w+|"
                     r"carga\w*|abre|abri\w+|lleg\w+|resuelv\w+|resolvi\w+|solucion\w+|arregl\w+|ayud\w+|puedo|"
                     r"podemos|deja\w*|anda|va|recib\w+|aparec\w+|cambi\w+|entr\w+|conect\w+)\b|\bsin (?:funcionar|poder|"
@@ -18,7 +20,7 @@ LEXICONS: dict[str, dict[str, str]] = {
                    r"cobr\w+ dos veces|doble cobro|rechaz\w+|roto|rota)\b",
         "complaint": r"\b(?:verg[uü]enza|in[uú]til|p[eé]sim[oa]|hart[oa]|horrible|estafa|indignad[oa]|"
                      r"inaceptable|molest[oa]|desastre|rid[ií]cul[oa]|enfadad[oa]|por desgracia|lamentablemente)\b",
-        "question": r"\?|^(?:c[oó]mo|cu[aá]ndo|por qu[eé]|qu[eé]|d[oó]nde|cu[aá]l|hay alguna)\b",
+        "question": r"\?|^(?:c[oó]mo|cu[aá]ndo|por qu[eé]|qu[eé]|d[oó]nde|cu[aá]l|hay alguna)\b[^.!]*$",
         "request": r"\b(?:por favor|porfa|necesito|necesitamos|podr[ií]an|pueden|podr[ií]as|puedes|me pueden|"
                    r"ay[uú]denme|ayuda|quiero|quisiera|me gustar[ií]a)\b",
         "sent_details": r"\b(?:(?:te|les|os) (?:envi[eé]|mand[eé]|escrib[ií])|adjunto|te adjunto|ya (?:envi[eé]|"
@@ -29,7 +31,8 @@ LEXICONS: dict[str, dict[str, str]] = {
                  r"otra vez|ahora)|ahora (?:s[ií] )?funciona|funcion[oó]|solucionad[oa]|resuelt[oa]|arreglad[oa]|"
                  r"se (?:arregl[oó]|solucion[oó]|resolvi[oó])|todo (?:bien|correcto|en orden|ok|listo)|"
                  r"ya (?:est[aá]|lleg[oó]|me lleg[oó]|lo recib[ií]|aparece)|problema resuelto|ya qued[oó]|"
-                 r"ya pude|pude (?:entrar|acceder|hacerlo)|me lleg[oó]|recib[ií])\b",
+                 r"ya pude|pude (?:entrar|acceder|hacerlo)|me lleg[oó]|recib[ií]|(?:ya )?(?:me )?(?:ha|han) cargado|"
+                 r"se ha actualizado|ya (?:carga|carg[oó]|aparece|se ve))\b",
         "good_news": r"\bya no (?:falla|se cuelga|da (?:error|problemas)|aparece|pasa|ocurre|sale)\b|"
                      r"\bno (?:ha )?vuelto a (?:pasar|fallar|ocurrir|salir)\b|\bsin (?:errores|problemas|fallos) "
                      r"desde\b|\bno (?:he )?(?:tenido|visto) (?:m[aá]s )?(?:problemas|errores|fallos)\b",
@@ -43,13 +46,16 @@ LEXICONS: dict[str, dict[str, str]] = {
         "plan": r"\b(?:lo (?:probar[eé]|intentar[eé]|pruebo|reviso|miro)|voy a (?:probar|intentar|revisar|mirar|"
                 r"hacer|llamar|esperar)|te (?:aviso|cuento|digo)|les (?:aviso|cuento|digo)|os (?:aviso|cuento)|"
                 r"luego (?:lo )?pruebo|probar[eé]|intentar[eé]|lo har[eé]|esperar[eé]|ma[nñ]ana (?:lo )?pruebo)\b",
-        "weak_ack": r"\b(?:vale|ok|okay|de acuerdo|entendido|entiendo|claro|ah|bueno|listo|perfecto)\b",
+        "weak_ack": r"\b(?:vale|ok|okay|de acuerdo|entendido|entiendo|claro|ah|bueno|listo|perfecto|muy amable|"
+                    r"igualmente)\b",
         "answers_yes": r"^(?:s[ií]|claro|efectivamente)\b",
         "detail": r"\b(?:versi[oó]n|actualizaci[oó]n|dispositivo|m[oó]vil|celular|tel[eé]fono|ordenador|"
                   r"computadora|navegador|aplicaci[oó]n|app|cuenta|correo|wifi|reinici\w+|reinstal\w+|"
                   r"borr\w+|captura|pantallazo)\b|\b\d+(?:\.\d+)+\b",
     },
     "fr": {
+        "thanks_for_news": r"\\bmerci (?:pour|de|du) (?:l\'info|l\'information|la r[eé]ponse|le retour|votre retour|ton retour|retour)\\b",
+        "partial": r"\\b(?:pour l\'instant|pour le moment|parfois|downgrade|revenu [aà] la version|de temps en temps)\\b",
         "negation": r"\b(?:ne|n'|n’)\s*(?:me |se |le |la |l'|nous |m')?(?:\w+ )?(?:marche|fonctionne|charge|"
                     r"arrive|ouvre|r[eé]sout|aide|peux|pouvons|s'affiche|affiche|re[cç]ois|change|"
                     r"connecte)\w*\s+(?:toujours )?(?:pas|plus|jamais|rien)\b|"
@@ -59,10 +65,10 @@ LEXICONS: dict[str, dict[str, str]] = {
                       r"j'attends|j’attends|en attente|toujours rien|aucune (?:r[eé]ponse|nouvelle)|"
                       r"depuis (?:une|\d+|deux|trois|plusieurs) (?:semaines?|jours|mois))\b",
         "problem": r"\b(?:erreur|bug|beug|plant\w*|probl[eè]mes?|soucis?|bloqu[eé]e?|impossible|refus[eé]e?|"
-                   r"d[eé]bit[eé]e? deux fois|ne s'affiche|cass[eé]e?)\b",
+                   r"d[eé]bit[eé]e? deux fois|ne s'affiche|cass[eé]e?|(?:pas|plus|aucun) d'acc[eè]s)\b",
         "complaint": r"\b(?:nul(?:le)?|inadmissible|honteux|honte|ras le bol|marre|inacceptable|scandal\w+|"
                      r"d[eé]cev\w+|d[eé]çu|furieux|agac[eé]|malheureusement|lamentable)\b",
-        "question": r"\?|^(?:comment|quand|pourquoi|o[uù]|est-ce que|qu'est-ce|quel(?:le)?s?)\b",
+        "question": r"\?|^(?:comment|quand|pourquoi|o[uù]|est-ce que|qu'est-ce|quel(?:le)?s?)\b[^.!]*$",
         "request": r"\b(?:s'il vous pla[iî]t|s’il vous pla[iî]t|svp|stp|pouvez-vous|pourriez-vous|pouvez vous|"
                    r"merci de (?:me|bien)|j'ai besoin|j’ai besoin|aidez|je voudrais|je veux|j'aimerais)\b",
         "sent_details": r"\b(?:je vous ai (?:envoy[eé]|transmis|[eé]crit)|ci-joint|en pi[eè]ce jointe|"
@@ -88,13 +94,16 @@ LEXICONS: dict[str, dict[str, str]] = {
         "plan": r"\b(?:je vais (?:essayer|tester|regarder|voir|v[eé]rifier|faire|appeler|attendre)|j'essaie|"
                 r"j’essaie|je teste|je vous tiens au courant|je vous dirai|je reviens vers vous|"
                 r"je (?:testerai|essaierai|regarderai|verrai)|[aà] suivre|je vous redis)\b",
-        "weak_ack": r"\b(?:d'accord|d’accord|ok|okay|entendu|compris|ah|bon|tr[eè]s bien|not[eé])\b",
+        "weak_ack": r"\b(?:d'accord|d’accord|ok|okay|entendu|compris|ah|bon|tr[eè]s bien|not[eé]|c'est gentil|"
+                    r"tr[eè]s gentil)\b",
         "answers_yes": r"^(?:oui|ouais|effectivement|tout à fait)\b",
         "detail": r"\b(?:version|mise [aà] jour|appareil|t[eé]l[eé]phone|portable|ordinateur|navigateur|"
                   r"application|appli|compte|wifi|red[eé]marr\w+|r[eé]install\w+|supprim\w+|capture)\b|"
                   r"\b\d+(?:\.\d+)+\b",
     },
     "de": {
+        "thanks_for_news": r"\\bdanke (?:f[uü]r|f[uü]r die|f[uü]r deine|f[uü]r ihre) (?:die )?(?:info|infos|antwort|r[uü]ckmeldung|hinweis)\\b",
+        "partial": r"\\b(?:vorerst|erstmal|manchmal|downgrade|zur[uü]ck auf|ab und zu)\\b",
         "negation": r"\b(?:funktioniert|geht|klappt|l[aä]dt|[oö]ffnet|hilft|half|kann|k[oö]nnen|kommt|l[aä]sst|"
                     r"startet|verbindet|zeigt|hat)\b(?:\s+\w+){0,2}\s+(?:immer noch |noch immer |leider |weiterhin |"
                     r"trotzdem )?(?:nicht|nie|kein\w*)\b|\b(?:nicht|kein\w*) (?:geholfen|funktioniert|geklappt|"
@@ -107,7 +116,7 @@ LEXICONS: dict[str, dict[str, str]] = {
                    r"kaputt|defekt|abgelehnt|doppelt (?:abgebucht|belastet)|unm[oö]glich)\b",
         "complaint": r"\b(?:unversch[aä]mt|frechheit|nutzlos|katastroph\w*|sauer|entt[aä]usch\w*|unzumutbar|"
                      r"[aä]rgerlich|nervig|schlecht|leider|ver[aä]rgert|peinlich|skandal\w*)\b",
-        "question": r"\?|^(?:wie|wann|warum|wieso|weshalb|wo|was|welche\w*|gibt es|kann ich|soll ich)\b(?! auch immer)",
+        "question": r"\?|^(?:wie|wann|warum|wieso|weshalb|wo|was|welche\w*|gibt es|kann ich|soll ich)\b(?! auch immer)[^.!]*$",
         "request": r"\b(?:bitte|k[oö]nnt ihr|k[oö]nnen sie|k[oö]nntet ihr|k[oö]nnten sie|ich brauche|helft|"
                    r"ich m[oö]chte|ich will|ich h[aä]tte gern)\b",
         "sent_details": r"\b(?:habe (?:ich )?(?:ihnen |euch |dir )?(?:\w+ )?(?:geschickt|gesendet|geschrieben|"
@@ -131,14 +140,17 @@ LEXICONS: dict[str, dict[str, str]] = {
                   r"ihr seid die besten)\b",
         "plan": r"\b(?:ich (?:werde|probiere|teste|schaue|versuche|melde mich|gebe bescheid)|werde (?:es |das )?"
                 r"(?:testen|probieren|ausprobieren|versuchen|pr[uü]fen)|melde mich|gebe (?:euch |ihnen )?bescheid|"
-                r"probier\w*|teste (?:es|das) (?:morgen|sp[aä]ter|heute)|schaue? (?:es |mir das )?(?:morgen|"
+                r"probier\w*|teste (?:dann |es |das )?(?:nochmal|noch mal|erneut|morgen|sp[aä]ter|heute)|schaue? (?:es |mir das )?(?:morgen|"
                 r"sp[aä]ter)|mal sehen)\b",
-        "weak_ack": r"\b(?:ok|okay|alles klar|verstanden|ah|gut|in ordnung|alright|aha|jo|na gut)\b",
+        "weak_ack": r"\b(?:ok|okay|alles klar|verstanden|ah|gut|in ordnung|alright|aha|jo|na gut|sehr nett|"
+                    r"nett von (?:dir|ihnen|euch))\b",
         "answers_yes": r"^(?:ja|jep|jawohl|genau|jo)\b",
         "detail": r"\b(?:version|update|ger[aä]t|handy|telefon|rechner|computer|browser|app|konto|wlan|"
                   r"neu ?gestartet|neu installiert|gel[oö]scht|screenshot)\b|\b\d+(?:\.\d+)+\b",
     },
     "pt": {
+        "thanks_for_news": r"\\bobrigad[oa] (?:pela|pelo) (?:informa[cç][aã]o|info|resposta|retorno|dica)\\b",
+        "partial": r"\\b(?:por enquanto|[aà]s vezes|downgrade|voltei para a vers[aã]o|de vez em quando)\\b",
         "negation": r"\b(?:n[aã]o|nunca|nem)\s+(?:me |se |o |a |nos )?(?:\w+ )?(?:funciona\w*|serv\w+|carreg\w+|"
                     r"abre|abriu|cheg\w+|resolv\w+|ajud\w+|consigo|conseguimos|consegui|deu|d[aá]|recebi|"
                     r"aparec\w+|mud\w+|entr\w+|conect\w+)\b",
@@ -149,7 +161,7 @@ LEXICONS: dict[str, dict[str, str]] = {
                    r"duplicada|recusad[oa]|quebrad[oa]|bugad[oa]|bug)\b",
         "complaint": r"\b(?:absurdo|rid[ií]cul[oa]|p[eé]ssim[oa]|vergonha|palha[cç]ada|inaceit[aá]vel|"
                      r"decepcion\w+|irritad[oa]|chatead[oa]|infelizmente|descaso|lament[aá]vel)\b",
-        "question": r"\?|^(?:como|quando|por ?que|onde|qual|o que|tem como|posso)\b",
+        "question": r"\?|^(?:como|quando|por ?que|onde|qual|o que|tem como|posso)\b[^.!]*$",
         "request": r"\b(?:por favor|pfv|pf|preciso|precisamos|podem|poderiam|pode|voc[eê]s podem|ajuda|"
                    r"quero|gostaria)\b",
         "sent_details": r"\b(?:enviei|mandei|segue (?:em )?anexo|em anexo|anexei|j[aá] (?:enviei|mandei))\b",
@@ -171,7 +183,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "plan": r"\b(?:vou (?:testar|tentar|verificar|ver|olhar|fazer|ligar|esperar|aguardar)|vou dar uma olhada|"
                 r"(?:te|lhe|vos) aviso|aviso (?:voc[eê]s?|aqui)|depois (?:eu )?testo|testarei|tentarei|"
                 r"farei|vou experimentar)\b",
-        "weak_ack": r"\b(?:ok|okay|certo|entendi|entendido|beleza|t[aá]|ta bom|t[aá] bom|combinado|ah|blz)\b",
+        "weak_ack": r"\b(?:ok|okay|certo|entendi|entendido|beleza|t[aá]|ta bom|t[aá] bom|combinado|ah|blz|"
+                    r"muito gentil)\b",
         "answers_yes": r"^(?:sim|claro|isso)\b",
         "detail": r"\b(?:vers[aã]o|atualiza[cç][aã]o|dispositivo|celular|telefone|computador|navegador|"
                   r"aplicativo|app|conta|wifi|reinici\w+|reinstal\w+|apag\w+|print|captura)\b|\b\d+(?:\.\d+)+\b",
