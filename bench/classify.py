@@ -98,12 +98,12 @@ def reliability(rows: list[fit.Row], verdicts) -> None:
 
 def tradeoff(rows: list[fit.Row], levels: list[float]) -> list[tuple[float, float, float, float, float]]:
     """(min_confidence, share sent to a person, reopen recall, reopen precision, macro-F1), cross-validated."""
-    gold = [r.label for r in rows]
+    gold, verdicts = [r.label for r in rows], fit.cross_validated(rows)
     out = []
     for level in levels:
-        verdicts = fit.cross_validated(rows, min_confidence=level)
-        to_person = sum(NEEDS_READING in v.reasons for v in verdicts) / len(rows)
-        out.append((level, to_person, *headline(gold, intents(verdicts))))
+        pred = fit.with_min_confidence(verdicts, level)
+        to_person = sum(p != v.intent for p, v in zip(pred, verdicts)) / len(rows)
+        out.append((level, to_person, *headline(gold, pred)))
     return out
 
 

@@ -125,3 +125,8 @@ def cross_validated(rows: list[Row], min_confidence: float = 0.0, k: int = FOLDS
         for i, v in zip(test_idx, predict(m, [rows[i] for i in test_idx], min_confidence)):
             out[i] = v
     return out  # type: ignore[return-value]
+
+
+def with_min_confidence(verdicts: list[ReplyVerdict], level: float) -> list[str]:
+    """The intents once resolved/ack verdicts below `level` go to a person (as _weigh does for one reply)."""
+    return ["reopen" if v.intent in ("resolved", "ack") and v.confidence < level else v.intent for v in verdicts]
