@@ -28,7 +28,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 TOKEN = _rx(r"[a-z0-9]+(?:'[a-z]+)?")
-_CHUNK = _rx(r"(?:[^.!?;\n…]|\.(?=\d))+[.!?;\n…]*")  # "version 3.1" is one sentence
+CHUNK = _rx(r"(?:[^.!?;\n…]|\.(?=\d))+[.!?;\n…]*")  # sentences; "version 3.1" is one
 _CONTRAST = _rx(r"\b(?:but|however|though|although|except|yet|unfortunately|sadly)\b")
 _CHURN = _rx(r"\b(?:cancel+(?:ing|ed)?|unsubscrib\w*|leaving|quitting|switch\w* to|going back to|moving to|"
              r"done with)\b[^.!?]*\b(?:subscription|premium|account|plan|membership|service|you guys|your)\b"
@@ -388,7 +388,7 @@ def read_english(norm: str, attached: bool) -> Cues:
     """All English cues of a normalised reply, and the rule verdict they add up to."""
     low = norm.lower()
     cues = Cues(tokens=len(_tokens(low)), sentiment=sentiment(norm))
-    for chunk in _CHUNK.finditer(low):
+    for chunk in CHUNK.finditer(low):
         lead = len(chunk.group(0)) - len(chunk.group(0).lstrip())
         _sentence_cues(chunk.start() + lead, chunk.group(0).strip(), cues)
     _calm_signals(low, cues)

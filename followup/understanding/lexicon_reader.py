@@ -5,10 +5,9 @@ import re
 from functools import lru_cache
 
 from followup.understanding.cues import Cues
-from followup.understanding.english import HAPPY_EMOJI, SAD_EMOJI, SARCASM_EMOJI
+from followup.understanding.english import CHUNK, HAPPY_EMOJI, SAD_EMOJI, SARCASM_EMOJI
 from followup.understanding.lexicons import LEXICONS
 
-_CHUNK = re.compile(r"(?:[^.!?;\n…]|\.(?=\d))+[.!?;\n…]*")
 _WORD = re.compile(r"[^\W_]+")
 _PROBLEMS = ("negation", "unresolved", "problem", "complaint", "question", "request", "sent_details")
 _SIGNALS = ("thanks", "closure_thanks", "thanks_for_news", "praise", "plan", "weak_ack", "detail")
@@ -27,7 +26,7 @@ def read_lexicon(lang: str, norm: str, attached: bool) -> Cues:
     """All cues of a reply in `lang` (one of LEXICONS), and the rule verdict they add up to."""
     rx, low = _compiled(lang), norm.lower().replace("’", "'")
     cues = Cues(tokens=len(_WORD.findall(low)))
-    for chunk in _CHUNK.finditer(low):
+    for chunk in CHUNK.finditer(low):
         at, sentence = chunk.start(), chunk.group(0)
         good = [m.span() for m in rx["good_news"].finditer(sentence)]
         for lo, hi in good:
