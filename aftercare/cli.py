@@ -87,20 +87,25 @@ def register_cli(app: Flask) -> None:
     @followup.command("classify")
     @click.argument("source", type=click.File("r", encoding="utf-8"))
     def classify(source) -> None:
-        """JSON Lines in (field `text`), one JSON line out per input; `-` reads stdin."""
-        from followup.understanding import classify_reply
+        """JSON Lines in (field `text`; optional `locale`, `channel`, `question`), one JSON line out per input
+        (intent, confidence, reasons, language); `-` reads stdin. followup.understanding.min_confidence applies."""
+        from followup.understanding import ReplyContext, classify_reply
 
+        min_confidence = app.extensions["aftercare"].settings.followup.understanding.min_confidence
         for number, line in enumerate(source, 1):
             if not line.strip():
                 continue
             try:
-                text = json.loads(line)["text"]
-                if not isinstance(text, str):
-                    raise TypeError("text must be a string")
+                row = json.loads(line)
+                text = row["text"]
+                hints = {k: row.get(k) for k in ("locale", "channel", "question")}
+                if not isinstance(text, str) or not all(v is None or isinstance(v, str) for v in hints.values()):
+                    raise TypeError("text (and locale, channel, question if given) must be strings")
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 click.echo(json.dumps({"line": number, "error": f"needs a JSON object with a string 'text': {exc}"}))
                 continue
-            click.echo(json.dumps(classify_reply(text).as_dict(), ensure_ascii=False))
+            context = ReplyContext(**hints, min_confidence=min_confidence)
+            click.echo(json.dumps(classify_reply(text, context).as_dict(), ensure_ascii=False))
         sys.stdout.flush()
 
     @retention.command("purge")

@@ -72,6 +72,13 @@ class CrmSettings:
 
 
 @dataclass(frozen=True)
+class UnderstandingSettings:
+    """Reply understanding: a resolved/ack verdict less sure than min_confidence goes to a person."""
+
+    min_confidence: float = 0.5
+
+
+@dataclass(frozen=True)
 class FollowupSettings:
     channel_sms: str = "console"
     channel_email: str = "console"
@@ -89,6 +96,7 @@ class FollowupSettings:
     default_locale: str = "en"
     category_delay_hours: dict = field(default_factory=dict)
     commitment_reminder_minutes: int = 30
+    understanding: UnderstandingSettings = field(default_factory=UnderstandingSettings)
 
 
 @dataclass(frozen=True)
@@ -255,7 +263,11 @@ def _from_env(environ: Mapping[str, str], raw: dict) -> dict:
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
-        found.setdefault(section, {})[key] = _parse_env_value(value, raw.get(section, {}).get(key))
+        table, defaults = found.setdefault(section, {}), raw.get(section, {})
+        if "__" in key:  # a nested table: AFTERCARE_FOLLOWUP__UNDERSTANDING__MIN_CONFIDENCE
+            sub, _, key = key.partition("__")
+            table, defaults = table.setdefault(sub, {}), defaults.get(sub, {})
+        table[key] = _parse_env_value(value, defaults.get(key))
     return found
 
 
@@ -282,6 +294,8 @@ def _build(cls: type, values: Mapping[str, Any]) -> Any:
 
 def _coerce(kind: Any, value: Any, name: str) -> Any:
     try:
+        if dataclasses.is_dataclass(kind):
+            return value if isinstance(value, kind) else _build(kind, value)
         if kind is Secret:
             return value if isinstance(value, Secret) else Secret(value)
         if kind is bool:

@@ -15,19 +15,27 @@ class KeywordAction(StrEnum):
 
 # Opt-out words that mean "stop contacting me" on any channel, and the carrier SMS keywords that do only as an
 # SMS keyword: in an email, "cancel" or "end" is more likely talk about the product than an opt-out.
-ANY_CHANNEL_OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "optout"})
+# Our five languages' own words are honoured too, whatever the carrier does with them (BAJA, ARRÊT, STOPP, PARAR).
+ANY_CHANNEL_OPT_OUT_KEYWORDS = frozenset({
+    "stop", "stopall", "unsubscribe", "optout",
+    "baja", "parar", "detener",
+    "arrêt", "arret", "arrêter", "arreter", "désabonner", "desabonner", "désinscrire", "desinscrire",
+    "stopp", "abmelden", "abbestellen",
+    "pare", "sair", "descadastrar",
+})
 OPT_OUT_KEYWORDS = ANY_CHANNEL_OPT_OUT_KEYWORDS | frozenset({"cancel", "end", "quit", "revoke"})
 OPT_IN_KEYWORDS = frozenset({"start", "unstop", "yes"})
 HELP_KEYWORDS = frozenset({"help", "info"})
 
 MAX_OPT_OUT_WORDS = 4
-LEADING_WORDS = frozenset({"please", "pls", "plz", "kindly", "just"})
+LEADING_WORDS = frozenset({"please", "pls", "plz", "kindly", "just", "por", "favor", "bitte", "svp"})
 OPT_OUT_TRAILING_WORDS = LEADING_WORDS | OPT_OUT_KEYWORDS | frozenset(
     {
-        "thanks", "thank", "you", "thx", "ty",
+        "thanks", "thank", "you", "thx", "ty", "gracias", "merci", "danke", "obrigado", "obrigada",
         "me", "us", "now", "asap", "immediately", "already", "sms",
         "text", "texts", "texting", "message", "messages", "messaging", "msgs",
         "sending", "contacting", "calling", "emailing", "emails",
+        "mensajes", "mensagens", "nachrichten", "más", "mais", "plus", "mehr",
     }
 )
 

@@ -75,3 +75,21 @@ def fit_sms(template: str, fields: dict[str, str]) -> str:
 def canned(key: str, *, locale: str | None, agent_name: str | None, company: str) -> str:
     """Short acknowledgements and help text for inbound messages."""
     return templates_for(locale)[key].format(agent_first_name=first_name(agent_name, "a colleague"), company=company)
+
+
+def acknowledgement(action: str, *, routed_agent_id: str | None, case_agent_id: str | None, locale: str | None,
+                    agent_name: str | None, company: str) -> str | None:
+    """The answer to an SMS reply, saying truthfully what happened (None when nothing is worth saying).
+
+    The agent is named only when the reopened case went back to that same agent; otherwise it is with the team.
+    """
+    if action.startswith("loop closed"):
+        key = "ack_resolved"
+    elif action.startswith("reopened"):
+        same_agent = bool(routed_agent_id) and routed_agent_id == case_agent_id and bool(agent_name)
+        key = "ack_reopen_agent" if same_agent else "ack_reopen_team"
+    elif action.startswith("added to the reopened case"):
+        key = "ack_already_open"
+    else:
+        return None
+    return canned(key, locale=locale, agent_name=agent_name, company=company)

@@ -13,6 +13,7 @@ import wellbeing.services as wellbeing
 from aftercare.core.ids import new_id
 from followup.crm import CrmAdapter, ReopenNotice
 from followup.crm.outbox import record_reopen
+from followup.messages import templates_for
 from followup.models import Case, CheckIn, Reply
 from followup.services import latest_open_checkin, opt_out
 from followup.understanding import ReplyContext, ReplyVerdict, classify_reply
@@ -28,6 +29,7 @@ class ReplyOutcome:
     verdict: ReplyVerdict
     action: str
     checkin: CheckIn | None
+    routed_agent_id: str | None = None  # the agent a reopened case was routed to (None: a team queue)
 
     def as_dict(self) -> dict:
         return {"reply_id": self.reply.id, "checkin_id": self.checkin.id if self.checkin else None,
@@ -36,11 +38,14 @@ class ReplyOutcome:
 
 def receive_reply(session: Session, *, text: str, channel: str, now: datetime, crm: CrmAdapter,
                   checkin: CheckIn | None = None, from_address: str | None = None,
-                  verdict: ReplyVerdict | None = None, untrusted: str | None = None) -> ReplyOutcome:
+                  verdict: ReplyVerdict | None = None, untrusted: str | None = None,
+                  min_confidence: float = 0.0) -> ReplyOutcome:
     """Store the reply first (never dropped), then act on what it means.
 
-    `untrusted` says why the sender could not be verified (SPEC §8): such a reply is stored unmatched, with
-    that reason, for a person to read, and changes nothing else.
+    The reply is read knowing the check-in's question (YES/NO answer it) and below `min_confidence`
+    (followup.understanding.min_confidence) a resolved/ack verdict goes to a person. `untrusted` says why the
+    sender could not be verified (SPEC §8): such a reply is stored unmatched, with that reason, for a person to
+    read, and changes nothing else.
     """
     received = time.perf_counter()
     if untrusted is not None:
@@ -49,9 +54,10 @@ def receive_reply(session: Session, *, text: str, channel: str, now: datetime, c
     if checkin is None and from_address:
         checkin = latest_open_checkin(session, from_address, now)
     case = session.get(Case, checkin.case_id) if checkin else None
-    verdict = verdict or classify_reply(text, ReplyContext(channel=channel,
-                                                           locale=checkin.locale if checkin else None,
-                                                           agent_name=case.agent_name if case else None))
+    locale = checkin.locale if checkin else None
+    verdict = verdict or classify_reply(text, ReplyContext(
+        channel=channel, locale=locale, agent_name=case.agent_name if case else None,
+        question=templates_for(locale).get("question"), min_confidence=min_confidence))
     reply = Reply(id=new_id("rep"), checkin_id=checkin.id if checkin else None, case_id=case.id if case else None,
                   channel=channel, from_address=from_address or (checkin.address if checkin else None), text=text,
                   intent=verdict.intent, confidence=verdict.confidence, reasons=list(verdict.reasons),
@@ -59,11 +65,11 @@ def receive_reply(session: Session, *, text: str, channel: str, now: datetime, c
     session.add(reply)
     if checkin is not None:
         checkin.state, checkin.replied_at, checkin.updated_at = "replied", now, now
-    action = _act(session, reply=reply, verdict=verdict, case=case, checkin=checkin, crm=crm, now=now,
-                  received=received)
+    action, routed_agent_id = _act(session, reply=reply, verdict=verdict, case=case, checkin=checkin, crm=crm,
+                                   now=now, received=received)
     reply.action = action
     session.flush()
-    return ReplyOutcome(reply=reply, verdict=verdict, action=action, checkin=checkin)
+    return ReplyOutcome(reply=reply, verdict=verdict, action=action, checkin=checkin, routed_agent_id=routed_agent_id)
 
 
 UNVERIFIED_OPT_OUT = "opt-out request from an unverified sender: needs confirmation"
@@ -83,26 +89,32 @@ def _store_untrusted(session: Session, *, text: str, channel: str, now: datetime
 
 
 def _act(session: Session, *, reply: Reply, verdict: ReplyVerdict, case: Case | None, checkin: CheckIn | None,
-         crm: CrmAdapter, now: datetime, received: float) -> str:
+         crm: CrmAdapter, now: datetime, received: float) -> tuple[str, str | None]:
+    """What was done, and the agent a reopened case went to."""
     address = checkin.address if checkin is not None else reply.from_address
     if verdict.intent == "opt_out" and address:
         opt_out(session, address=address, channel=reply.channel, source=f"reply: {reply.text[:60]}", now=now)
-        return f"opted out {reply.channel} address"
+        return f"opted out {reply.channel} address", None
     if case is None:
-        return "unmatched: stored for a person to read"
+        return "unmatched: stored for a person to read", None
     if case.state == "reopened":
-        return "added to the reopened case: a person already has it"
+        return "added to the reopened case: a person already has it", None
     if verdict.intent == "resolved":
         case.state, case.loop_closed_at, case.updated_at = "closed", now, now
-        return "loop closed: customer confirmed resolved"
+        return "loop closed: customer confirmed resolved", None
     if verdict.intent == "ack":
-        return "acknowledged: nothing to do now"
-    return reopen_case(session, case=case, reply=reply, verdict=verdict, crm=crm, now=now, received=received)
+        return "acknowledged: nothing to do now", None
+    return _reopen(session, case=case, reply=reply, verdict=verdict, crm=crm, now=now, received=received)
 
 
 def reopen_case(session: Session, *, case: Case, reply: Reply, verdict: ReplyVerdict, crm: CrmAdapter,
                 now: datetime, received: float | None = None) -> str:
     """Case reopened with the reply and reasons; a high-priority item for the same agent when they can take it."""
+    return _reopen(session, case=case, reply=reply, verdict=verdict, crm=crm, now=now, received=received)[0]
+
+
+def _reopen(session: Session, *, case: Case, reply: Reply, verdict: ReplyVerdict, crm: CrmAdapter,
+            now: datetime, received: float | None) -> tuple[str, str | None]:
     reason = f"customer replied: “{reply.text[:200]}” — {'; '.join(verdict.reasons)}"
     case.state, case.reopened_at, case.reopen_reason, case.updated_at = "reopened", now, reason, now
     if case.agent_id:
@@ -118,4 +130,4 @@ def reopen_case(session: Session, *, case: Case, reply: Reply, verdict: ReplyVer
         reasons=tuple(verdict.reasons), routed_agent_id=routing.agent_id, routed_team=routing.team,
         routing_reason=routing.reason, reopened_at=now))
     target = f"agent {routing.agent_id}" if routing.agent_id else f"team {routing.team or 'any'}"
-    return f"reopened to {target} ({routing.reason})"
+    return f"reopened to {target} ({routing.reason})", routing.agent_id

@@ -73,7 +73,8 @@ def simulate_reply(args, checkin_id: str):
     if checkin.state not in ("sent", "delivered", "replied"):
         raise Problem(409, "Conflict", f"Check-in is {checkin.state}; it has not been sent yet.", kind="conflict")
     outcome = receive_reply(db_session(), text=args["text"], channel=checkin.channel, now=runtime().clock(),
-                            crm=runtime().services["crm"], checkin=checkin, from_address=checkin.address)
+                            crm=runtime().services["crm"], checkin=checkin, from_address=checkin.address,
+                            min_confidence=runtime().settings.followup.understanding.min_confidence)
     db_session().commit()
     return outcome.as_dict()
 

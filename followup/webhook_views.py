@@ -23,7 +23,7 @@ from aftercare.core.bodies import Blueprint, read_json
 from aftercare.core.fields import column_length
 from aftercare.core.page_headers import protect_page
 from followup.keywords import KeywordAction, keyword_action
-from followup.messages import canned
+from followup.messages import acknowledgement, canned
 from followup.models import Case, CheckIn, OptOut, Reply
 from followup.replies import receive_reply
 from followup.services import latest_open_checkin, opt_in, opt_out
@@ -118,11 +118,13 @@ def twilio_inbound_sms():
         answer = canned("help", locale=locale, agent_name=agent_name, company=company)
     else:
         outcome = receive_reply(session, text=body, channel="sms", now=now, crm=rt.services["crm"],
-                                checkin=checkin, from_address=sender)
+                                checkin=checkin, from_address=sender,
+                                min_confidence=rt.settings.followup.understanding.min_confidence)
         outcome.reply.provider_message_id = sid
         if rt.settings.twilio.reply_acknowledgement and checkin is not None:
-            key = {"reopen": "ack_reopen", "resolved": "ack_resolved"}.get(outcome.verdict.intent)
-            answer = canned(key, locale=locale, agent_name=agent_name, company=company) if key else None
+            answer = acknowledgement(outcome.action, routed_agent_id=outcome.routed_agent_id,
+                                     case_agent_id=case.agent_id if case else None, locale=locale,
+                                     agent_name=agent_name, company=company)
     _commit_once()
     return _twiml(answer)
 
@@ -211,7 +213,8 @@ def sendgrid_inbound():
     outcome = receive_reply(session, text=text or form.get("subject", ""), channel="email", now=rt.clock(),
                             crm=rt.services["crm"], checkin=checkin,
                             from_address=_fits(reply_sender(form.get("from"), form.get("envelope"))),
-                            untrusted=None if trust.trusted else trust.reason)
+                            untrusted=None if trust.trusted else trust.reason,
+                            min_confidence=rt.settings.followup.understanding.min_confidence)
     outcome.reply.provider_message_id = message_id
     _commit_once()
     return {"status": "stored", "reply_id": outcome.reply.id, "matched": outcome.checkin is not None,

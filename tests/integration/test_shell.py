@@ -92,13 +92,15 @@ def test_cli_demo_plays_the_story(tmp_path):
 
 def test_cli_classify_reads_jsonl_from_stdin(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AFTERCARE_SERVER__INSTANCE_DIR": str(tmp_path)}
-    lines = "\n".join(json.dumps({"text": t}) for t in ("still broken", "thanks, all sorted", "ok")) + "\n{bad\n"
+    texts = ("still broken", "thanks, all sorted", "ok", "Sigue sin funcionar", "Danke, jetzt geht es wieder")
+    lines = "\n".join(json.dumps({"text": t}) for t in texts) + "\n{bad\n"
     out = subprocess.run([sys.executable, "-m", "flask", "--app", str(ROOT / "wsgi.py"), "followup", "classify", "-"],
                          input=lines, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     rows = [json.loads(line) for line in out.stdout.strip().splitlines()]
-    assert [r.get("intent") for r in rows[:3]] == ["reopen", "resolved", "ack"]
-    assert all({"intent", "confidence", "reasons"} <= set(r) for r in rows[:3])
-    assert "error" in rows[3]
+    assert [r.get("intent") for r in rows[:5]] == ["reopen", "resolved", "ack", "reopen", "resolved"]
+    assert all({"intent", "confidence", "reasons", "language"} <= set(r) for r in rows[:5])
+    assert [r["language"] for r in rows[3:5]] == ["es", "de"]
+    assert "error" in rows[5]
 
 
 def test_settings_layering_and_secrets_never_print(tmp_path):

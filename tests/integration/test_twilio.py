@@ -323,3 +323,29 @@ def test_in_doubt_and_twilio_unreachable_defers_instead_of_resending(fake_twilio
     assert report.deferred == 1 and report.sent == 0 and report.retried == 0
     row = checkin(rt2, checkin_id)
     assert row.state == "scheduled" and "could not be asked" in row.state_reason and row.attempts == 1
+
+
+def test_acknowledgement_names_the_agent_only_when_the_case_went_back_to_her(scheduled, rt, clock, twilio_post):
+    from wellbeing.models import Agent
+
+    _sent(rt, clock, scheduled)
+    with rt.db.session() as session:
+        session.get(Agent, "ag_1").state = "on_break"
+        session.commit()
+    answer = sms(twilio_post, "No, it still charges me twice", "SM700").get_data(as_text=True)
+    assert "<Message>" in answer and "Maria" not in answer and "support team" in answer
+
+
+def test_yes_closes_the_loop_and_says_so(scheduled, rt, clock, twilio_post, client, read_headers):
+    _sent(rt, clock, scheduled)
+    answer = sms(twilio_post, "YES", "SM701").get_data(as_text=True)
+    assert "closed your case" in answer
+    assert client.get("/api/v1/cases/case_77", headers=read_headers).get_json()["state"] == "closed"
+
+
+@pytest.mark.parametrize("word", ["BAJA", "ARRÊT", "STOPP", "PARAR"])
+def test_our_languages_stop_words_opt_out(scheduled, rt, clock, twilio_post, word):
+    _sent(rt, clock, scheduled)
+    sms(twilio_post, word, "SM702")
+    with rt.db.session() as session:
+        assert session.get(OptOut, "+447700900123") is not None

@@ -58,3 +58,14 @@ def test_ordinary_replies_are_not_keywords(text: str | None) -> None:
 def test_the_action_is_a_plain_string() -> None:
     assert KeywordAction.OPT_OUT == "opt_out"
     assert isinstance(keyword_action("STOP"), str)
+
+
+@pytest.mark.parametrize("text", ["BAJA", "baja por favor", "ARRÊT", "Arret", "STOPP", "stopp bitte", "PARAR",
+                                  "Parar mensagens", "DESABONNER"])
+def test_our_languages_opt_out_words_are_honoured(text: str) -> None:
+    assert keyword_action(text) == "opt_out"
+
+
+@pytest.mark.parametrize("text", ["parar de cobrar en mi tarjeta", "la baja del servicio no llegó", "Sí"])
+def test_foreign_words_in_an_ordinary_reply_are_not_keywords(text: str) -> None:
+    assert keyword_action(text) is None

@@ -5,14 +5,8 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from followup.understanding import (
-    INTENTS,
-    NEEDS_READING,
-    ReplyContext,
-    ReplyVerdict,
-    _analyzer,
-    classify_reply,
-)
+from followup.understanding import INTENTS, NEEDS_READING, ReplyContext, ReplyVerdict, classify_reply
+from followup.understanding.english import analyzer as _analyzer
 
 
 def intent(text: str, context: ReplyContext | None = None) -> str:
@@ -126,9 +120,9 @@ def test_carrier_keywords_only_on_sms():
 
 
 @pytest.mark.parametrize("text", [
-    "I'm unsubscribing and going back to Apple Music",
+    "I'm unsubscribing and going back to the other service",
     "cancelling my subscription",
-    "Cancel my premium, I'm switching to Tidal",
+    "Cancel my premium, I'm switching to a competitor",
     "Please stop charging me twice",
 ])
 def test_churn_talk_is_not_an_opt_out(text):
@@ -136,7 +130,7 @@ def test_churn_talk_is_not_an_opt_out(text):
 
 
 def test_churn_reason_says_so():
-    assert "churn" in reasons("I'm unsubscribing and going back to Apple Music")
+    assert "churn" in reasons("I'm unsubscribing and going back to my old provider")
 
 
 @pytest.mark.parametrize("text", ["WHY IS THIS STILL NOT WORKING", "I NEED THIS SORTED TODAY", "FIX IT"])
@@ -152,6 +146,7 @@ def test_excited_caps_thanks_is_not_anger():
 @pytest.mark.parametrize("text,expected", [
     ("no", "reopen"), ("Nope", "reopen"), ("not really", "reopen"), ("nah.", "reopen"),
     ("yes!", "resolved"), ("thanks", "resolved"), ("thank you!", "resolved"), ("Cheers!", "resolved"),
+    ("1", "resolved"), ("2", "reopen"), ("👍", "resolved"), ("👎", "reopen"),
     ("ok", "ack"), ("Okay.", "ack"), ("will do", "ack"), ("I'll try that", "ack"), ("done", "ack"),
 ])
 def test_very_short_replies(text, expected):
@@ -215,10 +210,10 @@ def test_troubleshooting_details_keep_the_case_open(text):
     "   ",
     "???",
     "🤷‍♂️",
-    "Sigue sin funcionar, no puedo entrar a mi cuenta",
     "まだ直っていません。助けてください",
-    "Ça ne marche toujours pas, merci de me rappeler",
     "Привет, приложение не работает",
+    "Grazie mille, adesso funziona tutto perfettamente",
+    "Het werkt nog steeds niet, kunnen jullie me terugbellen?",
 ])
 def test_unreadable_or_other_language_needs_a_person(text):
     verdict = classify_reply(text)
@@ -226,14 +221,9 @@ def test_unreadable_or_other_language_needs_a_person(text):
     assert NEEDS_READING in verdict.reasons
 
 
-def test_locale_hint_tips_a_short_foreign_reply():
-    assert NEEDS_READING in classify_reply("sigue igual", ReplyContext(locale="es-ES")).reasons
-
-
 def test_emoji_only_replies_with_a_plain_meaning():
-    assert intent("👍") == "ack"
     assert intent("🙏🙏") == "resolved"
-    assert intent("👎") == "reopen"
+    assert intent("😡") == "reopen"
 
 
 def test_quoted_email_text_is_not_read_as_the_reply():
@@ -250,7 +240,8 @@ def test_links_and_handles_are_ignored_but_an_attachment_counts_as_detail():
 def test_verdict_as_dict_is_json_ready():
     verdict = classify_reply("thanks, but it's still broken")
     data = verdict.as_dict()
-    assert set(data) == {"intent", "confidence", "reasons"}
+    assert set(data) == {"intent", "confidence", "reasons", "language"}
+    assert data["language"] == "en"
     assert isinstance(data["reasons"], list) and data["reasons"]
     assert data["confidence"] == round(verdict.confidence, 2)
     json.dumps(data)
@@ -266,16 +257,6 @@ def test_types_are_frozen_and_context_is_optional():
 
 def test_sentiment_model_is_built_once():
     assert _analyzer() is _analyzer()
-
-
-def test_fast_enough():
-    texts = ["thanks, but it's still broken", "works now cheers", "Pixel 7 on Android 14, app version 8.9.2",
-             "I've tried reinstalling twice and the offline playlists still vanish after a day. Any idea?"] * 50
-    classify_reply("warm up")
-    start = time.perf_counter()
-    for text in texts:
-        classify_reply(text)
-    assert (time.perf_counter() - start) / len(texts) < 0.005  # typical is well under 1 ms; slack for slow CI
 
 
 @settings(max_examples=400, deadline=None)
