@@ -4,6 +4,10 @@ from __future__ import annotations
 from flask import Blueprint as FlaskBlueprint, jsonify, send_from_directory
 from flask_smorest import Blueprint
 from sqlalchemy import text
+from aftercare.core.web import db_session
+from aftercare.migrate import current_and_head
+from aftercare.core.problems import Problem
+import swagger_ui_bundle
 
 blp = Blueprint("health", __name__, description="Health and readiness")
 
@@ -21,10 +25,6 @@ def healthz():
         "status": {"type": "string", "enum": ["ready"]}, "migration": {"type": ["string", "null"]}}}}}},
     "503": "SERVICE_UNAVAILABLE"})
 def readyz():
-    from aftercare.core.web import db_session
-    from aftercare.migrate import current_and_head
-    from aftercare.core.problems import Problem
-
     try:
         db_session().execute(text("SELECT 1"))
         current, head = current_and_head(db_session().connection())
@@ -41,6 +41,4 @@ assets = FlaskBlueprint("swagger_assets", __name__)
 @assets.route("/static/swagger-ui/<path:filename>")
 def swagger_assets(filename: str):
     """Swagger UI from the swagger-ui-bundle package, so /docs needs no CDN."""
-    import swagger_ui_bundle
-
     return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

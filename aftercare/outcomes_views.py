@@ -12,8 +12,7 @@ from aftercare.core.web import db_session, runtime, require_scope
 from aftercare.core.problems import validation_problem
 from aftercare.core.bodies import Blueprint
 from aftercare.core.fields import DayOrInstant
-from followup.outcome_store import outcome_report
-from followup.outcomes import DEFINITIONS, csv_rows
+from followup import services as followup
 
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1", description="Outcome metrics")
 DEFAULT_DAYS = 30
@@ -51,19 +50,19 @@ def build_report(args: dict) -> dict:
     rt = runtime()
     now = rt.clock()
     start, end = resolve_window(args, now)
-    return outcome_report(db_session(), start=start, end=end, now=now, team=args.get("team"),
+    return followup.outcome_report(db_session(), start=start, end=end, now=now, team=args.get("team"),
                           journey_stage=args.get("journey_stage"), high_threshold=rt.settings.triage.high_threshold)
 
 
 def csv_response(report: dict) -> Response:
     out = io.StringIO()
-    csv.writer(out).writerows(csv_rows(report))
+    csv.writer(out).writerows(followup.outcome_csv_rows(report))
     stamp = report["window"]["from"][:10] + "_" + report["window"]["to"][:10]
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="outcomes_{stamp}.csv"'})
 
 
-_DOC = "\n".join(f"- **{name}**: {text}" for name, text in DEFINITIONS.items())
+_DOC = "\n".join(f"- **{name}**: {text}" for name, text in followup.OUTCOME_DEFINITIONS.items())
 
 
 @blp.route("/metrics/outcomes")

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from config.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -36,8 +37,6 @@ def commands(*, workers: int, bind: str, web_workers: int | None) -> list[tuple[
 
 
 def database_url() -> str:
-    from config.settings import load_settings
-
     return load_settings().database.url
 
 

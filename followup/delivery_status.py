@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from followup.dispatch import human_task_for_failed
 from followup.models import CheckIn
-from followup.services import opt_out
+from followup.checkins import opt_out
 
 FINAL = ("replied", "failed", "cancelled", "expired")
 

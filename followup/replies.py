@@ -15,7 +15,7 @@ from followup.crm import CrmAdapter, ReopenNotice
 from followup.crm.outbox import record_reopen
 from followup.messages import templates_for
 from followup.models import Case, CheckIn, Reply
-from followup.services import latest_open_checkin, opt_out
+from followup.checkins import latest_open_checkin, opt_out
 from followup.understanding import ReplyContext, ReplyVerdict, classify_reply
 
 log = logging.getLogger("aftercare.replies")

@@ -21,7 +21,7 @@ from typing import Callable
 
 from marshmallow import ValidationError
 from prometheus_client import Counter, Histogram
-from sqlalchemy import and_, exists, tuple_
+from sqlalchemy import and_, exists, func, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from aftercare.core.clock import Clock
@@ -211,3 +211,13 @@ def requeue(session: Session, *, event_id: str, now: datetime) -> bool:
                     "previous_error": row.last_error}
     session.flush()
     return True
+
+
+def purge_failed_payloads(session: Session, *, cutoff: datetime, dry_run: bool) -> int:
+    """Retention: a CRM event a worker failed on keeps its raw payload (contact details included) so it can be
+    queued again; past the cutoff it is dropped. Processed events never keep one. In the caller's transaction."""
+    old = and_(WebhookEvent.payload.is_not(None), WebhookEvent.state == "failed", WebhookEvent.received_at < cutoff)
+    if dry_run:
+        return session.scalar(select(func.count()).select_from(WebhookEvent).where(old))
+    return session.execute(update(WebhookEvent).where(old).values(payload=None)
+                           .execution_options(synchronize_session=False)).rowcount

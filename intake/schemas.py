@@ -11,10 +11,14 @@ import phonenumbers
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from aftercare.core.fields import Instant, Stored, fits
+import wellbeing.services as wellbeing
+from followup import services as followup
 from intake.models import WebhookEvent
-from followup.models import Case, CheckIn, Customer, Interaction, OptOut
-from followup.outcome_models import ChurnEvent, ContactEvent
-from wellbeing.models import Agent
+
+
+def stored(path: str) -> int:
+    """How long the event field at `path` may be, by whichever domains store it."""
+    return min(lengths[path] for lengths in (followup.STORED_LENGTHS, wellbeing.STORED_LENGTHS) if path in lengths)
 
 
 class PhoneNumber(fields.String):
@@ -60,11 +64,11 @@ class CommitmentSchema(Base):
 
 
 class InteractionSchema(Base):
-    id = Stored(Interaction.id, min=1, required=True)
-    case_id = Stored(Case.id, WebhookEvent.case_key, min=1, required=True)
+    id = Stored(stored("interaction.id"), min=1, required=True)
+    case_id = Stored(stored("interaction.case_id"), WebhookEvent.case_key, min=1, required=True)
     channel = fields.String(required=True, validate=validate.OneOf(("voice", "chat", "email", "sms", "bot")))
-    journey_stage = Stored(Interaction.journey_stage, Case.journey_stage, allow_none=True)
-    category = Stored(Interaction.category, Case.category, allow_none=True)
+    journey_stage = Stored(stored("interaction.journey_stage"), allow_none=True)
+    category = Stored(stored("interaction.category"), allow_none=True)
     started_at = Instant(allow_none=True)
     ended_at = Instant(allow_none=True)
     escalated_from_bot = fields.Boolean(load_default=False)
@@ -84,9 +88,9 @@ class InteractionSchema(Base):
 
 
 class AgentSchema(Base):
-    id = Stored(Agent.id, Interaction.agent_id, Case.agent_id, WebhookEvent.agent_key, min=1, required=True)
-    name = Stored(Agent.name, Interaction.agent_name, Case.agent_name, allow_none=True)
-    team = Stored(Agent.team, Interaction.team, Case.team, allow_none=True)
+    id = Stored(stored("agent.id"), WebhookEvent.agent_key, min=1, required=True)
+    name = Stored(stored("agent.name"), allow_none=True)
+    team = Stored(stored("agent.team"), allow_none=True)
 
 
 class ConsentSchema(Base):
@@ -95,28 +99,26 @@ class ConsentSchema(Base):
 
 
 class CustomerSchema(Base):
-    id = Stored(Customer.id, WebhookEvent.customer_key, min=1, required=True)
-    name = Stored(Customer.name, allow_none=True)
-    phone = PhoneNumber(allow_none=True, validate=fits(Customer.phone, CheckIn.address))
-    email = Stored(Customer.email, CheckIn.address, OptOut.address, field=fields.Email, allow_none=True)
-    timezone = TimeZoneName(required=True, validate=fits(Customer.timezone))
-    locale = Stored(Customer.locale, CheckIn.locale, allow_none=True)
+    id = Stored(stored("customer.id"), WebhookEvent.customer_key, min=1, required=True)
+    name = Stored(stored("customer.name"), allow_none=True)
+    phone = PhoneNumber(allow_none=True, validate=fits(stored("customer.phone")))
+    email = Stored(stored("customer.email"), field=fields.Email, allow_none=True)
+    timezone = TimeZoneName(required=True, validate=fits(stored("customer.timezone")))
+    locale = Stored(stored("customer.locale"), allow_none=True)
     consent = fields.Nested(ConsentSchema, load_default=dict)
 
 
 class CustomerRefSchema(Base):
-    id = Stored(Customer.id, ContactEvent.customer_id, ChurnEvent.customer_id, WebhookEvent.customer_key, min=1,
-                required=True)
+    id = Stored(stored("customer.id"), WebhookEvent.customer_key, min=1, required=True)
 
 
 class CaseRefSchema(Base):
-    id = Stored(Case.id, ContactEvent.case_id, WebhookEvent.case_key, min=1, required=True)
+    id = Stored(stored("case.id"), WebhookEvent.case_key, min=1, required=True)
     status = fields.String(validate=validate.OneOf(("open", "closed", "pending", "solved")), allow_none=True)
 
 
 class EnvelopeSchema(Base):
-    event_id = Stored(WebhookEvent.event_id, Interaction.event_id, ContactEvent.event_id, ChurnEvent.event_id, min=1,
-                      required=True)
+    event_id = Stored(WebhookEvent.event_id, stored("event_id"), min=1, required=True)
     type = fields.String(required=True, validate=lambda value: _known_type(value))
     occurred_at = Instant(required=True)
 
@@ -135,8 +137,8 @@ class CaseUpdatedSchema(EnvelopeSchema):
 class CustomerContactedSchema(EnvelopeSchema):
     customer = fields.Nested(CustomerRefSchema, required=True)
     case = fields.Nested(CaseRefSchema, allow_none=True)
-    journey_stage = Stored(ContactEvent.journey_stage, allow_none=True)
-    category = Stored(ContactEvent.category, allow_none=True)
+    journey_stage = Stored(stored("contact.journey_stage"), allow_none=True)
+    category = Stored(stored("contact.category"), allow_none=True)
 
 
 class CustomerChurnedSchema(EnvelopeSchema):

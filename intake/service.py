@@ -9,17 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import wellbeing.services as wellbeing
-from aftercare.core.problems import Problem
-from followup import outcome_store, services as followup
-from followup.models import Interaction
-from followup.triage import triage
+from followup import services as followup
 
 
 def interaction_closed(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
     interaction = event["interaction"]
-    if session.get(Interaction, interaction["id"]) is not None:
-        raise Problem(409, "Conflict", f"Interaction {interaction['id']!r} was already recorded under another "
-                                       "event_id.", kind="conflict")
     result = followup.record_interaction_closed(session, ctx=ctx, event_id=event["event_id"],
                                                 interaction=interaction, agent=event.get("agent"),
                                                 customer=event["customer"], now=now)
@@ -35,7 +29,7 @@ def case_updated(session, event: dict, now: datetime, ctx: followup.FollowupCont
 
 def customer_contacted(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
     case_ref = event.get("case") or {}
-    outcome_store.record_contact(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
+    followup.record_contact(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
                                  case_id=case_ref.get("id"), journey_stage=event.get("journey_stage"),
                                  category=event.get("category"), occurred_at=event["occurred_at"], now=now)
     return followup.record_customer_contacted(session, customer_id=event["customer"]["id"],
@@ -43,7 +37,7 @@ def customer_contacted(session, event: dict, now: datetime, ctx: followup.Follow
 
 
 def customer_churned(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
-    return outcome_store.record_churn(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
+    return followup.record_churn(session, event_id=event["event_id"], customer_id=event["customer"]["id"],
                                       occurred_at=event["occurred_at"], reason=event.get("reason"), now=now)
 
 
@@ -89,7 +83,7 @@ def triage_at_the_door(event: dict, ctx: followup.FollowupContext) -> dict | Non
     """
     if event["type"] != "interaction.closed":
         return None
-    return triage(followup.interaction_facts(event["interaction"]), ctx.triage_policy).as_dict()
+    return followup.triage_interaction(event["interaction"], ctx)
 
 
 def _agent_load(session, event: dict, now: datetime) -> dict | None:

@@ -66,7 +66,7 @@ def overrides(database_url, tmp_path):
 
 @pytest.fixture
 def app(overrides, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
     from aftercare.model_registry import metadata
 
     app = create_app(overrides)

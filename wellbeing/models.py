@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.core.db import Base, UTCDateTime
+from aftercare.core.db import Base, UTCDateTime, column_length
 from aftercare.core.clock import utcnow
 from aftercare.core.leased_queue import LeaseColumns
 
@@ -172,3 +172,8 @@ class RoutingCommand(LeaseColumns, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# How long each CRM event field wellbeing stores may be (intake validates events against these).
+STORED_LENGTHS: dict[str, int] = {"agent.id": column_length(Agent.id), "agent.name": column_length(Agent.name),
+                                  "agent.team": column_length(Agent.team)}

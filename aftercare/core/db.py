@@ -24,6 +24,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def column_length(*columns) -> int:
+    """The narrowest of these String columns (model attributes such as `Customer.name`, or plain lengths another
+    package gave): what a value stored in all of them may be at most."""
+    return min(c if isinstance(c, int) else c.property.columns[0].type.length for c in columns)
+
+
 class UTCDateTime(TypeDecorator):
     """Stores naive UTC, returns aware UTC: SQLite keeps no zone, and comparisons must not mix the two."""
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
+
+from aftercare.core.db import column_length
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
@@ -66,12 +68,8 @@ class DayOrInstant(Instant):
         return super()._deserialize(text, attr, data, **kwargs).astimezone(timezone.utc)
 
 
-def column_length(*columns) -> int:
-    """The narrowest of these String columns (model attributes such as `Customer.name`)."""
-    return min(column.property.columns[0].type.length for column in columns)
-
-
 def fits(*columns, min: int = 0) -> validate.Length:
+    """At most as long as the narrowest of these columns (model attributes, or lengths another package gave)."""
     return validate.Length(min=min, max=column_length(*columns))
 
 

@@ -100,3 +100,16 @@ def problem_responses(blp, *statuses: int) -> Callable:
         return view
 
     return decorator
+
+
+def form_request_body(media_type: str, *names: str, required: tuple[str, ...] = ()) -> dict:
+    """OpenAPI request body for a provider's form post: its fields, all strings (others are ignored)."""
+    schema: dict[str, Any] = {"type": "object", "properties": {name: {"type": "string"} for name in names}}
+    if required:
+        schema["required"] = list(required)
+    return {"required": True, "content": {media_type: {"schema": schema}}}
+
+
+def ok_response(media_type: str, description: str, schema: dict | None = None) -> dict:
+    """OpenAPI success response of a given media type (TwiML, HTML, JSON)."""
+    return {"description": description, "content": {media_type: {"schema": schema or {"type": "string"}}}}

@@ -16,7 +16,7 @@ from followup.dispatch.claim import CHECKINS
 from followup.dispatch.config import DispatchConfig, DispatchReport
 from followup.dispatch.outcome_policy import FAILED, RETRY, judge
 from followup.models import Case, CheckIn
-from followup.services import opt_out
+from followup.checkins import opt_out
 
 _checkins = CheckIn.__table__
 

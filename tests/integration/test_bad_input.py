@@ -62,7 +62,7 @@ def test_stale_timestamp(post_event, clock, rt, before):
 
 
 def test_rotation_accepts_either_secret(app, overrides, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
     from aftercare.core.signing import sign
 
     overrides["crm"]["webhook_secret"] = "old_secret,new_secret"

@@ -145,7 +145,7 @@ def test_a_crm_outage_never_blocks_or_loses_a_reopen(reopen, rt, clock, client, 
 
 
 def test_webhook_adapter_needs_its_url_and_secret(overrides):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["crm"]["webhook_url"] = ""
     with pytest.raises(ValueError, match="webhook_url"):

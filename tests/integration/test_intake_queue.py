@@ -47,7 +47,7 @@ def test_queued_202_carries_the_triage_and_a_link_and_acts_on_nothing_yet(post_e
 
 def test_a_worker_then_acts_on_it_with_the_same_result_inline_mode_gives(post_event, rt, client, read_headers,
                                                                          database_url, tmp_path, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
     from aftercare.core.signing import sign
 
     event = interaction_event()
@@ -211,7 +211,7 @@ def test_the_queue_list_is_oldest_first_and_needs_a_read_or_manager_key(post_eve
 
 
 def test_an_unknown_intake_mode_refuses_to_start(overrides):
-    from aftercare import create_app
+    from aftercare.app import create_app
     from config.settings import SettingsError
 
     overrides["crm"]["intake_mode"] = "later"

@@ -42,7 +42,7 @@ VARIANTS = ("valid", "known-ids", "invalid", "forged")
 
 def _spec() -> dict:
     """The spec as the app serves it, read once at collection so each operation is a test of its own."""
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"database": {"url": f"sqlite:///{tmp}/spec.db"}, "crm": {"webhook_secret": TEST_SECRET},
@@ -87,7 +87,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(database_url, tmp_path_factory):
-    from aftercare import create_app
+    from aftercare.app import create_app
     from aftercare.model_registry import metadata
 
     overrides = {"database": {"url": database_url}, "crm": {"webhook_secret": TEST_SECRET},

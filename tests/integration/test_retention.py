@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from aftercare.retention import REDACTED, purge
+from aftercare.retention import purge
+from followup.retention import REDACTED
 from followup.crm.models import CrmDelivery
 from followup.models import Case, CheckIn, Customer, Interaction, OptOut, Reply
 from tests.conftest import interaction_event

@@ -92,7 +92,7 @@ SIGNATURE_SCHEMES = {"crmSignature", "twilioSignature", "sendgridInbound", "send
 
 def _app_routes() -> tuple[set[tuple[str, str]], dict]:
     """(method, path template) of every route the app serves, and its OpenAPI document."""
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"database": {"url": f"sqlite:///{tmp}/routes.db"}, "crm": {"webhook_secret": "x"},
@@ -305,7 +305,7 @@ def test_the_app_logs_through_a_masking_formatter():
 # -- /metrics and /docs access; API response headers ----------------------------------------------------------------
 
 def _app_with(overrides, clock, **server):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["server"].update(server)
     app = create_app(overrides)

@@ -146,7 +146,7 @@ def test_inbound_parse_needs_auth_and_changes_nothing(email_checkin, rt, clock, 
 
 
 def test_inbound_parse_url_secret(overrides, fake_sendgrid, event_key, post_event, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["sendgrid"].update(inbound_user="", inbound_password="", inbound_url_secret="s3cret")
     app2 = create_app(overrides)

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_create_app_never_starts_the_scheduler(overrides):
     """gunicorn imports wsgi.py → create_app() in every web worker: no APScheduler there, even when enabled."""
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["scheduler"] = {"enabled": True}
     app = create_app(overrides)

@@ -22,7 +22,7 @@ def test_healthz_and_readyz(client):
 
 
 def test_readyz_reports_an_unmigrated_database(overrides, tmp_path):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["database"]["url"] = f"sqlite:///{tmp_path / 'empty.db'}"
     resp = create_app(overrides).test_client().get("/readyz")

@@ -115,7 +115,7 @@ def test_both_adapters_implement_the_protocol(fake_taskrouter, rt):
 
 
 def test_missing_taskrouter_settings_fail_at_start_up(overrides):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["routing"] = {"adapter": "taskrouter"}
     with pytest.raises(ValueError, match="routing.taskrouter_workspace_sid"):

@@ -54,7 +54,7 @@ def test_send_uses_the_messages_api_with_status_callback(scheduled, fake_twilio,
 
 def test_messaging_service_sid_instead_of_from(fake_twilio, overrides, post_event, rt, clock):
     overrides["twilio"].update(from_number="", messaging_service_sid="MGtest")
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     app2 = create_app(overrides)
     app2.extensions["aftercare"].clock = clock
@@ -119,7 +119,7 @@ def test_failed_important_checkin_creates_human_task(scheduled, fake_twilio, rt,
 
 
 def test_connection_refused_is_transient(fake_twilio, overrides, post_event, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["twilio"]["api_base_url"] = "http://127.0.0.1:9"
     app2 = create_app(overrides)
@@ -132,7 +132,7 @@ def test_connection_refused_is_transient(fake_twilio, overrides, post_event, clo
 
 
 def test_per_sender_rate_limit_spreads_sends(fake_twilio, overrides, post_event, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["twilio"]["max_per_second"] = 0.5
     app2 = create_app(overrides)
@@ -308,7 +308,7 @@ def test_reply_with_no_checkin_is_stored_and_listed(fake_twilio, rt, clock, twil
 
 def test_in_doubt_and_twilio_unreachable_defers_instead_of_resending(fake_twilio, overrides, post_event, clock):
     """'Could not ask' is not 'not sent': the check-in waits rather than risking a second text."""
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["twilio"]["api_base_url"] = "http://127.0.0.1:9"
     rt2 = create_app(overrides).extensions["aftercare"]

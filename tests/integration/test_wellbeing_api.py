@@ -240,7 +240,7 @@ def test_configured_weights_half_lives_and_threshold_apply(heavier_abuse, post_e
 
 
 def test_unknown_weight_setting_fails_at_start_up(overrides):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["wellbeing"] = {"weights": {"abusive_languag": 2.0}}
     with pytest.raises(ValueError, match="abusive_languag"):
