@@ -14,17 +14,17 @@ from flask_smorest import Api
 import wellbeing.services as wellbeing
 from aftercare import auth, devserver, health, observability, outcomes_views
 from aftercare.cli import register_cli
-from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config
-from aftercare.dashboard import views as dashboard_views
+from aftercare.core.bodies import BoundedBodies
 from aftercare.core.clock import utcnow
 from aftercare.core.db import Database
-from aftercare.core.web import RUNTIME, close_db_session
-from aftercare.core.bodies import BoundedBodies
-from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
 from aftercare.core.logs import configure_logging
+from aftercare.core.web import RUNTIME, close_db_session
+from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config, views as dashboard_views
+from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
 from config.settings import Settings, SettingsError, load_settings
 from followup import services as followup
 from intake import views as intake_views
+
 
 @dataclass
 class Runtime:

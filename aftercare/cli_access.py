@@ -11,6 +11,7 @@ from typing import Callable
 import click
 from flask import Flask
 from flask.cli import AppGroup
+
 from aftercare.auth import create_api_key, list_api_keys, revoke_api_key
 from aftercare.managers import create_manager, reset_password
 

@@ -1,13 +1,14 @@
 """Liveness, readiness (database reachable, migrations current) and the vendored Swagger UI assets."""
 from __future__ import annotations
 
+import swagger_ui_bundle
 from flask import Blueprint as FlaskBlueprint, jsonify, send_from_directory
 from flask_smorest import Blueprint
 from sqlalchemy import text
+
+from aftercare.core.problems import Problem
 from aftercare.core.web import db_session
 from aftercare.migrate import current_and_head
-from aftercare.core.problems import Problem
-import swagger_ui_bundle
 
 blp = Blueprint("health", __name__, description="Health and readiness")
 

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime
 
 
 class ApiKey(Base):

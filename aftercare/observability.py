@@ -7,8 +7,15 @@ import time
 
 from flask import Flask, Response, g, request
 from flask_smorest import Blueprint
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest,
-                               REGISTRY, multiprocess)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from aftercare.core.problems import Problem
 from aftercare.core.signing import safe_equals

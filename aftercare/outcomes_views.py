@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from flask import Response, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from aftercare.core.web import db_session, runtime, require_scope
-from aftercare.core.problems import validation_problem
 from aftercare.core.bodies import Blueprint
 from aftercare.core.fields import DayOrInstant
+from aftercare.core.problems import validation_problem
+from aftercare.core.web import db_session, require_scope, runtime
 from followup import services as followup
 
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1", description="Outcome metrics")

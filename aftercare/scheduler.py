@@ -9,10 +9,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from aftercare.core.leased_queue import worker_name
-from intake.queue import apply_queued
 import wellbeing.services as wellbeing
+from aftercare.core.leased_queue import worker_name
 from followup import services as followup
+from intake.queue import apply_queued
 
 log = logging.getLogger("aftercare.scheduler")
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 from config.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import ROOT, Proc, cores, pg_database, percentile, start_worker, table, worker_env  # noqa: E402
+from bench._common import ROOT, Proc, cores, percentile, pg_database, start_worker, table, worker_env  # noqa: E402
 
 SECRET = "whsec_bench_ingest"
 QUEUED = "Aftercare POST /webhooks/crm, queued"

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.leased_queue import LeaseColumns
 
 COMMITMENT_STATES = ("pending", "reminded", "kept", "escalated")

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
 from aftercare.core.db import Database
-from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from aftercare.core.ids import new_id
+from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from followup.commitment_models import OPEN_COMMITMENT_STATES, Commitment
 from followup.models import Interaction
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followup.checkins import opt_out
 from followup.dispatch import human_task_for_failed
 from followup.models import CheckIn
-from followup.checkins import opt_out
 
 FINAL = ("replied", "failed", "cancelled", "expired")
 

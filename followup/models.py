@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.leased_queue import LeaseColumns
 
 CHECKIN_STATES = ("scheduled", "claimed", "sent", "delivered", "replied", "failed", "cancelled", "expired")

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from followup import views
 from followup.channels import build_channels, sendgrid_webhooks, twilio_webhooks
-from followup.checkins import (FollowupContext, interaction_facts, record_case_updated, record_customer_contacted,
-                               record_interaction_closed, triage_interaction)
+from followup.checkins import (
+    FollowupContext,
+    interaction_facts,
+    record_case_updated,
+    record_customer_contacted,
+    record_interaction_closed,
+    triage_interaction,
+)
 from followup.commitments import process_commitments
-from followup.crm import build_crm_adapter
-from followup.crm import views as crm_views
+from followup.crm import build_crm_adapter, views as crm_views
 from followup.crm.outbox import RetryPolicy as CrmRetryPolicy, deliver_pending as deliver_crm_notices
-from followup.event_lengths import STORED_LENGTHS
 from followup.dispatch import DispatchConfig, dispatch_backlog, dispatch_due, release_claims
+from followup.event_lengths import STORED_LENGTHS
 from followup.inbox import case_teams, reopened_cases, unmatched_replies
 from followup.outcome_store import outcome_report, record_churn, record_contact
 from followup.outcomes import DEFINITIONS as OUTCOME_DEFINITIONS, csv_rows as outcome_csv_rows
 from followup.replies import receive_reply
-from followup.retention import BATCH as PURGE_BATCH, CasePurgeReport, cutoff_for as retention_cutoff, \
-    purge_closed_cases
+from followup.retention import BATCH as PURGE_BATCH, CasePurgeReport, cutoff_for as retention_cutoff, purge_closed_cases
 from followup.understanding import ReplyContext, classify_reply
 
 __all__ = [

@@ -4,15 +4,23 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import wellbeing.services as wellbeing
-from aftercare.core.web import db_session, runtime, require_scope
-from aftercare.core.problems import Problem
 from aftercare.core.bodies import Blueprint
+from aftercare.core.problems import Problem
 from aftercare.core.unit_of_work import SessionUnitOfWork
-from followup.models import Case, CheckIn, Interaction, Reply
+from aftercare.core.web import db_session, require_scope, runtime
 from followup import inbound
-from followup.schemas import (CaseSchema, CheckinListSchema, CheckinQuerySchema, CheckinSchema, ReplyListSchema,
-                              ReplyOutcomeSchema, RepliesQuerySchema, SimulateReplySchema)
 from followup.checkins import make_due_now
+from followup.models import Case, CheckIn, Interaction, Reply
+from followup.schemas import (
+    CaseSchema,
+    CheckinListSchema,
+    CheckinQuerySchema,
+    CheckinSchema,
+    RepliesQuerySchema,
+    ReplyListSchema,
+    ReplyOutcomeSchema,
+    SimulateReplySchema,
+)
 
 blp = Blueprint("followup", __name__, url_prefix="/api/v1", description="Check-ins, cases and replies")
 SECURITY = [{"bearerAuth": []}]

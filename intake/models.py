@@ -11,7 +11,6 @@ from aftercare.core.clock import utcnow
 from aftercare.core.db import Base, UTCDateTime
 from aftercare.core.leased_queue import LeaseColumns
 
-
 ORDER_KEYS = ("case_key", "customer_key", "agent_key")  # what a queued event waits behind (intake.service.order_keys)
 
 

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session, aliased
 from aftercare.core.clock import Clock
 from aftercare.core.db import Database
 from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
-from aftercare.core.problems import Problem, problem_body, validation_problem
-from intake.service import apply_event
-from intake.schemas import SCHEMAS
 from aftercare.core.logs import error_summary
+from aftercare.core.problems import Problem, problem_body, validation_problem
 from intake.models import ORDER_KEYS, WebhookEvent
+from intake.schemas import SCHEMAS
+from intake.service import apply_event
 
 log = logging.getLogger("aftercare.intake")
 EVENTS = Counter("crm_events_total", "CRM events acted on, by type and outcome (processed or failed)",

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from aftercare.core.fields import Instant, Stored, fits
 import wellbeing.services as wellbeing
+from aftercare.core.fields import Instant, Stored, fits
 from followup import services as followup
 from intake.models import WebhookEvent
 

@@ -12,16 +12,22 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from aftercare.core.web import db_session, runtime, require_scope, problem_doc, problem_json
-from aftercare.core.problems import Problem, nul_fields, nul_problem, validation_problem
 from aftercare.core.bodies import Blueprint, read_json
-from intake.service import apply_event, order_keys, triage_at_the_door
-from intake.queue import VALIDATORS, requeue
-from intake.door import store_queued
-from intake.schemas import EVENT_TYPES, SCHEMAS, EnvelopeSchema, ReceivedEventListSchema, \
-    ReceivedEventQuerySchema, ReceivedEventSchema
-from intake.models import WebhookEvent
+from aftercare.core.problems import Problem, nul_fields, nul_problem, validation_problem
 from aftercare.core.signing import SignatureError, verify
+from aftercare.core.web import db_session, problem_doc, problem_json, require_scope, runtime
+from intake.door import store_queued
+from intake.models import WebhookEvent
+from intake.queue import VALIDATORS, requeue
+from intake.schemas import (
+    EVENT_TYPES,
+    SCHEMAS,
+    EnvelopeSchema,
+    ReceivedEventListSchema,
+    ReceivedEventQuerySchema,
+    ReceivedEventSchema,
+)
+from intake.service import apply_event, order_keys, triage_at_the_door
 
 log = logging.getLogger("aftercare.intake")
 blp = Blueprint("crm", __name__, description="CRM / help-desk events (HMAC-signed webhooks) and what became of them")

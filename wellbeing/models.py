@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.core.db import Base, UTCDateTime, column_length
 from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime, column_length
 from aftercare.core.leased_queue import LeaseColumns
 
 QUEUE_KINDS = ("case", "human_task", "break", "commitment_reminder", "escalation")

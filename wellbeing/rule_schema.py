@@ -7,7 +7,18 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, post_dump, post_load, validate, validates_schema
 
 from aftercare.core.problems import errors_by_field
-from wellbeing.rules import (CONDITIONS, START_AFTER_CURRENT, START_NOW, Guards, Rule, RuleSet, Scope, ServiceLevelGuard, Then, When)
+from wellbeing.rules import (
+    CONDITIONS,
+    START_AFTER_CURRENT,
+    START_NOW,
+    Guards,
+    Rule,
+    RuleSet,
+    Scope,
+    ServiceLevelGuard,
+    Then,
+    When,
+)
 
 
 class _JsonNumber(fields.Float):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 from wellbeing.load import InteractionSignals
 
 START_AFTER_CURRENT = "after_current"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from aftercare.core.fields import Instant, Stored
 from wellbeing.models import AGENT_STATES, QUEUE_STATES, Agent, BreakRuleSetVersion
 from wellbeing.rule_schema import RuleSetSchema
-from aftercare.core.fields import Instant, Stored
 
 
 def Team(**kwargs) -> fields.String:

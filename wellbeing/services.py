@@ -7,23 +7,43 @@ session and nothing else.
 """
 from __future__ import annotations
 
-from wellbeing.agents import (InteractionLoadInput, agent_load, agent_unavailable_reason, record_interaction,
-                              record_negative_reply, team_load)
+from wellbeing.agents import (
+    InteractionLoadInput,
+    agent_load,
+    agent_unavailable_reason,
+    record_interaction,
+    record_negative_reply,
+    team_load,
+)
 from wellbeing.breaks import plan_break
 from wellbeing.context import bind
-from wellbeing.handover import (BreakConflict, agent_breaks, apply_platform_event, end_agent_break, next_for_agent,
-                                report_state)
+from wellbeing.handover import (
+    BreakConflict,
+    agent_breaks,
+    apply_platform_event,
+    end_agent_break,
+    next_for_agent,
+    report_state,
+)
 from wellbeing.jobs import process_breaks
-from wellbeing.queue import (PRIORITY_BREAK, PRIORITY_HIGH, PRIORITY_NORMAL, Routing, close_case_items,
-                             enqueue_case_item, queue_item_dict, queue_items, redact_case_items)
 from wellbeing.models import STORED_LENGTHS
+from wellbeing.queue import (
+    PRIORITY_BREAK,
+    PRIORITY_HIGH,
+    PRIORITY_NORMAL,
+    Routing,
+    close_case_items,
+    enqueue_case_item,
+    queue_item_dict,
+    queue_items,
+    redact_case_items,
+)
 from wellbeing.reports import break_decisions, break_stats
 from wellbeing.routing import build_routing_adapter
 from wellbeing.rule_schema import dump_rule_set
 from wellbeing.rules import DEFAULT_RULE_SET
+from wellbeing.rulesets import active_rule_set, publish_rule_set, rollback_rule_set, rule_history, simulate_rule_set
 from wellbeing.views import BLUEPRINTS
-from wellbeing.rulesets import (active_rule_set, publish_rule_set, rollback_rule_set, rule_history,
-                                simulate_rule_set)
 
 __all__ = [
     "DEFAULT_RULE_SET", "PRIORITY_BREAK", "STORED_LENGTHS", "PRIORITY_HIGH", "PRIORITY_NORMAL", "BreakConflict", "InteractionLoadInput", "Routing",

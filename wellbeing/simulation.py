@@ -12,10 +12,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from wellbeing.erlang import service_level
-from wellbeing.load import (DEFAULT_WEIGHTS, ON_BREAK, WORKING, AgentLoad, InteractionSignals, LoadWeights, add,
-                            decay, interaction_weight, set_state)
-from wellbeing.planner import (DEFERRED, ESCALATED, GRANTED, REFUSED, BreakRequest, TeamSnapshot, decide, iso)
+from wellbeing.load import (
+    DEFAULT_WEIGHTS,
+    ON_BREAK,
+    WORKING,
+    AgentLoad,
+    InteractionSignals,
+    LoadWeights,
+    add,
+    decay,
+    interaction_weight,
+    set_state,
+)
+from wellbeing.planner import DEFERRED, ESCALATED, GRANTED, REFUSED, BreakRequest, TeamSnapshot, decide, iso
 from wellbeing.rules import AgentSituation, Guards, RuleSet, evaluate, is_negative, load_threshold
+
 
 @dataclass(frozen=True)
 class RecordedInteraction:

@@ -8,18 +8,33 @@ from flask.views import MethodView
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from aftercare.core.twilio_signature import verified_twilio_form
-from aftercare.core.web import db_session, runtime, require_scope
-from aftercare.core.problems import Problem, validation_problem
-from wellbeing import agents, handover, queue, reports, rulesets
-from wellbeing.rule_schema import dump_rule_set
 from aftercare.core.bodies import Blueprint
 from aftercare.core.db import column_length
+from aftercare.core.problems import Problem, validation_problem
+from aftercare.core.twilio_signature import verified_twilio_form
+from aftercare.core.web import db_session, require_scope, runtime
+from wellbeing import agents, handover, queue, reports, rulesets
 from wellbeing.models import Agent
-from wellbeing.schemas import (AgentBreaksSchema, AgentLoadSchema, AgentStateResultSchema, AgentStateSchema,
-                               BreakSchema, LimitQuerySchema, NextSchema, PublishRulesSchema, QueueListSchema,
-                               QueueQuerySchema, RollbackSchema, RuleHistorySchema, RuleSetVersionSchema,
-                               SimulateSchema, SimulationSchema, TeamLoadSchema, TeamQuerySchema)
+from wellbeing.rule_schema import dump_rule_set
+from wellbeing.schemas import (
+    AgentBreaksSchema,
+    AgentLoadSchema,
+    AgentStateResultSchema,
+    AgentStateSchema,
+    BreakSchema,
+    LimitQuerySchema,
+    NextSchema,
+    PublishRulesSchema,
+    QueueListSchema,
+    QueueQuerySchema,
+    RollbackSchema,
+    RuleHistorySchema,
+    RuleSetVersionSchema,
+    SimulateSchema,
+    SimulationSchema,
+    TeamLoadSchema,
+    TeamQuerySchema,
+)
 
 blp = Blueprint("wellbeing", __name__, url_prefix="/api/v1", description="Routing queue, agent state and load")
 rules_blp = Blueprint("break_rules", __name__, url_prefix="/api/v1/break-rules",

@@ -4,23 +4,28 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import (Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for)
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 import wellbeing.services as wellbeing
+from aftercare.core.page_headers import protect_page
 from aftercare.core.problems import errors_by_field
 from aftercare.core.web import db_session, runtime
 from aftercare.dashboard import charts
 from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf, small_number
-from aftercare.dashboard.presenters import (document_of, mask, outcome_charts, pretty, simulation_view,
-                                           with_diffs)
-from aftercare.managers import (SignInError, SignInThrottled, ThrottlePolicy, current_manager, sign_in,
-                                sign_out_everywhere)
+from aftercare.dashboard.presenters import document_of, mask, outcome_charts, pretty, simulation_view, with_diffs
+from aftercare.managers import (
+    SignInError,
+    SignInThrottled,
+    ThrottlePolicy,
+    current_manager,
+    sign_in,
+    sign_out_everywhere,
+)
 from aftercare.outcomes_views import OutcomesQuerySchema, build_report, csv_response
-from aftercare.core.page_headers import protect_page
 from followup import services as followup
-from markupsafe import Markup
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                static_folder="static", static_url_path="/static")

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from aftercare.core import retry
 from aftercare.core.clock import Clock
 from aftercare.core.db import Database
-from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from aftercare.core.ids import new_id
+from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from followup.crm.base import CrmAdapter, CrmDeliveryError, ReopenNotice
 from followup.crm.models import CrmDelivery
 

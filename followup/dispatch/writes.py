@@ -12,11 +12,11 @@ import wellbeing.services as wellbeing
 from aftercare.core.db import UTCDateTime
 from aftercare.core.leased_queue import Lease, among, finished, is_sqlite
 from followup.channels import SendResult
+from followup.checkins import opt_out
 from followup.dispatch.claim import CHECKINS
 from followup.dispatch.config import DispatchConfig, DispatchReport
 from followup.dispatch.outcome_policy import FAILED, RETRY, judge
 from followup.models import Case, CheckIn
-from followup.checkins import opt_out
 
 _checkins = CheckIn.__table__
 

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 22:03:44.292365
 """
-from alembic import op
 import sqlalchemy as sa
-import aftercare.core.db
+from alembic import op
 
+import aftercare.core.db
 
 revision = '0001'
 down_revision = None

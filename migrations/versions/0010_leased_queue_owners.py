@@ -8,8 +8,8 @@ token of the claim, `lease_until` its end, and an outcome is recorded only while
 Revision ID: 0010
 Revises: 0009
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import aftercare.core.db
 

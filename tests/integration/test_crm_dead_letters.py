@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_key
-from tests.integration.reopen_helpers import assert_problem, deliver, only_delivery, reopen_via_reply, snapshot
+from tests.support.factories import make_key
+from tests.support.problems import assert_problem
+from tests.support.reopen import deliver, only_delivery, reopen_via_reply, snapshot
 
 PATH = "/crm/reopened"
 

@@ -7,7 +7,7 @@ import pytest
 
 from aftercare.core.signing import verify
 from followup.crm import CrmDeliveryError, ReopenNotice, WebhookCrm
-from tests.integration.reopen_helpers import STILL_BROKEN, deliver, deliveries, only_delivery, reopen_via_reply
+from tests.support.reopen import STILL_BROKEN, deliver, deliveries, only_delivery, reopen_via_reply
 
 SIGNING_SECRET = "whsec_outbound_test"
 PATH = "/crm/reopened"

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from tests.integration.reopen_helpers import STILL_BROKEN, deliver, only_delivery, reopen_via_reply
+from tests.support.reopen import STILL_BROKEN, deliver, only_delivery, reopen_via_reply
 
 TICKET = "4321"
 TICKET_PATH = f"/api/v2/tickets/{TICKET}.json"

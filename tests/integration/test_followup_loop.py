@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from followup.dispatch import dispatch_due
-from tests.conftest import interaction_event
+from tests.support.factories import interaction_event
 
 
 def _dispatch(rt, clock):

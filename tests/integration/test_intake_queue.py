@@ -10,10 +10,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from intake.queue import apply_queued
-from intake.models import WebhookEvent
 from followup.models import CheckIn, Interaction
-from tests.conftest import interaction_event, make_key
+from intake.models import WebhookEvent
+from intake.queue import apply_queued
+from tests.support.factories import interaction_event, make_key
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from followup.crm.outbox import QUEUE as CRM_QUEUE, RetryPolicy, deliver_pending
 from followup.dispatch import DispatchConfig, dispatch_due
 from followup.dispatch.claim import CHECKINS, claim_batch
 from followup.models import CheckIn
-from tests.conftest import interaction_event
+from tests.support.factories import interaction_event
 from wellbeing import jobs
 from wellbeing.models import Break, RoutingCommand
 from wellbeing.routing import outbox as routing_outbox

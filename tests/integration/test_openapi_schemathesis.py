@@ -21,16 +21,27 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import select
 
 from followup.crm.models import CrmDelivery
 from followup.models import CheckIn
-from tests.conftest import TEST_SECRET, TestClock as ManualClock, interaction_event, make_key
-from tests.integration.reopen_helpers import reopen_via_reply
-from tests.integration.signers import (INBOUND_DOMAIN, configure_providers, crm_headers, enable_taskrouter,
-                                       event_request, inbound_headers, twilio_request)
+from tests.support.factories import TEST_SECRET, TestClock as ManualClock, interaction_event, make_key
+from tests.support.reopen import reopen_via_reply
+from tests.support.signing import (
+    INBOUND_DOMAIN,
+    configure_providers,
+    crm_headers,
+    enable_taskrouter,
+    event_request,
+    inbound_headers,
+    twilio_request,
+)
 
 EXAMPLES = int(os.environ.get("AFTERCARE_SCHEMATHESIS_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from aftercare.core.logs import JsonFormatter, MaskingFormatter
-from tests.conftest import interaction_event, make_key
+from tests.support.factories import interaction_event, make_key
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("crm", "agent", "manager", "read")
@@ -136,7 +136,7 @@ def test_openapi_documents_each_routes_access():
 @pytest.fixture
 def every_adapter(overrides):
     """Serve every route, including those only a configured adapter answers (the TaskRouter webhook)."""
-    from tests.integration.signers import configure_providers, enable_taskrouter
+    from tests.support.signing import configure_providers, enable_taskrouter
 
     configure_providers(overrides)
     enable_taskrouter(overrides)
@@ -216,7 +216,7 @@ def test_secrets_are_compared_in_constant_time():
 
 @pytest.fixture
 def url_secret(overrides):
-    from tests.integration.signers import configure_providers
+    from tests.support.signing import configure_providers
 
     configure_providers(overrides)
     overrides["sendgrid"]["inbound_url_secret"] = "url-secret"
@@ -263,7 +263,7 @@ def test_validation_errors_name_the_field_without_echoing_contact_details(post_e
 
 
 def test_signature_errors_say_nothing_about_the_secret(post_event):
-    from tests.conftest import TEST_SECRET
+    from tests.support.factories import TEST_SECRET
 
     body = post_event(interaction_event(), secret="wrong").get_data(as_text=True)
     assert TEST_SECRET not in body and "wrong" not in body
@@ -277,8 +277,8 @@ def test_logs_mask_phones_and_emails_through_a_whole_loop(url_secret, client, po
                                                           manager_headers):
     """A CRM event, a console send (which logs the message), an SMS from a stranger, an email reply, a status
     callback: every record, as the JSON and the plain formatter write it, carries no full phone or email."""
-    from tests.integration.reopen_helpers import sent_checkin
-    from tests.integration.signers import inbound_headers, twilio_request
+    from tests.support.reopen import sent_checkin
+    from tests.support.signing import inbound_headers, twilio_request
 
     caplog.set_level(logging.DEBUG)
     sent_checkin(client, post_event, rt, clock, manager_headers)

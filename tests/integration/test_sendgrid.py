@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from followup.dispatch import DispatchConfig, dispatch_due
 from followup.models import CheckIn, OptOut
-from tests.conftest import interaction_event
-from tests.integration.page_headers import assert_protected_page
-from tests.integration.signers import event_request
+from tests.support.factories import interaction_event
+from tests.support.pages import assert_protected_page
+from tests.support.signing import event_request
 
 EMAIL_ONLY = {"customer.consent": {"sms": False, "email": True}}
 
@@ -343,7 +343,7 @@ def test_a_spoofed_unsubscribe_cancels_nothing_and_needs_confirmation(email_chec
 
 def test_the_dashboard_inbox_shows_why_a_reply_was_not_acted_on(email_checkin, app, client, clock):
     from aftercare.managers import create_manager
-    from tests.integration.test_dashboard import PASSWORD, sign_in
+    from tests.support.dashboard import PASSWORD, sign_in
 
     parse_post(client, text="unsubscribe me from these emails")
     with app.extensions["aftercare"].db.session() as session:

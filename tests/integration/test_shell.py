@@ -117,6 +117,7 @@ def test_settings_layering_and_secrets_never_print(tmp_path):
 
 def test_settings_reject_bad_types_and_unknown_keys():
     import pytest
+
     from config.settings import SettingsError
 
     with pytest.raises(SettingsError, match="batch_size"):

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from followup.dispatch import DispatchConfig, dispatch_due
 from followup.models import CheckIn, OptOut, Reply
-from tests.conftest import interaction_event
-from tests.fakes import twilio_error
+from tests.support.factories import interaction_event
+from tests.support.fakes import twilio_error
 
 
 @pytest.fixture
@@ -230,7 +230,8 @@ def test_webhooks_refuse_missing_or_forged_signatures(scheduled, rt, clock, twil
 
 def test_signature_for_another_url_is_refused(scheduled, rt, clock, twilio_post):
     from twilio.request_validator import RequestValidator
-    from tests.conftest import TWILIO_TOKEN
+
+    from tests.support.factories import TWILIO_TOKEN
 
     form = {"From": "+447700900123", "Body": "STOP", "MessageSid": "SM1"}
     sig = RequestValidator(TWILIO_TOKEN).compute_signature("https://evil.example/webhooks/twilio/sms", form)

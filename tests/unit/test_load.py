@@ -5,8 +5,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from wellbeing.load import (DEFAULT_WEIGHTS, ON_BREAK, WORKING, AgentLoad, InteractionSignals, LoadWeights, add,
-                            decay, interaction_weight, series, set_state, state_for_status)
+from wellbeing.load import (
+    DEFAULT_WEIGHTS,
+    ON_BREAK,
+    WORKING,
+    AgentLoad,
+    InteractionSignals,
+    LoadWeights,
+    add,
+    decay,
+    interaction_weight,
+    series,
+    set_state,
+    state_for_status,
+)
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from marshmallow import ValidationError
 
-from wellbeing.load import InteractionSignals
-from wellbeing.rules import DEFAULT_RULE_SET, AgentSituation, Guards, Scope, evaluate, is_negative, load_threshold
-from wellbeing.rule_schema import RuleSetSchema, dump_rule_set, load_rule_set
 from aftercare.core.problems import errors_by_field
+from wellbeing.load import InteractionSignals
+from wellbeing.rule_schema import RuleSetSchema, dump_rule_set, load_rule_set
+from wellbeing.rules import DEFAULT_RULE_SET, AgentSituation, Guards, Scope, evaluate, is_negative, load_threshold
 
 SPEC_EXAMPLE = json.loads("""
 {"rules": [

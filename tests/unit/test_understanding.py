@@ -1,6 +1,5 @@
 """classify_reply: each linguistic case of the issue, with our own sentences (none copied from the data set)."""
 import json
-import time
 
 import pytest
 from hypothesis import given, settings, strategies as st

@@ -1,12 +1,10 @@
-"""Helpers for the wellbeing scenario tests: CRM events built around the test clock, agent keys, the tick."""
+"""Wellbeing scenarios: CRM events built around the test clock, agent keys, the tick."""
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
 
-import pytest
-
-from tests.conftest import interaction_event, make_key
+from tests.support.factories import interaction_event
 
 TEAM = "billing-emea"
 ABUSIVE = {"interaction.signals": ["abusive_language"], "interaction.customer_sentiment": -0.8,
@@ -46,11 +44,6 @@ def tick(rt, clock):
     from wellbeing.services import process_breaks
 
     return process_breaks(rt.db, now=clock.now)
-
-
-@pytest.fixture
-def agent_headers(app):
-    return {"Authorization": f"Bearer {make_key(app, 'agent')}"}
 
 
 def publish(client, headers, rule_set: dict, *, team: str | None = TEAM, reason: str = "test rules"):

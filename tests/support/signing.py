@@ -14,7 +14,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from aftercare.core.signing import sign
-from tests.conftest import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN
+from tests.support.factories import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN
 
 INBOUND_USER, INBOUND_PASSWORD = "parse", "parse-pass"
 INBOUND_DOMAIN = "in.acme.example"

@@ -7,7 +7,7 @@ from aftercare.model_registry import metadata
 from followup.crm.models import CrmDelivery
 from followup.crm.outbox import RetryPolicy, deliver_pending
 from followup.dispatch import dispatch_due
-from tests.conftest import interaction_event
+from tests.support.factories import interaction_event
 
 STILL_BROKEN = "thanks, but it's still broken"
 
