@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 import wellbeing.services as wellbeing
+from aftercare.core.problems import Problem
+from aftercare.core.unit_of_work import UnitOfWork, commit_once
 from followup import services as followup
+from intake.models import WebhookEvent
 
 
 def interaction_closed(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
@@ -100,3 +105,25 @@ def _agent_load(session, event: dict, now: datetime) -> dict | None:
         category=interaction.get("category")))
     result["break"] = wellbeing.plan_break(session, agent_id=agent["id"], interaction_id=interaction["id"], now=now)
     return result
+
+
+def received(session: Session, event_id: str) -> WebhookEvent | None:
+    """What was received under this event id, if anything (a repeat gets the original answer)."""
+    return session.get(WebhookEvent, event_id)
+
+
+def act_inline(uow: UnitOfWork, event: dict, *, now: datetime, ctx: followup.FollowupContext
+               ) -> tuple[dict, WebhookEvent | None]:
+    """Inline intake (`crm.intake_mode = "inline"`): act on the event and record it as received, in one unit of
+    work. Returns the result, or — when a concurrent delivery of the same event id got there first — what that
+    one stored (the caller answers it as a repeat). 409 when the interaction came under another event id."""
+    result = apply_event(uow.session, event, now, ctx)
+    uow.session.add(WebhookEvent(event_id=event["event_id"], type=event["type"], status_code=202, response=result,
+                                 received_at=now, processed_at=now))
+    if commit_once(uow):
+        return result, None
+    seen = received(uow.session, event["event_id"])
+    if seen is None:
+        raise Problem(409, "Conflict", "This interaction was already recorded under another event_id.",
+                      kind="conflict")
+    return result, seen

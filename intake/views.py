@@ -10,8 +10,8 @@ import logging
 from flask import current_app, jsonify, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
+from aftercare.core.unit_of_work import SessionUnitOfWork
 from aftercare.core.bodies import Blueprint, read_json
 from aftercare.core.problems import Problem, nul_fields, nul_problem, validation_problem
 from aftercare.core.signing import SignatureError, verify
@@ -27,7 +27,7 @@ from intake.schemas import (
     ReceivedEventQuerySchema,
     ReceivedEventSchema,
 )
-from intake.service import apply_event, order_keys, triage_at_the_door
+from intake.service import act_inline, order_keys, received, triage_at_the_door
 
 log = logging.getLogger("aftercare.intake")
 blp = Blueprint("crm", __name__, description="CRM / help-desk events (HMAC-signed webhooks) and what became of them")
@@ -78,25 +78,12 @@ def crm_webhook():
     data = _parse(_verified_body())
     if runtime().settings.crm.intake_mode == "queued":
         return _store_for_workers(data)
-    session = db_session()
     event_id = data.get("event_id")
-    if isinstance(event_id, str) and (seen := session.get(WebhookEvent, event_id)) is not None:
+    uow = SessionUnitOfWork(db_session())
+    if isinstance(event_id, str) and (seen := received(uow.session, event_id)) is not None:
         return _replayed(seen)
-    event = _accepted(data)
-    now = runtime().clock()
-    result = apply_event(session, event, now, runtime().followup)
-    session.add(WebhookEvent(event_id=event["event_id"], type=event["type"], status_code=202, response=result,
-                             received_at=now, processed_at=now))
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        seen = session.get(WebhookEvent, event["event_id"])
-        if seen is None:
-            raise Problem(409, "Conflict", "This interaction was already recorded under another event_id.",
-                          kind="conflict")
-        return _replayed(seen)
-    return jsonify(result), 202
+    result, seen = act_inline(uow, _accepted(data), now=runtime().clock(), ctx=runtime().followup)
+    return _replayed(seen) if seen is not None else (jsonify(result), 202)
 
 
 def _accepted(data: dict) -> dict:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from wellbeing.load import DEFAULT_WEIGHTS, LoadWeights
+from wellbeing.routing.builtin import BuiltinRouting
 from wellbeing.routing.outbox import OutboxPolicy
 from wellbeing.rules import DEFAULT_LOAD_THRESHOLD
 
@@ -61,7 +62,5 @@ def bind(sessions: sessionmaker, settings, *, routing: Any) -> None:
 def context_of(session: Session) -> WellbeingContext:
     found = session.info.get(INFO_KEY)
     if found is None:
-        from wellbeing.routing.builtin import BuiltinRouting
-
         found = WellbeingContext(config=WellbeingConfig(), routing=BuiltinRouting())
     return found
