@@ -35,7 +35,7 @@ def tick(app: Flask, worker: str, stopping: Callable[[], bool] = lambda: False) 
     if stopping():
         return
     followup.deliver_crm_notices(rt.db, rt.services["crm"], clock=rt.clock,
-                                 policy=followup.CrmRetryPolicy.from_settings(rt.settings),
+                                 policy=followup.crm_policy(rt.settings),
                     worker=worker)
     followup.process_commitments(rt.db, now=rt.clock(), worker=worker)
     wellbeing.process_breaks(rt.db, now=rt.clock(), worker=worker)

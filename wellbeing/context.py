@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wellbeing.load import DEFAULT_WEIGHTS, LoadWeights
 from wellbeing.routing.builtin import BuiltinRouting
-from wellbeing.routing.outbox import OutboxPolicy
+from aftercare.core.outbox import OutboxPolicy
+from wellbeing.routing.outbox import policy_from_settings as outbox_policy
 from wellbeing.rules import DEFAULT_LOAD_THRESHOLD
 
 INFO_KEY = "wellbeing"
@@ -55,7 +56,7 @@ def bind(sessions: sessionmaker, settings, *, routing: Any) -> None:
     """Make every session from `sessions` carry this app's wellbeing config and routing adapter."""
     info = dict(sessions.kw.get("info") or {})
     info[INFO_KEY] = WellbeingContext(config=WellbeingConfig.from_settings(settings), routing=routing,
-                                      outbox=OutboxPolicy.from_settings(settings))
+                                      outbox=outbox_policy(settings))
     sessions.configure(info=info)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from aftercare.core.clock import utcnow
 from aftercare.core.db import Base, UTCDateTime, column_length
 from aftercare.core.leased_queue import LeaseColumns
+from aftercare.core.outbox import OutboxColumns
 
 QUEUE_KINDS = ("case", "human_task", "break", "commitment_reminder", "escalation")
 QUEUE_STATES = ("queued", "assigned", "done", "cancelled")
@@ -154,7 +155,7 @@ class BreakDecisionRecord(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class RoutingCommand(LeaseColumns, Base):
+class RoutingCommand(OutboxColumns, Base):
     """What the routing platform must be told (create a task, set an activity), delivered by the tick."""
 
     __tablename__ = "routing_commands"
@@ -166,12 +167,6 @@ class RoutingCommand(LeaseColumns, Base):
     action: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # How long each CRM event field wellbeing stores may be (intake validates events against these).

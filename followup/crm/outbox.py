@@ -14,47 +14,28 @@ next tick, and the table is one audit trail of what each CRM was told.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from aftercare.core import retry
 from aftercare.core.clock import Clock
 from aftercare.core.db import Database
 from aftercare.core.ids import new_id
-from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
+from aftercare.core.leased_queue import LeasedQueue, finished, lease_free, worker_name
+from aftercare.core.outbox import OutboxPolicy, OutboxReport, drain
 from followup.crm.base import CrmAdapter, CrmDeliveryError, ReopenNotice
 from followup.crm.models import CrmDelivery
 
 log = logging.getLogger("aftercare.crm")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    backoff_seconds: float = 30.0
-    backoff_cap_seconds: float = 3600.0
-    lease_seconds: float = 120.0
-    batch_size: int = 100
-
-    @classmethod
-    def from_settings(cls, settings) -> "RetryPolicy":
-        crm = settings.crm
-        return cls(max_attempts=crm.max_attempts, backoff_seconds=crm.backoff_seconds,
-                   backoff_cap_seconds=crm.backoff_cap_seconds,
-                   lease_seconds=max(60.0, 4 * crm.timeout_seconds))
-
-
-@dataclass
-class DeliveryReport:
-    claimed: int = 0
-    delivered: int = 0
-    retried: int = 0
-    dead: int = 0
-    lost: int = 0
-    errors: list[str] = field(default_factory=list)
+def policy_from_settings(settings) -> OutboxPolicy:
+    """`[crm]`'s retries; a lease outlasts four call timeouts."""
+    crm = settings.crm
+    return OutboxPolicy(max_attempts=crm.max_attempts, backoff_seconds=crm.backoff_seconds,
+                        backoff_cap_seconds=crm.backoff_cap_seconds, lease_seconds=max(60.0, 4 * crm.timeout_seconds))
 
 
 def record_reopen(session: Session, *, adapter: str, notice: ReopenNotice, now: datetime) -> CrmDelivery:
@@ -86,57 +67,21 @@ def _attempt(adapter: CrmAdapter, delivery_id: str, payload: dict) -> CrmDeliver
     return None
 
 
-def _record(db: Database, lease: Lease, delivery_id: str, error: CrmDeliveryError | None, *, now: datetime,
-            policy: RetryPolicy, report: DeliveryReport) -> None:
-    """The outcome, only while this claim still holds the row (a late worker's outcome is dropped)."""
-    with db.session() as session:
-        row = QUEUE.held(session, lease, delivery_id)
-        if row is None:
-            log.warning("CRM delivery %s: the lease ran out and another worker has it; outcome dropped", delivery_id)
-            report.lost += 1
-            return
-        finished(row)
-        row.updated_at = now
-        if error is None:
-            row.state, row.delivered_at = "delivered", now
-            report.delivered += 1
-        elif (delay := retry.retry_delay(attempts=row.attempts, max_attempts=policy.max_attempts,
-                                         permanent=error.permanent, base=policy.backoff_seconds,
-                                         cap=policy.backoff_cap_seconds, retry_after=error.retry_after)) is not None:
-            row.next_attempt_at = now + timedelta(seconds=delay)
-            row.last_error = error.reason
-            report.retried += 1
-        else:
-            row.state = "dead"
-            row.last_error = retry.give_up_reason(error.reason, permanent=error.permanent, attempts=row.attempts)
-            log.warning("CRM delivery %s for case %s is a dead letter: %s", row.id, row.case_id, row.last_error)
-            report.dead += 1
-        session.commit()
-
-
 def deliver_pending(db: Database, adapter: CrmAdapter, *, now: datetime | None = None, clock: Clock | None = None,
-                    policy: RetryPolicy = RetryPolicy(), worker: str | None = None) -> DeliveryReport:
-    """One tick: lease what is due for this adapter, then deliver the rows one by one while the lease lasts."""
+                    policy: OutboxPolicy = OutboxPolicy(), worker: str | None = None) -> OutboxReport:
+    """One tick: lease what is due for this adapter, then tell the CRM row by row while the lease lasts."""
     clock = clock or (lambda: now)
-    report = DeliveryReport()
-    with db.session() as session:
-        lease = QUEUE.claim(session, worker=worker or worker_name(), now=clock(), limit=policy.batch_size,
-                            lease_seconds=policy.lease_seconds, returning=(CrmDelivery.id, CrmDelivery.payload),
-                            filters=(CrmDelivery.adapter == adapter.name,))
-    report.claimed = len(lease.rows)
-    for n, (delivery_id, payload) in enumerate(lease.rows):
-        if lease.running_out(clock()):
-            with db.session() as session:
-                QUEUE.release(session, lease, lease.ids[n:])
-                session.commit()
-            break
-        try:
-            _record(db, lease, delivery_id, _attempt(adapter, delivery_id, payload), now=clock(), policy=policy,
-                    report=report)
-        except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
-            log.exception("CRM delivery %s could not be recorded; it will be retried", delivery_id)
-            report.errors.append(f"{delivery_id}: {type(exc).__name__}")
-    return report
+
+    def call(claimed) -> tuple[CrmDeliveryError | None, None]:
+        delivery_id, payload = claimed
+        return _attempt(adapter, delivery_id, payload), None
+
+    def delivered(session, row: CrmDelivery, _result) -> None:
+        row.delivered_at = row.updated_at
+
+    return drain(db, QUEUE, call, done_state="delivered", on_done=delivered, clock=clock, policy=policy,
+                 worker=worker or worker_name(), filters=(CrmDelivery.adapter == adapter.name,),
+                 returning=(CrmDelivery.id, CrmDelivery.payload))
 
 
 def dead_letters(session: Session, *, limit: int = 100) -> list[CrmDelivery]:

@@ -15,7 +15,8 @@ from followup.commitment_models import Commitment
 from followup.commitments import ESCALATIONS, REMINDERS, process_commitments
 from followup.crm.base import ReopenNotice
 from followup.crm.models import CrmDelivery
-from followup.crm.outbox import QUEUE as CRM_QUEUE, RetryPolicy, deliver_pending, record_reopen
+from aftercare.core.outbox import OutboxPolicy
+from followup.crm.outbox import QUEUE as CRM_QUEUE, deliver_pending, record_reopen
 from followup.dispatch import DispatchConfig, dispatch_due
 from followup.dispatch.claim import CHECKINS, claim_batch
 from followup.models import CheckIn
@@ -105,8 +106,8 @@ def test_crm_outbox_outcome_of_an_expired_claim_is_dropped(post_event, rt, clock
     taken = []
     crm = _SlowCrm(lambda: taken.append(_take_over(rt, CRM_QUEUE, clock)))
     report = deliver_pending(rt.db, crm, clock=clock, worker="A",
-                             policy=RetryPolicy(lease_seconds=LEASE, backoff_seconds=1))
-    assert (crm.calls, report.delivered, report.lost) == (1, 0, 1)
+                             policy=OutboxPolicy(lease_seconds=LEASE, backoff_seconds=1))
+    assert (crm.calls, report.done, report.lost) == (1, 0, 1)
     with rt.db.session() as session:
         row = session.get(CrmDelivery, delivery_id)
         assert (row.state, row.claimed_by) == ("pending", taken[0].owner)
@@ -140,7 +141,7 @@ def test_routing_outbox_outcome_of_an_expired_claim_is_dropped(rt, clock):
     taken = []
     routing = _SlowRouting(lambda: taken.append(_take_over(rt, routing_outbox.QUEUE, clock)))
     report = routing_outbox.deliver_pending(rt.db, routing, clock=clock, worker="A",
-                                            policy=routing_outbox.OutboxPolicy(lease_seconds=LEASE))
+                                            policy=OutboxPolicy(lease_seconds=LEASE))
     assert (report.done, report.lost) == (0, 1)
     with rt.db.session() as session:
         row = session.get(RoutingCommand, command_id)

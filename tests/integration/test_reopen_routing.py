@@ -64,7 +64,7 @@ def test_builtin_crm_records_the_notice_and_marks_it_delivered(client, post_even
     reopen_via_reply(client, post_event, rt, clock, manager_headers)
     row = only_delivery(rt)
     assert (row.adapter, row.state, row.payload["case_id"]) == ("builtin", "pending", "case_77")
-    assert deliver(rt, clock).delivered == 1
+    assert deliver(rt, clock).done == 1
     assert only_delivery(rt).state == "delivered"
 
 

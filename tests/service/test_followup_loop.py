@@ -47,7 +47,7 @@ def test_a_reply_that_is_still_broken_reopens_the_case_and_the_crm_hears_of_it(u
     assert uow.commits == commits + 1 and answer  # an acknowledgement that says what happens next
     delivered = followup.deliver_crm_notices(uow.db, crm, now=clock.now + timedelta(seconds=1), worker="svc")
     [notice] = crm.notices
-    assert delivered.delivered == 1 and notice.case_id == "case_77" and notice.intent == "reopen"
+    assert delivered.done == 1 and notice.case_id == "case_77" and notice.intent == "reopen"
     assert notice.routed_agent_id == "ag_1"  # the agent who handled it, not over their threshold
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from aftercare.model_registry import metadata
 from followup.crm.models import CrmDelivery
-from followup.crm.outbox import RetryPolicy, deliver_pending
+from followup.crm.outbox import deliver_pending, policy_from_settings
 from followup.dispatch import dispatch_due
 from tests.support.factories import interaction_event
 
@@ -34,7 +34,7 @@ def reopen_via_reply(client, post_event, rt, clock, headers, *, text: str = STIL
 
 
 def deliver(rt, clock):
-    return deliver_pending(rt.db, rt.services["crm"], now=clock.now, policy=RetryPolicy.from_settings(rt.settings))
+    return deliver_pending(rt.db, rt.services["crm"], now=clock.now, policy=policy_from_settings(rt.settings))
 
 
 def deliveries(rt) -> list[CrmDelivery]:

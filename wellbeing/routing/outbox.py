@@ -9,16 +9,15 @@ rows, `builtin` included (its calls are no-ops), so the table is one audit trail
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, exists
 from sqlalchemy.orm import Session, aliased
 
 from aftercare.core.clock import Clock
 from aftercare.core.db import Database
-from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
-from aftercare.core.retry import give_up_reason, retry_delay
+from aftercare.core.leased_queue import LeasedQueue, lease_free, worker_name
+from aftercare.core.outbox import OutboxPolicy, OutboxReport, drain
 from wellbeing.models import QueueItem, RoutingCommand
 from wellbeing.routing.base import RoutingAdapter, RoutingError, TaskRequest
 
@@ -29,29 +28,11 @@ CLOSE_TASK = "close_task"
 SET_ACTIVITY = "set_activity"
 
 
-@dataclass(frozen=True)
-class OutboxPolicy:
-    max_attempts: int = 5
-    backoff_seconds: float = 15.0
-    backoff_cap_seconds: float = 600.0
-    lease_seconds: float = 60.0
-    batch_size: int = 100
-
-    @classmethod
-    def from_settings(cls, settings) -> OutboxPolicy:
-        r = settings.routing
-        return cls(max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
-                   backoff_cap_seconds=r.backoff_cap_seconds, lease_seconds=max(30.0, 4 * r.timeout_seconds))
-
-
-@dataclass
-class OutboxReport:
-    claimed: int = 0
-    done: int = 0
-    retried: int = 0
-    dead: int = 0
-    lost: int = 0
-    errors: list[str] = field(default_factory=list)
+def policy_from_settings(settings) -> OutboxPolicy:
+    """`[routing]`'s retries; a lease outlasts four call timeouts."""
+    r = settings.routing
+    return OutboxPolicy(max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
+                        backoff_cap_seconds=r.backoff_cap_seconds, lease_seconds=max(30.0, 4 * r.timeout_seconds))
 
 
 def record(session: Session, *, adapter: str, action: str, key: str, payload: dict, now: datetime) -> None:
@@ -101,70 +82,33 @@ def _perform(routing: RoutingAdapter, command: RoutingCommand, external_id: str 
     raise RoutingError(f"unknown routing command {command.action!r}", permanent=True)
 
 
-def _deliver_one(db: Database, routing: RoutingAdapter, lease: Lease, command_id: int, *, now: datetime,
-                 policy: OutboxPolicy, report: OutboxReport) -> None:
-    """One call to the platform, outside any transaction; an adapter bug counts as a failed attempt. The outcome
-    is recorded only while this claim still holds the command."""
-    with db.session() as session:
-        command = session.get(RoutingCommand, command_id)
-        item_id = command.payload.get("item_id")
-        item = session.get(QueueItem, item_id) if item_id else None
-        external_id = item.external_id if item is not None else None
-        session.expunge(command)
-    error = None
-    try:
-        created = _perform(routing, command, external_id)
-    except RoutingError as exc:
-        error = exc
-    except Exception as exc:  # noqa: BLE001 - retried, then kept as dead with the reason
-        log.exception("routing adapter %s failed on command %s", routing.name, command_id)
-        error = RoutingError(f"{routing.name} adapter error: {type(exc).__name__}: {str(exc)[:200]}")
-    with db.session() as session:
-        row = QUEUE.held(session, lease, command_id)
-        if row is None:
-            log.warning("routing command %s: the lease ran out and another worker has it; outcome dropped", command_id)
-            report.lost += 1
-            return
-        finished(row)
-        row.updated_at = now
-        if error is None:
-            row.state, row.last_error = "done", None
-            if created and item_id and (item := session.get(QueueItem, item_id)) is not None:
-                item.external_id = created
-            report.done += 1
-        elif (delay := retry_delay(attempts=row.attempts, max_attempts=policy.max_attempts,
-                                   permanent=error.permanent, base=policy.backoff_seconds,
-                                   cap=policy.backoff_cap_seconds)) is not None:
-            row.next_attempt_at = now + timedelta(seconds=delay)
-            row.last_error = error.reason
-            report.retried += 1
-        else:
-            row.state = "dead"
-            row.last_error = give_up_reason(error.reason, permanent=error.permanent, attempts=row.attempts)
-            log.warning("routing command %s (%s %s) is dead: %s", row.id, row.action, row.key, row.last_error)
-            report.dead += 1
-        session.commit()
-
-
 def deliver_pending(db: Database, routing: RoutingAdapter, *, now: datetime | None = None,
                     clock: Clock | None = None, policy: OutboxPolicy = OutboxPolicy(),
                     worker: str | None = None) -> OutboxReport:
     """One tick: lease what is due and first in line, then deliver it command by command while the lease lasts."""
     clock = clock or (lambda: now)
-    report = OutboxReport()
-    with db.session() as session:
-        lease = QUEUE.claim(session, worker=worker or worker_name(), now=clock(), limit=policy.batch_size,
-                            lease_seconds=policy.lease_seconds, filters=(RoutingCommand.adapter == routing.name,))
-    report.claimed = len(lease.ids)
-    for n, command_id in enumerate(lease.ids):
-        if lease.running_out(clock()):
-            with db.session() as session:
-                QUEUE.release(session, lease, lease.ids[n:])
-                session.commit()
-            break
+
+    def call(command_id: int) -> tuple[RoutingError | None, tuple[str | None, str | None]]:
+        with db.session() as session:
+            command = session.get(RoutingCommand, command_id)
+            item_id = command.payload.get("item_id")
+            item = session.get(QueueItem, item_id) if item_id else None
+            external_id = item.external_id if item is not None else None
+            session.expunge(command)
         try:
-            _deliver_one(db, routing, lease, command_id, now=clock(), policy=policy, report=report)
-        except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
-            log.exception("routing command %s could not be recorded; it will be retried", command_id)
-            report.errors.append(f"{command_id}: {type(exc).__name__}")
-    return report
+            return None, (item_id, _perform(routing, command, external_id))
+        except RoutingError as exc:
+            return exc, (item_id, None)
+        except Exception as exc:  # noqa: BLE001 - retried, then kept as dead with the reason
+            log.exception("routing adapter %s failed on command %s", routing.name, command_id)
+            return RoutingError(f"{routing.name} adapter error: {type(exc).__name__}: {str(exc)[:200]}"), (item_id, None)
+
+    def done(session, row: RoutingCommand, result: tuple[str | None, str | None]) -> None:
+        """The platform's id for a task it created goes on our queue item, so closing it later can name it."""
+        row.last_error = None
+        item_id, created = result
+        if created and item_id and (item := session.get(QueueItem, item_id)) is not None:
+            item.external_id = created
+
+    return drain(db, QUEUE, call, done_state="done", on_done=done, clock=clock, policy=policy,
+                 worker=worker or worker_name(), filters=(RoutingCommand.adapter == routing.name,))
