@@ -30,6 +30,12 @@ def column_length(*columns) -> int:
     return min(c if isinstance(c, int) else c.property.columns[0].type.length for c in columns)
 
 
+def storable_form(form) -> dict[str, str]:
+    """A provider's posted fields with NUL removed: PostgreSQL text cannot hold it, and a provider's message must be
+    stored, not refused (SendGrid would post it again for days; Twilio never would)."""
+    return {key: value.replace("\x00", "") for key, value in form.items()}
+
+
 class UTCDateTime(TypeDecorator):
     """Stores naive UTC, returns aware UTC: SQLite keeps no zone, and comparisons must not mix the two."""
 

@@ -12,7 +12,7 @@ from flask import Response, request
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from aftercare.core.bodies import Blueprint, read_json
-from aftercare.core.db import column_length
+from aftercare.core.db import column_length, storable_form
 from aftercare.core.page_headers import protect_page
 from aftercare.core.problems import Problem
 from aftercare.core.signing import safe_equals, within_replay_window
@@ -70,7 +70,7 @@ def sendgrid_inbound():
     if not _inbound_authorised():
         raise Problem(401, "Unauthorized", "Inbound Parse needs the configured basic auth or URL secret.",
                       kind="unauthorized", headers={"WWW-Authenticate": 'Basic realm="inbound"'})
-    rt, form = runtime(), request.form
+    rt, form = runtime(), storable_form(request.form)
     email = inbound.InboundEmail(
         text=extract_reply(form.get("text"), form.get("html")) or form.get("subject", ""),
         sender=_fits(reply_sender(form.get("from"), form.get("envelope"))),

@@ -7,7 +7,7 @@ from flask import Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from aftercare.core.bodies import Blueprint
-from aftercare.core.db import column_length
+from aftercare.core.db import column_length, storable_form
 from aftercare.core.problems import Problem, validation_problem
 from aftercare.core.twilio_signature import verified_twilio_form
 from aftercare.core.unit_of_work import SessionUnitOfWork
@@ -24,8 +24,8 @@ UNSUBSCRIBED = "21610"  # Twilio: the recipient replied STOP to this sender
 
 def _verified() -> dict:
     settings = runtime().settings
-    return verified_twilio_form(auth_token=settings.twilio.auth_token.reveal(),
-                                public_base_url=settings.server.public_base_url)
+    return storable_form(verified_twilio_form(auth_token=settings.twilio.auth_token.reveal(),
+                                              public_base_url=settings.server.public_base_url))
 
 
 def _twiml(text: str | None = None) -> Response:

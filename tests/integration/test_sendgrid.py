@@ -137,6 +137,16 @@ def test_inbound_parse_strips_quotes_and_signatures(email_checkin, rt, clock, cl
     assert "wrote:" not in reply["text"] and "From:" not in reply["text"] and "Sent from my" not in reply["text"]
 
 
+def test_inbound_parse_with_nul_is_stored_without_it(email_checkin, rt, clock, client, read_headers):
+    """SendGrid retries what we refuse for days: NUL (which PostgreSQL text cannot hold) is dropped, the reply kept."""
+    dispatch(rt, clock)
+    resp = inbound(client, row(rt, email_checkin).reply_token, "still\x00 charging me twice",
+                   sender="Sam\x00 <sam@example.com>")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "stored"
+    case = client.get("/api/v1/cases/case_77", headers=read_headers).get_json()
+    assert case["replies"][0]["text"] == "still charging me twice"
+
+
 def test_inbound_parse_needs_auth_and_changes_nothing(email_checkin, rt, clock, client):
     dispatch(rt, clock)
     token = row(rt, email_checkin).reply_token

@@ -251,6 +251,16 @@ def test_inbound_reply_reopens_and_answers_twiml(scheduled, rt, clock, twilio_po
     assert case["state"] == "reopened" and case["replies"][0]["intent"] == "reopen"
 
 
+def test_a_reply_with_nul_is_stored_without_it_on_either_database(scheduled, rt, clock, twilio_post, client,
+                                                                  read_headers):
+    """Twilio never retries an inbound text: one PostgreSQL cannot store as sent must still be kept, not refused."""
+    _sent(rt, clock, scheduled)
+    resp = sms(twilio_post, "still\x00 broken", "SM150")
+    assert resp.status_code == 200 and resp.mimetype == "application/xml"
+    case = client.get("/api/v1/cases/case_77", headers=read_headers).get_json()
+    assert case["state"] == "reopened" and case["replies"][0]["text"] == "still broken"
+
+
 def test_twilio_retry_of_the_same_message_changes_nothing(scheduled, rt, clock, twilio_post):
     _sent(rt, clock, scheduled)
     sms(twilio_post, "still broken", "SM200")
