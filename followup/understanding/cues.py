@@ -56,7 +56,12 @@ class Cues:
     def decide(self) -> None:
         """The rule verdict: a problem anywhere reopens unless a fix follows it; calm replies by their signals."""
         s, why = self.signals, self.reason
-        if self.fix_is_last():
+        blamed_only = bool(self.fixed) and all(kind == "self_blame" for _, kind, _ in self.fixed)
+        if blamed_only and s.get("plan") and self.fix_is_last():
+            # "my mistake, I'll try it again tonight": nothing is confirmed fixed yet
+            self.rule = "ack"
+            self.rule_reasons = [why("plan", "says what they will do next")] + [r for _, _, r in self.fixed]
+        elif self.fix_is_last():
             earlier = [r for at, _, r in sorted(self.problem) if at >= 0]
             self.rule = "resolved"
             self.rule_reasons = [r for _, _, r in self.fixed] + (

@@ -61,8 +61,13 @@ _FIXED_PHRASE = _rx(r"\b(?:all (?:good|set|sorted|fixed|working|well)|did the tr
                     r"problem solved|got it (?:to )?work\w*|sorted now|"
                     r"worked a treat|(?:is|are|'re|'s|its) back(?: now)?|back now|figured it out|found it|"
                     r"worked it out|never ?mind|all is (?:well|good|fine)|(?:a|just a) (?:fluke|one[- ]off)|"
-                    r"(?:problem|issue|error|bug)s? (?:is |are |has |have |seems? (?:to be )?)?(?:now )?"
-                    r"(?:gone|fixed|resolved|solved|sorted)|that answers it|i (?:just )?got it|i received|"
+                    r"(?:problem|issue|error|bug)s? (?:is |are |has |have |seems? (?:to be )?)?(?:been |now )?"
+                    r"(?:gone|fixed|resolved|solved|sorted)|"
+                    r"(?:fixes|fixed|solves|solved|resolves|resolved) (?:the|this|that|my|our) (?:\w+ )?"
+                    r"(?:issue|problem|bug|crash|error)s?(?= for me| for us| here|\s*[.!]|\s*$)|"
+                    r"(?:is|are|'s|its) (?:ok|okay|alright) now|"
+                    r"(?:and|then|now) (?:it|everything|all|that)(?:'s| is| was| were) (?:ok|okay|fine|good|alright)\b|"
+                    r"that answers it|i (?:just )?got it|i received|"
                     r"(?:has|have) (?:been )?(?:arrived|received|posted|credited|refunded|unlocked|restored)|"
                     r"(?:works|working|runs|running) (?:fine|great|perfectly|correctly|properly|well|smoothly) now|"
                     r"can confirm|confirmed?(?: it)? (?:works|fixed)|success|(?:do|does|did) the trick|all systems (?:are )?go|"
@@ -72,7 +77,8 @@ _FIXED_PHRASE = _rx(r"\b(?:all (?:good|set|sorted|fixed|working|well)|did the tr
                     r"normally)(?! (?:on|with|in|for|from|when|if|except|via|without|through)\b| w/)|"
                     r"(?:functions?|works?|runs?) (?:\w+ )?(?:on (?:all|multiple|both|every)(?! other)|everywhere|across)|"
                     r"(?:i was|i'?ve been|i am|i'?m) (?:now )?able to|i managed to|managed to get|"
-                    r"(?:i'?ll |i will |i can |can be |you can )close (?:this|it|the (?:issue|ticket|case))|"
+                    r"(?:i'?ll |i will |i can |can be |you can |i'?m |i am |we'?ll |will )(?:be )?clos(?:e|ing) "
+                    r"(?:this|it|the (?:issue|ticket|case|thread|request))|"
                     r"(?:^|[.!?,]\s*)closing\b|"
                     r"(?:shows|showing) up (?:now|fine|again)|(?:is|are) (?:all )?showing (?:up|correctly|properly))\b")
 _IMPROVED = _rx(r"\b(?:(?:much|way|lot|loads|a bit|somewhat) better|better now|(?:more )?stable now|improv(?:ed|ing)|"
@@ -98,7 +104,9 @@ _GOOD_NEWS = _rx(
     rf"\b(?:haven'?t|have not|hasn'?t|has not|not) (?:had|seen|noticed|experienced|got|gotten) "
     rf"(?:any|a single|one) (?:more |other |further )?{_TROUBLE_NOUN}|"
     r"\bnot (?:a|one) (?:single )?(?:problem|issue|crash|error|glitch|hiccup)\b|"
-    r"\b(?:glad|relieved|good to know) (?:that )?(?:it'?s|it was|it is|it wasn'?t) not\b[^.!?]*")
+    rf"\b(?:don'?t|do not|doesn'?t|does not|didn'?t|did not) (?:get|see|have|notice|experience|hit|receive)"
+    rf"(?: (?:the|that|this|these|those|any|an?))?(?: \w+)? {_TROUBLE_NOUN} (?:anymore|any more|since|now)\b|"
+    r"^(?:(?:no|nope|nah),? )?(?:not|no) (?:any ?more|anymore|any longer)\b")
 _SELF_BLAME = _rx(r"\bmy (?:mistake|bad|fault|error|apologies|oversight)\b|\b(?:silly|stupid|dumb) me\b|"
                   r"\bi (?:misread|misunderstood|mistyped|misstyped|should have|should'?ve)\b|"
                   r"\bi (?:missed|overlooked|forgot|didn'?t see|didn'?t notice|hadn'?t seen|hadn'?t noticed) "
@@ -107,11 +115,20 @@ _SELF_BLAME = _rx(r"\bmy (?:mistake|bad|fault|error|apologies|oversight)\b|\b(?:
                   r"\b(?:oh,? )?duh\b|\bi (?:feel|felt) (?:so |really )?(?:silly|stupid|dumb|foolish)\b|"
                   r"\bi apologi[sz]e\b|\buser error\b|\bfalse alarm\b|\bi'?m (?:an idiot|ashamed)\b|"
                   r"\bi'?d (?:completely |totally )?forgotten\b|\byou'?re right\b|"
+                  r"\b(?:glad|relieved|good to know) (?:that )?(?:it'?s|it was|it is|it wasn'?t) not\b"
+                  r"(?! (?:just|only) (?:me|us)\b)[^.!?]*|"
+                  r"\b(?:something |what )?i (?:did|had done|'d done|was doing) wrong\b|"
                   r"\bsorry,? (?:i|my|for (?:the|my) (?:confusion|mistake|noise|trouble))\b")
 _TEMPORARY = _rx(r"\b(?:for now|for a (?:bit|while|little while|few \w+|day)|briefly|temporar\w*|at first|"
                  r"at least|sort of|kind of|partly|partially|technically|intermittent\w*|some issues|sometimes|"
-                 r"for (?:\d+|one|a) (?:day|hour|minute)s?|only (?:when|if|after|on|with)|revert\w*|roll(?:ed|ing)? back|"
+                 r"for (?:\d+|one|a) (?:day|hour|minute)s?|only (?:when|if|after|on|with)|revert\w*|"
+                 r"roll(?:s|ed|ing)? (?:(?:it|them|that|this|everything|the \w+) )?back|"
                  r"downgrad\w*|workaround|work around)\b")
+
+# A fix that is over: "it worked fine until the update", "it was working a month ago".
+_UNTIL = _rx(r"(?:\s+[\w']+){0,2}?\s+(?:until|till|up until)\b")
+_BEFORE_NOW = _rx(r"\b(?:ago|before|previously|earlier|last (?:week|month|year|night|time)|yesterday|in the past|"
+                  r"until|till)\b")
 
 _UNRESOLVED = _rx(r"\bstill\b(?! (?:works?|working|fine|good|great|running)\b)|\bpersist\w*|"
                   r"\bsame (?:issue|problem|error|thing|result|bug|message|again|trouble)\b|"
@@ -128,7 +145,7 @@ _UNRESOLVED = _rx(r"\bstill\b(?! (?:works?|working|fine|good|great|running)\b)|\
                   r"randomly|at random)\b|\bgoing on for\b|\bbeen (?:about |over |almost )?"
                   r"(?:a|\d+|two|three|several) (?:days?|weeks?|months?)\b|\bhave(?:n'?t| not) (?:seen|received|"
                   r"got|gotten|heard)\b(?![^.!?]{0,40}\b(?:since|anymore|again)\b)")
-_AGAIN = _rx(r"\bagain\b")
+_AGAIN = _rx(r"(?<!try )(?<!tried )(?<!trying )(?<!tries )(?<!retry )(?<!in )\bagain\b")  # "tried again", "logged in again"
 _TROUBLE = _rx(r"\b(?:not|no|never|error|issue|problem|crash\w*|broke\w*|stopp?\w*|fail\w*|happen\w*|same|wrong|"
                r"stuck|bug\w*|glitch\w*|skip\w*|freez\w*|froze\w*|gone|lost|missing)\b|n't\b")
 _CONDITIONAL = _rx(r"(?<!see )(?<!check )(?<!know )(?<!wonder )(?<!ask )\b(?:if|in case|whenever|should)\b[^.!?,;]*")
@@ -166,9 +183,12 @@ _DM = _rx(r"(?:^|\b(?:i|i'?ve|i have|we|we'?ve|just|already|have|has|ok|okay|and
           r"uploaded|below|enclosed)\b|"
           r"\b(?:check (?:your |my |the )?(?:dms?|inbox|messages?|e-?mail)|"
           r"(?:in|to) (?:your|the) (?:dms?|inbox|mailbox)|"
-          r"i can dm|i'?ll dm|will dm)\b")
+          r"i can dm|i'?ll dm|will dm)\b|"
+          r"\bi (?:just |already )?(?:send|sent|mail|mailed|e-?mail|e-?mailed) (?:you|u) (?:a |an |the )?"
+          r"(?:mail|e-?mail|message|dm|pm|note)\b|\bas (?:you )?(?:requested|asked)\b")
 _DM_IF = _rx(r"\b(?:dm|message|contact|reach out|get back)\b[^.!?]*\bif\b")
 _QUESTION = _rx(r"\?|^(?:how|why|what|where|who|which|when|is there|are there|do i|should i|can i)\b[^.!]*$|"
+                r"(?:^|[,;:]\s*)(?:so |but |and |then |ok |okay )?(?:why|how come) (?!not\b)[^.!]*\.?$|"
                 r"\b(?:any (?:idea|help|ideas|suggestions)|is there (?:a|any)|how (?:do|can|come)|"
                 r"what (?:do|should|can)|i (?:was )?wonder(?:ing)?|do you know)\b")
 _REQUEST = _rx(r"(?<!to )\bhelp me\b|\b(?:(?<!posted )please(?! do\b| keep (?:me|us) (?:posted|updated|informed))|pls|plz|kindly|asap|i need (?!to (?!know|get|have|speak|talk))|"
@@ -179,7 +199,8 @@ _REQUEST = _rx(r"(?<!to )\bhelp me\b|\b(?:(?<!posted )please(?! do\b| keep (?:me
                r"would be (?:nice|great|good|better|awesome|helpful|easier) (?:if|to))\b|"
                r"^(?:(?:so|just|then|pls|please) )?(?:add|make|fix|bring|give|allow|change|remove|put|update|enable)\b"
                r"(?! (?:it|that|this) a (?:go|try|shot)\b)")
-_NO_START = _rx(r"^(?:no|nope|nah|nop|not|negative|never)\b(?!\s+(?:worries|worry|problem|probs?|need|stress)\b)")
+_NO_START = _rx(r"^(?:no|nope|nah|nop|not|negative|never)\b"
+                r"(?!\s+(?:worries|worry|problem|probs?|need|stress|rush|hurry|big deal|particular|specific)\b)")
 _YES_START = _rx(r"^(?:yes|yeah|yep|yup|yea|ya|yess+)\b")
 _GRATITUDE = _rx(r"\b(?:thanks?|thank(?:s| you| u| ya|youu+)?|thx|thnx|thnks|thks|thanx|tnx|tks|ty|tia|cheers|"
                  r"appreciate\w*|grateful|kudos|much obliged)\b|thank\s*you")
@@ -187,11 +208,12 @@ _CLOSURE_THANKS = _rx(r"\b(?:thanks?|thank you|thx|appreciate)\b[^.!?]{0,20}\b(?
                       r"(?:\w+ )?(?:help|support|assistance|resolution|fix|patience|kindness)\b")
 _THANKS_FOR_NEWS = _rx(r"\b(?:thanks?|thank you|thx|cheers)\b[^.!?]{0,15}\bfor (?:the|your|this|that) (?:\w+ )?"
                        r"(?:response|reply|update|info|information|heads up|tip|hint|suggestions?|answer|explanation|"
-                       r"link|pointer|recommendation|advice|idea)s?\b|\b(?:thanks?|thank you) anyway\b|"
+                       r"link|pointer|recommendation|advice|idea)s?\b|\b(?:thanks?|thank you) anyway\b|\b(?:great|good) news\b|"
                        r"\b(?:ok|okay|k|okk|alright|i see|understood|got it)\W+(?:\w+\W+)?(?:thanks?|thank (?:you|u))\b")
-_PRAISE = _rx(r"\b(?:amazing|awesome|brilliant|perfect|great(?! (?:day|weekend|week|evening|one))|excellent|helpful|fantastic|wonderful|legend\w*|rock|rocks|"
+_PRAISE = _rx(r"\b(?:amazing|awesome|brilliant|perfect|great(?! (?:day|weekend|week|evening|one|news))|excellent|helpful|fantastic|wonderful|legend\w*|rock|rocks|"
               r"superb|splendid|the best|love (?:you|u|it|this)|you'?re the best|star|champ|lifesaver|life saver|"
-              r"well done|well played|nailed it|nailed|nicely done|good job|nice one|cutest|sweetest)\b")
+              r"well done|well played|nailed it|nailed|nicely done|good job|nice one|cutest|sweetest|"
+              r"(?:nice|great|good|quick|fast) work|(?:you'?re|you are|that was) (?:so |very |really )?(?:fast|quick))\b")
 _WEAK_ACK = _rx(r"(?:^|[.!?,]\s*)sure\b|\b(?:ok|okay|okie\w*|okk+|k|kk|alright|all right|got it|i see|understood|"
                 r"understandable|noted|roger|fair enough|makes sense|right|ah|oh|good to know|you too|same to you|"
                 r"likewise|have a (?:nice|good|great|lovely) (?:day|one|weekend|evening))\b")
@@ -209,6 +231,8 @@ _PLAN = _rx(r"(?:^|[.!?,]\s*|\b(?:i|ok|okay|sure|yes|yep|thanks)\s+)will do\b|(?
             r"(?:haven'?t|have not|not) (?:had a chance|got round|gotten around|tried (?:it |that |this )?yet)|"
             r"(?:i (?:really )?|i'?m )?hop(?:e|ing)(?! (?:that|this)\b| it helps)|hopefully|fingers crossed|"
             r"can'?t wait to|looking forward)\b")
+_NOT_A_PLAN = _rx(r"\b(?:forgot to|was going to|were going to|meant to|should have|should'?ve|didn'?t|did not|"
+                  r"never|failed to)\s*$")  # "I forgot to get back to you" is no plan
 _COURTESY_IF = _rx(r"\b(?:let you know|get back to you|dm|reach out|contact you|be in touch|report back|"
                    r"come back|reopen)\b[^.!?]{0,30}\bif\b")
 _DETAIL = _rx(r"\b(?:version|update[ds]?|firmware|browser|device|devices|app|model|os|operating system|"
@@ -256,8 +280,27 @@ def _inside(at: int, spans: list[tuple[int, int]]) -> bool:
     return any(lo <= at < hi for lo, hi in spans)
 
 
-def _word_cues(at: int, sentence: str, cues: Cues, good: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Negated actions ("didn't work") and stated fixes ("works now"); returns the spans of fix phrases."""
+def _past_only(before: list[str], sentence: str, end: int) -> bool:
+    """A fix said of the past only ("worked fine until Monday", "was working a month ago"), not of now."""
+    if _UNTIL.match(sentence, end):
+        return True
+    past = before[-1:] in (["was"], ["were"]) or before[-2:] in (["had", "been"], ["used", "to"])
+    return past and bool(_BEFORE_NOW.search(sentence, end))
+
+
+def _promise(sentence: str, end: int, conditions: tuple[int, ...]) -> bool:
+    """A closing that waits for something ("I'll close this if/once it is unlocked") is a promise, not a fix."""
+    gap = sentence[end:]
+    return bool(re.match(r"\s*(?:once|when|after|as soon as)\b", gap)) or any(
+        c >= end and not sentence[end:c].strip() for c in conditions)
+
+
+def _word_cues(at: int, sentence: str, cues: Cues, good: list[tuple[int, int]],
+               conditions: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """Negated actions ("didn't work") and stated fixes ("works now"); returns the spans of fix phrases.
+
+    `conditions` are where the sentence's conditional clauses start (they are blanked in `sentence`).
+    """
     tokens = _tokens(sentence)
     words = _words(tokens)
     temporary = _TEMPORARY.search(sentence)
@@ -281,7 +324,9 @@ def _word_cues(at: int, sentence: str, cues: Cues, good: list[tuple[int, int]]) 
                 if "now" not in words[j:] and "again" not in words[j:]:
                     cues.signal("works_elsewhere", f"works somewhere: '{word} {' '.join(after)}'")
                     continue
-            if temporary:
+            if _past_only(words[:j], sentence, tokens[j].end()):
+                cues.add_problem(at + where, "unresolved", f"worked only before: '{word} {' '.join(after)}'")
+            elif temporary:
                 cues.add_problem(at + where, "partial_fix", f"only a partial fix: '{temporary.group(0)}'")
             else:
                 cues.add_fixed(at + where, "fixed", f"fixed: '{word}'")
@@ -290,7 +335,11 @@ def _word_cues(at: int, sentence: str, cues: Cues, good: list[tuple[int, int]]) 
         (m, "improved") for m in _IMPROVED.finditer(sentence)]  # (the sentence, its conditional clauses blanked)
     for m, kind in phrases:
         if not _negated_before(sentence, m.start()):  # "haven't figured it out"
-            if temporary:
+            if kind == "fixed" and _past_only(_words(_tokens(sentence[:m.start()])), sentence, m.end()):
+                cues.add_problem(at + m.start(), "unresolved", f"worked only before: '{m.group(0)}'")
+            elif "clos" in m.group(0) and _promise(sentence, m.end(), conditions):
+                cues.signal("plan", f"says what they will do next: '{m.group(0)}…'")
+            elif temporary and "clos" not in m.group(0):  # "closing this for now" is a closing
                 cues.add_problem(at + m.start(), "partial_fix", f"only a partial fix: '{temporary.group(0)}'")
             else:
                 cues.add_fixed(at + m.start(), kind, f"{kind}: '{m.group(0)}'")
@@ -298,6 +347,7 @@ def _word_cues(at: int, sentence: str, cues: Cues, good: list[tuple[int, int]]) 
     return spans
 
 
+_BEWILDERED = {"problem: 'weird'", "problem: 'strange'"}
 _CHECKS = ((_UNRESOLVED, "unresolved"), (_PROBLEM_STATE, "problem"), (_COMPLAINT, "complaint"),
            (_SARCASM, "sarcasm"), (_CHURN, "churn"), (_QUESTION, "question"), (_REQUEST, "request"))
 _LABELS = {"churn": "churn talk, not an opt-out"}
@@ -312,7 +362,8 @@ def _sentence_cues(at: int, sentence: str, cues: Cues) -> None:
         cues.add_fixed(at + m.start(), "self_blame", f"their own slip, not a complaint: '{m.group(0)}'")
         good.append(m.span())
     factual = _CONDITIONAL.sub(lambda m: " " * len(m.group(0)), sentence)  # "if it breaks again" states nothing
-    spans = _word_cues(at, factual, cues, good) + good
+    conditions = tuple(m.start() for m in _CONDITIONAL.finditer(sentence))
+    spans = _word_cues(at, factual, cues, good, conditions) + good
     for pattern, kind in _CHECKS:
         text = factual if kind in ("unresolved", "problem") else sentence
         for m in pattern.finditer(text):
@@ -371,7 +422,7 @@ def _calm_signals(low: str, cues: Cues) -> None:
             cues.signal(name, f"{name.replace('_', ' ')}: '{m.group(0).strip(' .,!?')}'")
     courtesy = [m.span() for m in _COURTESY_IF.finditer(low)]
     for m in _PLAN.finditer(factual):
-        if not _inside(m.start(), courtesy):
+        if not _inside(m.start(), courtesy) and not _NOT_A_PLAN.search(factual, 0, m.start()):
             cues.signal("plan", f"says what they will do next: '{m.group(0).strip(' .,!?')}'")
             break
     if emoji := next((e for e in HAPPY_EMOJI if e in low), None):
@@ -399,6 +450,8 @@ def read_english(norm: str, attached: bool) -> Cues:
         cues.add_problem(-1, "shouting", "shouting (ALL CAPS)")
     if cues.sentiment <= -0.3 and not any(kind == "self_blame" for _, kind, _ in cues.fixed):
         cues.add_problem(-1, "negative_tone", f"negative tone (sentiment {cues.sentiment:+.2f})")
+    if any(kind in ("fixed", "good_news") for _, kind, _ in cues.fixed):  # "works now. Strange!" is no complaint
+        cues.problem = [c for c in cues.problem if c[2] not in _BEWILDERED]
     warm = [m.end() for m in (_GRATITUDE.search(low), _PRAISE.search(low)) if m]
     for end in sorted(warm + [at + 1 for at, kind, _ in cues.fixed if kind == "fixed"]):
         if but := contrast_after(_CONTRAST, low, end):  # "thanks, but…", "works now. However…"
