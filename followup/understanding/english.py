@@ -59,7 +59,7 @@ _COMPARE = {"on", "with", "w", "without", "from", "in", "for", "when", "if", "th
 _FIXED_PHRASE = _rx(r"\b(?:all (?:good|set|sorted|fixed|working|well)|did the trick|does the trick|back to normal|"
                     r"up and running|good now|fine now|just what i needed|"
                     r"problem solved|got it (?:to )?work\w*|sorted now|"
-                    r"worked a treat|(?:is|are|'re|'s|its) back(?: now)?|back now|figured it out|found it|"
+                    r"worked a treat|(?:that|this|it) (?:did it|did the job|does the job)|(?:is|are|'re|'s|its) back(?: now)?|back now|figured it out|found it|"
                     r"worked it out|never ?mind|all is (?:well|good|fine)|(?:a|just a) (?:fluke|one[- ]off)|"
                     r"(?:problem|issue|error|bug)s? (?:is |are |has |have |seems? (?:to be )?)?(?:been |now )?"
                     r"(?:gone|fixed|resolved|solved|sorted)|"
@@ -68,6 +68,16 @@ _FIXED_PHRASE = _rx(r"\b(?:all (?:good|set|sorted|fixed|working|well)|did the tr
                     r"(?:is|are|'s|its) (?:ok|okay|alright) now|"
                     r"(?:and|then|now) (?:it|everything|all|that)(?:'s| is| was| were) (?:ok|okay|fine|good|alright)\b|"
                     r"that answers it|i (?:just )?got it|i received|"
+                    r"(?:i |i'?ve |just )(?:got|received|have received) (?:the|my|a|your) (?:new )?(?:refund|money|"
+                    r"replacement|key|code|licen[cs]e|e-?mail|invoice|receipt|package|parcel|order|item|link|access)|"
+                    r"(?:refund|money|credit|payment)s? (?:has |have |was |were |is |are )?(?:been |now )?"
+                    r"(?:processed|refunded|credited|returned|received|back|gone through|went through)(?! twice)|"
+                    r"(?:charge|debit|transaction|hold)s? (?:has |have |was |were |is |are )?(?:been |now )?"
+                    r"(?:reversed|refunded|voided|removed|cancell?ed|dropped|gone)|"
+                    r"i can (?:now |finally )(?:log ?in|login|sign in|access|use|open|see|download|connect|activate|"
+                    r"print|play|watch|read|install|pay|purchase|check ?out)|"
+                    r"i can (?:log ?in|login|sign in|access|use|open|see|download|connect|activate|print|play|watch|"
+                    r"read|install|pay|purchase|check ?out)\b[^.!?,;]{0,30}?\b(?:now|again)|"
                     r"(?:has|have) (?:been )?(?:arrived|received|posted|credited|refunded|unlocked|restored)|"
                     r"(?:works|working|runs|running) (?:fine|great|perfectly|correctly|properly|well|smoothly) now|"
                     r"can confirm|confirmed?(?: it)? (?:works|fixed)|success|(?:do|does|did) the trick|all systems (?:are )?go|"
@@ -86,7 +96,8 @@ _IMPROVED = _rx(r"\b(?:(?:much|way|lot|loads|a bit|somewhat) better|better now|(
 # A problem said not to happen any more is good news: "no errors since", "haven't had it since", "no longer crashes".
 _TROUBLE_NOUN = (r"(?:errors?|crash\w*|problems?|issues?|glitch\w*|artifacts?|drops?|dropouts?|disconnect\w*|"
                  r"freez\w*|lag\w*|skips?|hiccups?|bugs?|complaints?|trouble|failures?|warnings?|outages?|"
-                 r"stutter\w*|hangs?)")
+                 r"stutter\w*|hangs?|(?:double |extra |duplicate |second )?charges?|declines?|lockouts?|"
+                 r"timeouts?|spam)")
 _GOOD_NEWS = _rx(
     rf"\bno more {_TROUBLE_NOUN}|"
     rf"\bno (?:further |new |other )?{_TROUBLE_NOUN}(?: \w+)?(?= since| so far| anymore| any more| now| at all| for \w+|"
@@ -95,7 +106,8 @@ _GOOD_NEWS = _rx(
     r"stuttering|disconnecting|glitching|hanging|jamming|buffering|flickering|overheating|beeping|rebooting|"
     r"restarting|looping|timing out|erroring|throwing errors|logging me out|charging me)(?: \w+){0,2}? "
     r"(?:at the mo\w*|now|anymore|any more|since)\b|"
-    r"\bno longer (?:crash|freez|skip|drop|happen|occur|fail|disconnect|lag|stutter|show|appear|get|see|have)\w*|"
+    r"\bno longer (?:crash|freez|skip|drop|happen|occur|fail|disconnect|lag|stutter|show|appear|get|see|have|"
+    r"charg|bill|log)\w*[^.!?,;]{0,40}|"
     r"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|not|never|nothing)(?: \w+)? "
     r"(?:had|seen|noticed|experienced|got|gotten|heard|happened|occurred|recurred|come back|returned|reappeared|"
     r"crashed|dropped|skipped|frozen|failed|glitched|happen|occur|recur|return|reappear|crash|drop|fail)\b"
@@ -137,7 +149,9 @@ _UNRESOLVED = _rx(r"\bstill\b(?! (?:works?|working|fine|good|great|running)\b)|\
                   r"\bnow (?:it )?(?:doesn'?t|does not|won'?t)\b|\bstopped (?:working|playing)\b|\bdon'?t think so\b|"
                   r"\bwhat'?s the status\b|\balways happening\b|\b(?:does|did|do|doing) nothing\b|"
                   r"\bnothing (?:happens|happened|changed|works|loads|plays|is happening)\b|"
-                  r"\b(?:tried|done|did) (?:all|everything|every)\b|\b(?:returned|came back|is back|are back|"
+                  r"\b(?:tried|done|did) (?:all|everything|every)\b|\balready (?:done|did) (?:that|this|it)\b|"
+                  r"\b(?:did|done) (?:that|this|it) (?:already|twice|before|(?:several|many|multiple|a few|"
+                  r"a couple of) times)\b|\b(?:returned|came back|is back|are back|"
                   r"back again)\b(?! (?:to normal|up|online|working)\b)|"
                   r"\bnothing (?:\w+ ){0,2}(?:can|will|could) (?:be )?do(?:ne)?\b|\bnothing to be done\b|"
                   r"\b(?:been|keeps?) (?:going on|happening)\b|\bnext time (?:it|this|that) (?:happens|occurs|"
@@ -165,7 +179,9 @@ _COMPLAINT = _rx(r"\b(?:useless|pointless|terrible|awful|horrible|crap\w*|shit\w
                  r"nonsense|excuses|"
                  r"stinks|sucks|urgent|betrayed|major pain|setback|awkward)\b")
 _SARCASM = _rx(r"\b(?:thanks|thank you|thx|ty|cheers)\s+(?:a lot\s+)?for (?:nothing|nothin|absolutely nothing|"
-               r"wasting|the (?:useless|canned|copy))|\byeah,? right\b|\boh,? great\b|(?<!be )\bsure,? but\b|/s\b|#thanks\b|"
+               r"wasting|the (?:useless|canned|copy))|\byeah,? right\b|\boh,? great\b|"
+               r"\b(?:great|wonderful|fantastic|brilliant|lovely),? (?:yet )?another (?:\w+ )?(?:that|which|where|"
+               r"with|bug|problem|issue|error|crash|update|outage|charge|fee)\b|(?<!be )\bsure,? but\b|/s\b|#thanks\b|"
                r"\bgood to know\b(?=[^.!?]*[.!]\s*$)")
 SARCASM_EMOJI = "🙃🙄😒😑"
 SAD_EMOJI = "😞😟😢😭😡😠🤬😤😕😐☹🙁😩😫💔👎😔😣😖"
@@ -199,8 +215,9 @@ _REQUEST = _rx(r"(?<!to )\bhelp me\b|\b(?:(?<!posted )please(?! do\b| keep (?:me
                r"would be (?:nice|great|good|better|awesome|helpful|easier) (?:if|to))\b|"
                r"^(?:(?:so|just|then|pls|please) )?(?:add|make|fix|bring|give|allow|change|remove|put|update|enable)\b"
                r"(?! (?:it|that|this) a (?:go|try|shot)\b)")
-_NO_START = _rx(r"^(?:no|nope|nah|nop|not|negative|never)\b"
+_NO_START = _rx(r"^(?:no|nope|nah|nop|not|negative|never)\b(?! ?mind)"
                 r"(?!\s+(?:worries|worry|problem|probs?|need|stress|rush|hurry|big deal|particular|specific)\b)")
+_LEAD_NO = _rx(r"^(?:no|nope|nah)\s*[,.!:;-]+")  # "No, ..." answers the question; it negates nothing after it
 _YES_START = _rx(r"^(?:yes|yeah|yep|yup|yea|ya|yess+)\b")
 _GRATITUDE = _rx(r"\b(?:thanks?|thank(?:s| you| u| ya|youu+)?|thx|thnx|thnks|thks|thanx|tnx|tks|ty|tia|cheers|"
                  r"appreciate\w*|grateful|kudos|much obliged)\b|thank\s*you")
@@ -228,7 +245,8 @@ _PLAN = _rx(r"(?:^|[.!?,]\s*|\b(?:i|ok|okay|sure|yes|yep|thanks)\s+)will do\b|(?
             r"did that|done that|i have now|i did it|i'?m (?:gonna|going to|about to)|gonna|i'?ll just|"
             r"(?:^|[.!?,]\s*)no (?:problem|worries|probs?)(?! (?:on|with|in|when|from|since)\b)|"
             r"(?:^|[.!?,]\s*)have done\b(?! all| every)|done so|have a (?:go|try|look)|"
-            r"(?:haven'?t|have not|not) (?:had a chance|got round|gotten around|tried (?:it |that |this )?yet)|"
+            r"(?:haven'?t|have not|not) (?:had a chance|had (?:the |any |much )?time|got round|gotten around|"
+            r"tried (?:it |that |this )?yet)|"
             r"(?:i (?:really )?|i'?m )?hop(?:e|ing)(?! (?:that|this)\b| it helps)|hopefully|fingers crossed|"
             r"can'?t wait to|looking forward)\b")
 _NOT_A_PLAN = _rx(r"\b(?:forgot to|was going to|were going to|meant to|should have|should'?ve|didn'?t|did not|"
@@ -266,7 +284,9 @@ def _words(tokens: list[re.Match[str]]) -> list[str]:
 def _negated(words: list[str], j: int) -> str | None:
     """The negator governing words[j] within three words before it ("didn't really work", "no luck")."""
     for k in range(max(0, j - 3), j):
-        if words[k] in _NEGATORS and not (words[k] == "no" and k + 1 < len(words) and words[k + 1] in _NO_WORRIES):
+        following = words[k + 1] if k + 1 < len(words) else ""
+        if words[k] in _NEGATORS and not (words[k] == "no" and following in _NO_WORRIES) and not (
+                words[k] == "never" and following == "mind"):
             return words[k]
     return None
 
@@ -362,6 +382,7 @@ def _sentence_cues(at: int, sentence: str, cues: Cues) -> None:
         cues.add_fixed(at + m.start(), "self_blame", f"their own slip, not a complaint: '{m.group(0)}'")
         good.append(m.span())
     factual = _CONDITIONAL.sub(lambda m: " " * len(m.group(0)), sentence)  # "if it breaks again" states nothing
+    factual = _LEAD_NO.sub(lambda m: " " * len(m.group(0)), factual) if at == 0 else factual
     conditions = tuple(m.start() for m in _CONDITIONAL.finditer(sentence))
     spans = _word_cues(at, factual, cues, good, conditions) + good
     for pattern, kind in _CHECKS:
@@ -372,7 +393,9 @@ def _sentence_cues(at: int, sentence: str, cues: Cues) -> None:
             if kind not in ("problem", "complaint") or not _negated_before(text, m.start()):  # "not skipping"
                 cues.add_problem(at + m.start(), kind, f"{_LABELS.get(kind, kind)}: '{m.group(0).strip()}'")
                 break
-    if (m := _AGAIN.search(factual)) and _TROUBLE.search(factual) and not _inside(m.start(), spans):
+    courtesy = _COURTESY_IF.search(factual)
+    if ((m := _AGAIN.search(factual)) and _TROUBLE.search(factual) and not _inside(m.start(), spans)
+            and not (courtesy and courtesy.start() < m.start())):
         cues.add_problem(at + m.start(), "unresolved", "unresolved: 'again' + problem words")
     if (m := _DM.search(sentence)) and not _DM_IF.search(sentence):
         cues.add_problem(at + m.start(), "sent_details", f"sent details, waiting for the agent: '{m.group(0)}'")
