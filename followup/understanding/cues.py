@@ -80,6 +80,10 @@ class Cues:
             self.rule, self.rule_reasons = "ack", [why("plan", "says what they will do next")]
         elif s.get("thanks_for_news") and not (s.get("closure_thanks") or s.get("praise")):
             self.rule, self.rule_reasons = "ack", [why("thanks_for_news", "thanks for the news")]
+        elif (s.get("detail") and s.get("thanks") and not (s.get("closure_thanks") or s.get("praise"))
+              and self.reason("detail", "") != "a link or screenshot"):
+            # "Thanks, I'm on version 3.5.7": the thanks are manners, the details are for the agent
+            self.rule, self.rule_reasons = "reopen", [why("detail", "troubleshooting details"), why("thanks", "thanks")]
         elif s.get("closure_thanks") or s.get("praise") or s.get("thanks") or s.get("happy_emoji"):
             self.rule = "resolved"
             self.rule_reasons = [why(key, "gratitude") for key in ("closure_thanks", "praise", "thanks",

@@ -239,7 +239,7 @@ _PLAN = _rx(r"(?:^|[.!?,]\s*|\b(?:i|ok|okay|sure|yes|yep|thanks)\s+)will do\b|(?
             r"(?:i'?ll|ill|i will|i shall|we'?ll|will) (?:\w+ )?(?:try|give|do|check|test|keep|update|report|follow|"
             r"perform|get back|monitor|call|contact|collate|send|work|make|start|go|wait|back up|be trying|get in|"
             r"look (?:into|at|for|out)|have a (?:look|go|try)|see (?:if|how|what|whether))|"
-            r"let you know|get back to you|report back|keep you posted|"
+            r"let you know|get back to you|report back|keep you posted|(?:i'?ll|i will) be \w+ing|"
             r"give (?:it|that|this) a (?:go|try|shot)|"
             r"let me(?! know)|doing (?:it|that|this) now|(?:trying|testing) (?:it|that|this)|keep me posted|just did|"
             r"did that|done that|i have now|i did it|i'?m (?:gonna|going to|about to)|gonna|i'?ll just|"
@@ -414,8 +414,8 @@ def contrast_after(pattern: re.Pattern[str], low: str, end: int) -> re.Match[str
 
     A clause-final "though" ("that fixed it though!") turns nothing.
     """
-    stop = re.search(r"[.!?\n]", low[end:end + 80])
-    limit = end + (stop.end() if stop else 80)
+    stop = re.search(r"[.!?\n]", low[end:end + 240])  # a long sentence is still one sentence
+    limit = end + (stop.end() if stop else 240)
     for m in pattern.finditer(low, end, min(len(low), limit + 30)):
         if m.start() >= limit and low[limit:m.start()].strip():
             break  # past the sentence and not its first word
@@ -476,7 +476,7 @@ def read_english(norm: str, attached: bool) -> Cues:
     if any(kind in ("fixed", "good_news") for _, kind, _ in cues.fixed):  # "works now. Strange!" is no complaint
         cues.problem = [c for c in cues.problem if c[2] not in _BEWILDERED]
     warm = [m.end() for m in (_GRATITUDE.search(low), _PRAISE.search(low)) if m]
-    for end in sorted(warm + [at + 1 for at, kind, _ in cues.fixed if kind == "fixed"]):
+    for end in sorted(warm + [at + 1 for at, kind, _ in cues.fixed if kind in ("fixed", "self_blame")]):
         if but := contrast_after(_CONTRAST, low, end):  # "thanks, but…", "works now. However…"
             cues.add_problem(but.start(), "contrast", f"contrast: '…{low[max(0, end - 12):end]}…, {but.group(0)}…'")
             break
