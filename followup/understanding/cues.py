@@ -5,6 +5,7 @@ language the reply was written in.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Cues that a case is still open (reopen), and cues that it is fixed (resolved), by kind.
@@ -15,6 +16,22 @@ FIXED_KINDS = ("fixed", "improved", "good_news", "self_blame")
 # Calm signals: present or not (or a number), wherever they are.
 SIGNALS = ("thanks", "closure_thanks", "thanks_for_news", "praise", "happy_emoji", "plan", "weak_ack", "detail", "works_elsewhere",
            "conditional", "attached", "question_mark", "answers_yes")
+
+
+def demote_contrasted_fixes(cues: "Cues", low: str, contrast: re.Pattern[str], turn: re.Pattern[str]) -> None:
+    """"Same problem here. But the export works fine": a fix after a problem and a "but", with nothing saying the
+    problem itself turned ("but now it works", "but after the update it works"), is about something else."""
+    for cue in [c for c in cues.fixed if c[1] == "fixed"]:
+        at = cue[0]
+        start = max(low.rfind(stop, 0, at) for stop in ".!?\n") + 1
+        buts = [m for m in contrast.finditer(low, start, at)]
+        if not buts or not any(start <= p_at < buts[-1].start() or p_at == 0 for p_at, kind, _ in cues.problem
+                               if kind not in ("contrast", "negative_tone", "shouting") and p_at >= 0):
+            continue
+        if turn.search(low, buts[-1].end(), min(len(low), at + 40)):
+            continue
+        cues.fixed.remove(cue)
+        cues.signal("works_elsewhere", f"works, but about something else: '{low[buts[-1].start():at + 20]}'")
 
 
 @dataclass

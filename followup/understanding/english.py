@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from followup.understanding.cues import Cues
+from followup.understanding.cues import Cues, demote_contrasted_fixes
 
 log = logging.getLogger(__name__)
 SENTIMENT_CHARS = 600  # VADER's time grows with the square of the length
@@ -30,6 +30,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 TOKEN = _rx(r"[a-z0-9]+(?:'[a-z]+)?")
 CHUNK = _rx(r"(?:[^.!?;\n…]|\.(?=\d))+[.!?;\n…]*")  # sentences; "version 3.1" is one
 _CONTRAST = _rx(r"\b(?:but|however|though|although|except|yet|unfortunately|sadly)\b")
+_TURNED = _rx(r"\b(?:now|again|then|after|since|once|finally|eventually|today|this time|at last|anymore)\b")
 _CHURN = _rx(r"\b(?:cancel+(?:ing|ed)?|unsubscrib\w*|leaving|quitting|switch\w* to|going back to|moving to|"
              r"done with)\b[^.!?]*\b(?:subscription|premium|account|plan|membership|service|you guys|your)\b"
              r"|\bi'?m\s+(?:unsubscribing|cancell?ing|leaving|switching)\b|#\w*switch\w*")
@@ -131,7 +132,7 @@ _SELF_BLAME = _rx(r"\bmy (?:mistake|bad|fault|error|apologies|oversight)\b|\b(?:
                   r"(?! (?:just|only) (?:me|us)\b)[^.!?]*|"
                   r"\b(?:something |what )?i (?:did|had done|'d done|was doing) wrong\b|"
                   r"\bsorry,? (?:i|my|for (?:the|my) (?:confusion|mistake|noise|trouble))\b")
-_TEMPORARY = _rx(r"\b(?:for now|for a (?:bit|while|little while|few \w+|day)|briefly|temporar\w*|at first|"
+_TEMPORARY = _rx(r"\b(?:for now|for a (?:bit|while|little while|few \w+|day)|briefly|temporar\w*|"
                  r"at least|sort of|kind of|partly|partially|technically|intermittent\w*|some issues|sometimes|"
                  r"for (?:\d+|one|a) (?:day|hour|minute)s?|only (?:when|if|after|on|with)|revert\w*|"
                  r"roll(?:s|ed|ing)? (?:(?:it|them|that|this|everything|the \w+) )?back|"
@@ -473,6 +474,7 @@ def read_english(norm: str, attached: bool) -> Cues:
         cues.add_problem(-1, "shouting", "shouting (ALL CAPS)")
     if cues.sentiment <= -0.3 and not any(kind == "self_blame" for _, kind, _ in cues.fixed):
         cues.add_problem(-1, "negative_tone", f"negative tone (sentiment {cues.sentiment:+.2f})")
+    demote_contrasted_fixes(cues, low, _CONTRAST, _TURNED)
     if any(kind in ("fixed", "good_news") for _, kind, _ in cues.fixed):  # "works now. Strange!" is no complaint
         cues.problem = [c for c in cues.problem if c[2] not in _BEWILDERED]
     warm = [m.end() for m in (_GRATITUDE.search(low), _PRAISE.search(low)) if m]

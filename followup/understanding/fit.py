@@ -16,6 +16,7 @@ from followup.understanding.model import Model, features
 ROOT = Path(__file__).resolve().parents[2]
 DEV_FILES = ("replies-dev.jsonl", "replies-crossdomain-dev.jsonl")
 LANGUAGE_FILES = {lang: ROOT / "tests" / "data" / f"replies-{lang}.jsonl" for lang in ("es", "fr", "de", "pt")}
+HOLDOUT_FILE = ROOT / "tests" / "data" / "replies-holdout.jsonl"  # never fitted on; see tests/data/README.md
 SEED = 0
 FOLDS = 5
 C = 0.3  # inverse L2 strength: the cue features are few and correlated, so keep the weights small

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from followup.understanding.cues import Cues
+from followup.understanding.cues import Cues, demote_contrasted_fixes
 from followup.understanding.english import CHUNK, HAPPY_EMOJI, SAD_EMOJI, SARCASM_EMOJI, contrast_after
 from followup.understanding.lexicons import LEXICONS
 
@@ -67,6 +67,7 @@ def read_lexicon(lang: str, norm: str, attached: bool) -> Cues:
             cues.add_problem(i, "negative_emoji", f"negative emoji: {ch}")
         elif ch in HAPPY_EMOJI:
             cues.signal("happy_emoji", f"gratitude/praise: {ch}")
+    demote_contrasted_fixes(cues, low, rx["contrast"], rx["turned"])
     warm = [m.end() for m in (rx["thanks"].search(low), rx["praise"].search(low)) if m]
     for end in sorted(warm + [at + 1 for at, kind, _ in cues.fixed if kind in ("fixed", "self_blame")]):
         if but := contrast_after(rx["contrast"], low, end):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 LEXICONS: dict[str, dict[str, str]] = {
     "es": {
+        "turned": r"\b(?:ahora|ya|de nuevo|otra vez|despu[eé]s|luego|finalmente|por fin|hoy)\b",  # the problem itself turned: "pero ahora funciona"
         "phatic": r"\b(?:hola+,? )?(?:qu[eé] tal|c[oó]mo est[aá]s|c[oó]mo est[aá]n|c[oó]mo va(?:s)?)\s*\?",  # a greeting, not a question
         "thanks_for_news": r"\bgracias (?:por|x) (?:la|el|tu|su) (?:info|informaci[oó]n|respuesta|aviso|dato|"
                            r"comentario)\b",
@@ -74,6 +75,7 @@ LEXICONS: dict[str, dict[str, str]] = {
                   r"|\b(?:estoy usando|uso (?:la|el) (?:versi[oó]n|librer[ií]a)|librer[ií]a|branch|rama)\b",
     },
     "fr": {
+        "turned": r"\b(?:maintenant|d[eé]sormais|de nouveau|[aà] nouveau|apr[eè]s|depuis|enfin|finalement|aujourd'hui)\b",  # the problem itself turned: "pero ahora funciona"
         "phatic": r"\b(?:[cç]a va|comment (?:[cç]a va|vas-tu|allez-vous))\s*\?",  # a greeting, not a question
         "thanks_for_news": r"\bmerci (?:pour|de|du) (?:l\'info|l\'information|la r[eé]ponse|le retour|votre retour|"
                            r"ton retour|retour)\b",
@@ -136,6 +138,7 @@ LEXICONS: dict[str, dict[str, str]] = {
                   r"\b\d+(?:\.\d+)+\b",
     },
     "de": {
+        "turned": r"\b(?:jetzt|nun|wieder|danach|seitdem|endlich|heute|inzwischen|mittlerweile)\b",  # the problem itself turned: "pero ahora funciona"
         "phatic": r"\b(?:wie geht'?s(?: dir| euch| ihnen)?|alles klar bei (?:dir|euch))\s*\?",  # a greeting, not a question
         "thanks_for_news": r"\bdanke (?:f[uü]r|f[uü]r die|f[uü]r deine|f[uü]r ihre) (?:die )?(?:info|infos|antwort|"
                            r"r[uü]ckmeldung|hinweis)\b",
@@ -191,6 +194,7 @@ LEXICONS: dict[str, dict[str, str]] = {
                   r"neu ?gestartet|neu installiert|gel[oö]scht|screenshot)\b|\b\d+(?:\.\d+)+\b",
     },
     "pt": {
+        "turned": r"\b(?:agora|j[aá]|de novo|novamente|depois|desde|finalmente|enfim|hoje)\b",  # the problem itself turned: "pero ahora funciona"
         "phatic": r"\b(?:tudo (?:bem|certo|bom|tranquilo|joia)|como (?:vai|est[aá]s?)|beleza)\s*\?",  # a greeting, not a question
         "thanks_for_news": r"\bobrigad[oa] (?:pela|pelo) (?:informa[cç][aã]o|info|resposta|retorno|dica)\b",
         "partial": r"\b(?:por enquanto|[aà]s vezes|downgrade|voltei para a vers[aã]o|de vez em quando)\b",
