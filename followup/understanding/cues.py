@@ -25,8 +25,8 @@ def demote_contrasted_fixes(cues: "Cues", low: str, contrast: re.Pattern[str], t
         at = cue[0]
         start = max(low.rfind(stop, 0, at) for stop in ".!?\n") + 1
         buts = [m for m in contrast.finditer(low, start, at)]
-        if not buts or not any(start <= p_at < buts[-1].start() or p_at == 0 for p_at, kind, _ in cues.problem
-                               if kind not in ("contrast", "negative_tone", "shouting") and p_at >= 0):
+        if not buts or not any(0 <= p_at < buts[-1].start() for p_at, kind, _ in cues.problem
+                               if kind not in ("contrast", "negative_tone", "shouting")):
             continue
         if turn.search(low, buts[-1].end(), min(len(low), at + 40)):
             continue

@@ -217,7 +217,8 @@ _REQUEST = _rx(r"(?<!to )\bhelp me\b|\b(?:(?<!posted )please(?! do\b| keep (?:me
                r"^(?:(?:so|just|then|pls|please) )?(?:add|make|fix|bring|give|allow|change|remove|put|update|enable)\b"
                r"(?! (?:it|that|this) a (?:go|try|shot)\b)")
 _NO_START = _rx(r"^(?:no|nope|nah|nop|not|negative|never)\b(?! ?mind)"
-                r"(?!\s+(?:worries|worry|problem|probs?|need|stress|rush|hurry|big deal|particular|specific)\b)")
+                r"(?!\s+(?:worries|worry|problems?|probs?|issues?|need|stress|rush|hurry|big deal|particular|"
+                r"specific|frustrations?|complaints?|hard feelings|pressure)\b)")
 _LEAD_NO = _rx(r"^(?:no|nope|nah)\s*[,.!:;-]+")  # "No, ..." answers the question; it negates nothing after it
 _YES_START = _rx(r"^(?:yes|yeah|yep|yup|yea|ya|yess+)\b")
 _GRATITUDE = _rx(r"\b(?:thanks?|thank(?:s| you| u| ya|youu+)?|thx|thnx|thnks|thks|thanx|tnx|tks|ty|tia|cheers|"
@@ -240,11 +241,12 @@ _PLAN = _rx(r"(?:^|[.!?,]\s*|\b(?:i|ok|okay|sure|yes|yep|thanks)\s+)will do\b|(?
             r"(?:i'?ll|ill|i will|i shall|we'?ll|will) (?:\w+ )?(?:try|give|do|check|test|keep|update|report|follow|"
             r"perform|get back|monitor|call|contact|collate|send|work|make|start|go|wait|back up|be trying|get in|"
             r"look (?:into|at|for|out)|have a (?:look|go|try)|see (?:if|how|what|whether))|"
-            r"let you know|get back to you|report back|keep you posted|(?:i'?ll|i will) be \w+ing|"
+            r"let you know|get back to you|report back|keep you posted|(?:i'?ll|i will) be (?!closing)\w+ing|"
             r"give (?:it|that|this) a (?:go|try|shot)|"
             r"let me(?! know)|doing (?:it|that|this) now|(?:trying|testing) (?:it|that|this)|keep me posted|just did|"
             r"did that|done that|i have now|i did it|i'?m (?:gonna|going to|about to)|gonna|i'?ll just|"
             r"(?:^|[.!?,]\s*)no (?:problem|worries|probs?)(?! (?:on|with|in|when|from|since)\b)|"
+            r"(?:^|[.!?,]\s*)no (?:rush|hurry)\b|take your time|"
             r"(?:^|[.!?,]\s*)have done\b(?! all| every)|done so|have a (?:go|try|look)|"
             r"(?:haven'?t|have not|not) (?:had a chance|had (?:the |any |much )?time|got round|gotten around|"
             r"tried (?:it |that |this )?yet)|"
@@ -293,8 +295,9 @@ def _negated(words: list[str], j: int) -> str | None:
 
 
 def _negated_before(text: str, start: int) -> bool:
-    """One of the two words before text[start] is a negator."""
-    return bool(set(_words(_tokens(text[max(0, start - 40):start]))[-2:]) & _NEGATORS)
+    """One of the two words before text[start] is a negator; a comma ends its scope ("It is nothing, I'll close")."""
+    before = re.split(r"[,;:.!?]", text[max(0, start - 40):start])[-1]
+    return bool(set(_words(_tokens(before))[-2:]) & _NEGATORS)
 
 
 def _inside(at: int, spans: list[tuple[int, int]]) -> bool:
