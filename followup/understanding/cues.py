@@ -5,6 +5,7 @@ language the reply was written in.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Cues that a case is still open (reopen), and cues that it is fixed (resolved), by kind.
@@ -15,6 +16,22 @@ FIXED_KINDS = ("fixed", "improved", "good_news", "self_blame")
 # Calm signals: present or not (or a number), wherever they are.
 SIGNALS = ("thanks", "closure_thanks", "thanks_for_news", "praise", "happy_emoji", "plan", "weak_ack", "detail", "works_elsewhere",
            "conditional", "attached", "question_mark", "answers_yes")
+
+
+def demote_contrasted_fixes(cues: "Cues", low: str, contrast: re.Pattern[str], turn: re.Pattern[str]) -> None:
+    """"Same problem here. But the export works fine": a fix after a problem and a "but", with nothing saying the
+    problem itself turned ("but now it works", "but after the update it works"), is about something else."""
+    for cue in [c for c in cues.fixed if c[1] == "fixed"]:
+        at = cue[0]
+        start = max(low.rfind(stop, 0, at) for stop in ".!?\n") + 1
+        buts = [m for m in contrast.finditer(low, start, at)]
+        if not buts or not any(0 <= p_at < buts[-1].start() for p_at, kind, _ in cues.problem
+                               if kind not in ("contrast", "negative_tone", "shouting")):
+            continue
+        if turn.search(low, buts[-1].end(), min(len(low), at + 40)):
+            continue
+        cues.fixed.remove(cue)
+        cues.signal("works_elsewhere", f"works, but about something else: '{low[buts[-1].start():at + 20]}'")
 
 
 @dataclass
@@ -56,7 +73,12 @@ class Cues:
     def decide(self) -> None:
         """The rule verdict: a problem anywhere reopens unless a fix follows it; calm replies by their signals."""
         s, why = self.signals, self.reason
-        if self.fix_is_last():
+        blamed_only = bool(self.fixed) and all(kind == "self_blame" for _, kind, _ in self.fixed)
+        if blamed_only and s.get("plan") and self.fix_is_last():
+            # "my mistake, I'll try it again tonight": nothing is confirmed fixed yet
+            self.rule = "ack"
+            self.rule_reasons = [why("plan", "says what they will do next")] + [r for _, _, r in self.fixed]
+        elif self.fix_is_last():
             earlier = [r for at, _, r in sorted(self.problem) if at >= 0]
             self.rule = "resolved"
             self.rule_reasons = [r for _, _, r in self.fixed] + (
@@ -75,6 +97,10 @@ class Cues:
             self.rule, self.rule_reasons = "ack", [why("plan", "says what they will do next")]
         elif s.get("thanks_for_news") and not (s.get("closure_thanks") or s.get("praise")):
             self.rule, self.rule_reasons = "ack", [why("thanks_for_news", "thanks for the news")]
+        elif (s.get("detail") and s.get("thanks") and not (s.get("closure_thanks") or s.get("praise"))
+              and self.reason("detail", "") != "a link or screenshot"):
+            # "Thanks, I'm on version 3.5.7": the thanks are manners, the details are for the agent
+            self.rule, self.rule_reasons = "reopen", [why("detail", "troubleshooting details"), why("thanks", "thanks")]
         elif s.get("closure_thanks") or s.get("praise") or s.get("thanks") or s.get("happy_emoji"):
             self.rule = "resolved"
             self.rule_reasons = [why(key, "gratitude") for key in ("closure_thanks", "praise", "thanks",

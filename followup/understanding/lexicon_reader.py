@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from followup.understanding.cues import Cues
-from followup.understanding.english import CHUNK, HAPPY_EMOJI, SAD_EMOJI, SARCASM_EMOJI
+from followup.understanding.cues import Cues, demote_contrasted_fixes
+from followup.understanding.english import CHUNK, HAPPY_EMOJI, SAD_EMOJI, SARCASM_EMOJI, contrast_after
 from followup.understanding.lexicons import LEXICONS
 
 _WORD = re.compile(r"[^\W_]+")
@@ -25,6 +25,7 @@ def _overlaps(start: int, spans: list[tuple[int, int]]) -> bool:
 def read_lexicon(lang: str, norm: str, attached: bool) -> Cues:
     """All cues of a reply in `lang` (one of LEXICONS), and the rule verdict they add up to."""
     rx, low = _compiled(lang), norm.lower().replace("’", "'")
+    low = rx["phatic"].sub(lambda m: m.group(0)[:-1] + " ", low)  # "¿qué tal?" greets, it asks nothing
     cues = Cues(tokens=len(_WORD.findall(low)))
     for chunk in CHUNK.finditer(low):
         at, sentence = chunk.start(), chunk.group(0)
@@ -66,9 +67,10 @@ def read_lexicon(lang: str, norm: str, attached: bool) -> Cues:
             cues.add_problem(i, "negative_emoji", f"negative emoji: {ch}")
         elif ch in HAPPY_EMOJI:
             cues.signal("happy_emoji", f"gratitude/praise: {ch}")
+    demote_contrasted_fixes(cues, low, rx["contrast"], rx["turned"])
     warm = [m.end() for m in (rx["thanks"].search(low), rx["praise"].search(low)) if m]
-    for end in sorted(warm + [at + 1 for at, kind, _ in cues.fixed if kind == "fixed"]):
-        if but := rx["contrast"].search(low, end, end + 60):
+    for end in sorted(warm + [at + 1 for at, kind, _ in cues.fixed if kind in ("fixed", "self_blame")]):
+        if but := contrast_after(rx["contrast"], low, end):
             cues.add_problem(but.start(), "contrast", f"contrast: '…{low[max(0, end - 12):end]}…, {but.group(0)}…'")
             break
     positive = sum(bool(cues.signals.get(k)) for k in ("thanks", "praise", "happy_emoji"))
