@@ -149,13 +149,14 @@ def _schedule_checkin(session: Session, *, ctx: FollowupContext, case: Case, cus
     if not plan.send:
         return None
     channel_settings = ctx.settings.followup
-    text = render_checkin(channel=plan.channel, locale=customer.locale, customer_name=customer.name,
+    locale = customer.locale or channel_settings.default_locale  # the CRM sent none: the configured language
+    text = render_checkin(channel=plan.channel, locale=locale, customer_name=customer.name,
                           agent_name=interaction.agent_name, company=channel_settings.company_name,
                           category=interaction.category, ended_at=interaction.ended_at, due_at=plan.due_at,
                           tz=customer.timezone)
     provider = channel_settings.channel_sms if plan.channel == "sms" else channel_settings.channel_email
     checkin = CheckIn(id=new_id("chk"), case_id=case.id, interaction_id=interaction.id, customer_id=customer.id,
-                      channel=plan.channel, provider=provider, address=plan.address, locale=customer.locale,
+                      channel=plan.channel, provider=provider, address=plan.address, locale=locale,
                       subject=text.subject, body=text.body, state="scheduled", due_at=plan.due_at,
                       important=interaction.important, reply_token=secrets.token_urlsafe(18), created_at=now)
     session.add(checkin)

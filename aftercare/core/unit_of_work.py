@@ -2,7 +2,7 @@
 `uow.session`, and commits it itself (cosmicpython's pattern). Views and jobs only make the unit of work.
 
 The session is SQLAlchemy's: our queries are the repository, so a unit of work needs no second copy of them.
-Tests of the service tier use `tests/support` 's FakeUnitOfWork, the same shape over an in-memory database that
+Tests of the service tier use FakeUnitOfWork (tests/support/unit_of_work.py), the same shape over a throwaway SQLite file that
 also counts commits.
 """
 from __future__ import annotations

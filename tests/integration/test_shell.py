@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import Secret, load_settings
+from config.settings import Secret, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,6 +113,14 @@ def test_settings_layering_and_secrets_never_print(tmp_path):
     assert s.scheduler.enabled is False and s.followup.no_send_days == ["sun"]
     assert isinstance(s.twilio.auth_token, Secret) and s.twilio.auth_token.reveal() == "tok_secret"
     assert "tok_secret" not in repr(s) and "tok_secret" not in str(s.twilio)
+
+
+def test_an_entry_of_a_plain_table_set_by_environment_is_a_number():
+    """`wellbeing.weights` is a table, not typed fields: an env value used to reach the load model as text."""
+    s = load_settings(environ={"AFTERCARE_WELLBEING__WEIGHTS__BASE": "0.1", "AFTERCARE_SCHEDULER__BATCH_SIZE": "250"})
+    assert s.wellbeing.weights["base"] == 0.1 and s.scheduler.batch_size == 250
+    with pytest.raises(SettingsError, match="WEIGHTS__BASE"):
+        load_settings(environ={"AFTERCARE_WELLBEING__WEIGHTS__BASE": "heavy"})
 
 
 def test_settings_reject_bad_types_and_unknown_keys():
