@@ -6,7 +6,7 @@ STAMP := $(VENV)/.install-stamp
 AFTERCARE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres worker bench clean run-prod bench-dispatch bench-ingest bench-pending
+.PHONY: install run test lint-imports test-sqlite test-postgres worker bench clean run-prod bench-dispatch bench-ingest bench-pending
 
 install: $(STAMP)
 	@# Browser tests drive Debian's chromium (never a browser downloaded by a test tool).
@@ -25,7 +25,11 @@ run: install
 worker: install
 	$(BIN)/flask --app wsgi worker
 
-test: install test-sqlite test-postgres
+test: install lint-imports test-sqlite test-postgres
+
+# The package arrows (SPEC §2) as import-linter contracts, from .importlinter.
+lint-imports: install
+	$(BIN)/lint-imports
 
 test-sqlite: install
 	@echo "== tests on SQLite =="
@@ -39,7 +43,7 @@ test-postgres: install
 # (AFTERCARE_DATABASE__URL=postgresql+psycopg://…); SIGTERM/Ctrl-C stops them all gracefully.
 WORKERS ?= 2
 run-prod: install
-	$(BIN)/python -m aftercare.prod --workers $(WORKERS)
+	$(BIN)/python -m aftercare.supervisor --workers $(WORKERS)
 
 # Benchmarks against the obvious designs (they print tables; they need PostgreSQL at 127.0.0.1:5432).
 bench-dispatch: install

@@ -1,3 +1,3 @@
-from aftercare import create_app
+from aftercare.app import create_app
 
 app = create_app()

@@ -1,4 +1,2 @@
-"""Aftercare's shell: app factory, database, auth, errors, health, scheduler, CLI and CRM event intake."""
-from aftercare.app import create_app
-
-__all__ = ["create_app"]
+"""Aftercare's shell: the app factory, CLI, auth, health, metrics and the dashboard. Nothing is re-exported here, so
+importing a model never loads the web stack."""

@@ -1,26 +1,29 @@
 """The application factory: settings, database, channels and blueprints wired per app, nothing at import time."""
 from __future__ import annotations
 
-import json
 import re
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_smorest import Api
-from sqlalchemy.orm import Session
 
-from aftercare.bodies import BoundedBodies
-from aftercare.db import Database, utcnow
+import wellbeing.services as wellbeing
+from aftercare import auth, devserver, health, observability, outcomes_views
+from aftercare.cli import register_cli
+from aftercare.core.bodies import BoundedBodies
+from aftercare.core.clock import utcnow
+from aftercare.core.db import Database
+from aftercare.core.logs import configure_logging
+from aftercare.core.web import RUNTIME, close_db_session
+from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config, views as dashboard_views
 from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
-from aftercare.logs import configure_logging
-from config.settings import Settings, load_settings
-
-DEV_CREDENTIALS = "dev-credentials.json"
+from config.settings import Settings, SettingsError, load_settings
+from followup import services as followup
+from intake import views as intake_views
 
 
 @dataclass
@@ -38,34 +41,16 @@ class Runtime:
     def followup(self):
         """followup's context (policies built from settings) made once, and again only if settings are swapped."""
         if self._followup is None or self._followup.settings is not self.settings:
-            from followup.services import FollowupContext
-
-            self._followup = FollowupContext(self.settings)
+            self._followup = followup.FollowupContext(self.settings)
         return self._followup
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["aftercare"]
-
-
-def db_session() -> Session:
-    """One session per request, closed (and rolled back unless committed) at teardown."""
-    if "db_session" not in g:
-        g.db_session = runtime().db.sessions()
-    return g.db_session
 
 
 def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(config)
     configure_logging(settings.logging.level, settings.logging.json)
-    settings = _with_dev_secret(settings)
-    settings = _with_dev_dashboard_key(settings)
-    from aftercare import observability
-
+    settings = devserver.with_dev_secrets(settings)
     observability.check_settings(settings.server)
     if settings.crm.intake_mode not in ("inline", "queued"):
-        from config.settings import SettingsError
-
         raise SettingsError('crm.intake_mode must be "inline" or "queued"')
     app = Flask(__name__, instance_path=str(Path(settings.server.instance_dir).resolve()))
     app.config.update(
@@ -76,12 +61,11 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
         JSON_SORT_KEYS=False,
     )
     app.wsgi_app = BoundedBodies(app.wsgi_app, settings.server.max_body_bytes)  # chunked bodies too
-    from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config
-
     app.config.update(session_config(settings))
     app.session_interface = CookieOnlyWhenSentSessions()
     rt = Runtime(settings=settings, db=Database(settings.database.url, echo=settings.database.echo))
-    app.extensions["aftercare"] = rt
+    app.extensions[RUNTIME] = rt
+    auth.init_app(app)
     _wire_services(rt)
     api = ProblemApi(app, spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()],
                                        "components": {"securitySchemes": {
@@ -97,39 +81,24 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
     _register_blueprints(api)
     observability.init_app(app, api)
     _request_hooks(app)
-    from aftercare.cli import register_cli
-
-    register_cli(app)
+    register_cli(app, create_app)
+    devserver.start_dispatcher_under_flask_run(app)
     return app
 
 
 def _wire_services(rt: Runtime) -> None:
-    from followup.channels import build_channels
-    from followup.crm import build_crm_adapter
-
-    rt.services["channels"] = build_channels(rt.settings)
-    rt.services["crm"] = build_crm_adapter(rt.settings)
-    from wellbeing.routing import build_routing_adapter
-    from wellbeing.services import bind
-
-    rt.services["routing"] = build_routing_adapter(rt.settings)
-    bind(rt.db.sessions, rt.settings, routing=rt.services["routing"])
+    rt.services["channels"] = followup.build_channels(rt.settings)
+    rt.services["crm"] = followup.build_crm_adapter(rt.settings)
+    rt.services["routing"] = wellbeing.build_routing_adapter(rt.settings)
+    wellbeing.bind(rt.db.sessions, rt.settings, routing=rt.services["routing"])
 
 
 def _register_blueprints(api: Api) -> None:
-    from aftercare.health import assets, blp as health
-    from aftercare.dashboard.views import bp as dashboard
-    from aftercare.intake import blp as intake
-    from aftercare.metrics_views import blp as metrics
-    from followup.crm.views import blp as crm_outbox
-    from followup.views import blp as followup
-    from followup.webhook_views import blp as provider_webhooks
-    from wellbeing.views import BLUEPRINTS as wellbeing
-
-    for blueprint in (health, intake, followup, provider_webhooks, crm_outbox, *wellbeing, metrics):
+    for blueprint in (health.blp, intake_views.blp, *followup.blueprints(), *wellbeing.blueprints(),
+                      outcomes_views.blp):
         api.register_blueprint(blueprint)
-    api._app.register_blueprint(assets)
-    api._app.register_blueprint(dashboard)
+    api._app.register_blueprint(health.assets)
+    api._app.register_blueprint(dashboard_views.bp)
 
 
 # A caller's own X-Request-Id is kept only when it is short and plain: it is echoed and written to every log line.
@@ -153,47 +122,4 @@ def _request_hooks(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
 
-    @app.teardown_appcontext
-    def _close_session(_exc):
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.rollback()
-            session.close()
-
-
-def _with_dev_secret(settings: Settings) -> Settings:
-    """With no CRM secret configured, use (or make) a dev one under instance/ so restarts keep it."""
-    if settings.crm.webhook_secret:
-        return settings
-    creds = load_dev_credentials(settings)
-    if "crm_webhook_secret" not in creds:
-        creds["crm_webhook_secret"] = "whsec_" + secrets.token_urlsafe(24)
-        save_dev_credentials(settings, creds)
-    return settings.replace("crm", webhook_secret=creds["crm_webhook_secret"])
-
-
-def _with_dev_dashboard_key(settings: Settings) -> Settings:
-    """With no dashboard secret key configured, use (or make) a dev one under instance/, like the CRM secret."""
-    if settings.dashboard.secret_key:
-        return settings
-    creds = load_dev_credentials(settings)
-    if "dashboard_secret_key" not in creds:
-        creds["dashboard_secret_key"] = secrets.token_urlsafe(32)
-        save_dev_credentials(settings, creds)
-    return settings.replace("dashboard", secret_key=creds["dashboard_secret_key"])
-
-
-def dev_credentials_path(settings: Settings) -> Path:
-    return Path(settings.server.instance_dir) / DEV_CREDENTIALS
-
-
-def load_dev_credentials(settings: Settings) -> dict:
-    path = dev_credentials_path(settings)
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def save_dev_credentials(settings: Settings, creds: dict) -> None:
-    path = dev_credentials_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(creds, indent=2))
-    path.chmod(0o600)
+    app.teardown_appcontext(close_db_session)

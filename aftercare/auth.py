@@ -1,19 +1,18 @@
 """API keys (stored as SHA-256 hashes) with scopes; `manager` may do anything `read` may; revoked keys are a 401."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
-from typing import Callable
 
 from flask import g, request
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from aftercare.db import new_id
-from aftercare.errors import Problem
+from aftercare.core.ids import new_id
+from aftercare.core.problems import Problem
+from aftercare.core.web import AUTHORIZE, db_session, runtime
 from aftercare.models import ApiKey
 
 SCOPES = ("crm", "agent", "manager", "read")
@@ -98,28 +97,22 @@ def granted_scopes(key: ApiKey) -> set[str]:
     return set().union(*(IMPLIED.get(s, {s}) for s in key.scopes)) if key.scopes else set()
 
 
-def require_scope(*allowed: str) -> Callable:
-    """401 without a valid key, 403 when the key lacks every allowed scope."""
+def authorize(allowed: tuple[str, ...], view_args: dict) -> None:
+    """The check behind `aftercare.core.web.require_scope`: 401 without a valid key, 403 when the key lacks every
+    allowed scope, or is bound to another agent than the one the route names."""
+    key = authenticate(db_session(), request.headers.get("Authorization"))
+    if key is None:
+        raise Problem(401, "Unauthorized", "Send an API key as 'Authorization: Bearer <key>'.",
+                      kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="aftercare"'})
+    note_use(db_session(), key, runtime().clock())
+    if not granted_scopes(key) & set(allowed):
+        raise Problem(403, "Forbidden", f"This key lacks the scope needed here: {' or '.join(allowed)}.",
+                      kind="forbidden")
+    if key.agent_id is not None and view_args.get("agent_id") != key.agent_id:
+        raise Problem(403, "Forbidden", "This key belongs to one agent: it may act only on "
+                                        f"/api/v1/agents/{key.agent_id}/….", kind="forbidden")
+    g.api_key_name, g.api_key_scopes = key.name, granted_scopes(key)
 
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            from aftercare.app import db_session, runtime
 
-            key = authenticate(db_session(), request.headers.get("Authorization"))
-            if key is None:
-                raise Problem(401, "Unauthorized", "Send an API key as 'Authorization: Bearer <key>'.",
-                              kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="aftercare"'})
-            note_use(db_session(), key, runtime().clock())
-            if not granted_scopes(key) & set(allowed):
-                raise Problem(403, "Forbidden", f"This key lacks the scope needed here: {' or '.join(allowed)}.",
-                              kind="forbidden")
-            if key.agent_id is not None and kwargs.get("agent_id") != key.agent_id:
-                raise Problem(403, "Forbidden", "This key belongs to one agent: it may act only on "
-                                                f"/api/v1/agents/{key.agent_id}/….", kind="forbidden")
-            g.api_key_name, g.api_key_scopes = key.name, granted_scopes(key)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
+def init_app(app) -> None:
+    app.extensions[AUTHORIZE] = authorize

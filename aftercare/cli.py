@@ -5,16 +5,25 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
+from typing import Callable
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from werkzeug.serving import run_simple
 
-from aftercare import migrate
+from aftercare import devserver, migrate, scheduler
 from aftercare.cli_access import register_access_commands
+from aftercare.core.leased_queue import worker_name
+from aftercare.demo import play_story
+from aftercare.demo_history import seed_history
+from aftercare.retention import purge
+from followup import services as followup_services
 
 
-def register_cli(app: Flask) -> None:
+def register_cli(app: Flask, create_app: Callable[..., Flask]) -> None:
+    """The app's commands; `create_app` is the factory, for the demo's throwaway app."""
     db = AppGroup("db", help="Database migrations.")
     followup = AppGroup("followup", help="Follow-up tools.")
     retention = AppGroup("retention", help="Data retention.")
@@ -31,28 +40,17 @@ def register_cli(app: Flask) -> None:
     @click.option("--port", default=5000, type=int)
     def serve(host: str, port: int) -> None:
         """Development server: prints the dev credentials, runs the in-process scheduler when enabled."""
-        from werkzeug.serving import run_simple
-
-        from aftercare.devserver import ensure_dev_credentials
-        from aftercare.scheduler import start_scheduler
-
-        creds = ensure_dev_credentials(app)
+        creds = devserver.ensure_dev_credentials(app)
         click.echo(f"CRM webhook secret: {creds['crm_webhook_secret']}")
         click.echo(f"manager API key:    {creds['manager_api_key']}")
         click.echo(f"(kept in {creds['path']}; channels are console simulations unless configured)")
-        if app.extensions["aftercare"].settings.scheduler.enabled:
-            start_scheduler(app)
+        devserver.start_dispatcher(app)
         run_simple(host, port, app, threaded=True, use_reloader=False)
 
     @app.cli.command("worker")
     def worker() -> None:
         """A separate dispatcher process: ticks until SIGTERM/SIGINT, then finishes the send in flight,
         hands back what it claimed but never started, and exits."""
-        import threading
-
-        from aftercare.scheduler import start_scheduler
-        from followup.dispatch import release_claims, worker_name
-
         rt = app.extensions["aftercare"]
         stopping = threading.Event()
 
@@ -62,11 +60,11 @@ def register_cli(app: Flask) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         click.echo(f"worker {worker_name()}: dispatching due check-ins every tick (SIGTERM or Ctrl-C stops)", err=True)
-        scheduler = start_scheduler(app, stopping=stopping.is_set)
+        ticking = scheduler.start_scheduler(app, stopping=stopping.is_set)
         while not stopping.wait(3600):
             pass
-        scheduler.shutdown(wait=True)  # the in-flight tick sees `stopping` and returns after its current send
-        released = release_claims(rt.db, worker=worker_name())
+        ticking.shutdown(wait=True)  # the in-flight tick sees `stopping` and returns after its current send
+        released = followup_services.release_claims(rt.db, worker=worker_name())
         rt.db.dispose()
         click.echo(f"worker {worker_name()}: stopped; {released} claimed check-ins handed back", err=True)
 
@@ -76,20 +74,16 @@ def register_cli(app: Flask) -> None:
     @click.option("--seed", type=int, default=None, help="Random seed for --days (default: a new history each run).")
     def demo(days: int | None, seed: int | None) -> None:
         """Play the whole follow-up story against a throwaway embedded database (or seed N days with --days)."""
-        from aftercare.demo import play_story, seed_history
-
         if days:
             seed_history(app, days=days, seed=seed, say=click.echo)
         else:
-            play_story(click.echo)
+            play_story(create_app, click.echo)
 
     @followup.command("classify")
     @click.argument("source", type=click.File("r", encoding="utf-8"))
     def classify(source) -> None:
         """JSON Lines in (field `text`; optional `locale`, `channel`, `question`), one JSON line out per input
         (intent, confidence, reasons, language); `-` reads stdin. followup.understanding.min_confidence applies."""
-        from followup.understanding import ReplyContext, classify_reply
-
         min_confidence = app.extensions["aftercare"].settings.followup.understanding.min_confidence
         for number, line in enumerate(source, 1):
             if not line.strip():
@@ -103,8 +97,8 @@ def register_cli(app: Flask) -> None:
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 click.echo(json.dumps({"line": number, "error": f"needs a JSON object with a string 'text': {exc}"}))
                 continue
-            context = ReplyContext(**hints, min_confidence=min_confidence)
-            click.echo(json.dumps(classify_reply(text, context).as_dict(), ensure_ascii=False))
+            context = followup_services.ReplyContext(**hints, min_confidence=min_confidence)
+            click.echo(json.dumps(followup_services.classify_reply(text, context).as_dict(), ensure_ascii=False))
         sys.stdout.flush()
 
     @retention.command("purge")
@@ -112,8 +106,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Only count what would be purged.")
     def retention_purge(days: int | None, dry_run: bool) -> None:
         """Purge message bodies and contact details of cases closed more than retention.days ago."""
-        from aftercare.retention import purge
-
         rt = app.extensions["aftercare"]
         report = purge(rt.db, now=rt.clock(), days=days or rt.settings.retention.days, dry_run=dry_run)
         verb = "would purge" if dry_run else "purged"

@@ -12,6 +12,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from aftercare.auth import create_api_key, list_api_keys, revoke_api_key
+from aftercare.managers import create_manager, reset_password
+
 KEY_COLUMNS = ("id", "prefix", "name", "scopes", "agent", "created", "last used", "revoked")
 
 
@@ -26,8 +29,6 @@ def register_access_commands(app: Flask) -> None:
                   help="Bind an agent key to this agent id: it may act only on /agents/<id>/… (a softphone).")
     def keys_create(scopes: tuple[str, ...], name: str, agent_id: str | None) -> None:
         """Create an API key; the key alone is printed on the last line."""
-        from aftercare.auth import create_api_key
-
         rt = app.extensions["aftercare"]
         with rt.db.session() as session:
             try:
@@ -43,8 +44,6 @@ def register_access_commands(app: Flask) -> None:
     def keys_list() -> None:
         """Every key, revoked ones included: id, prefix, name, scopes, bound agent, created, last used (to the
         hour), revoked. Never the key or its hash."""
-        from aftercare.auth import list_api_keys
-
         with app.extensions["aftercare"].db.session() as session:
             rows = [(key.id, key.prefix, key.name, ",".join(key.scopes or []), key.agent_id or "-",
                      _when(key.created_at), _when(key.last_used_at), _when(key.revoked_at))
@@ -61,8 +60,6 @@ def register_access_commands(app: Flask) -> None:
     def keys_revoke(ref: str) -> None:
         """Revoke a key for good (it gets 401 from then on), named by its id or prefix as `keys list` shows them,
         or by the whole key if that is what leaked."""
-        from aftercare.auth import revoke_api_key
-
         rt = app.extensions["aftercare"]
         with rt.db.session() as session:
             try:
@@ -86,8 +83,6 @@ def register_access_commands(app: Flask) -> None:
     @_password_options
     def managers_create(username: str, password_stdin: bool) -> None:
         """Create a dashboard manager; the password is prompted for (hidden) or read from stdin."""
-        from aftercare.managers import create_manager
-
         name = change_manager(password_stdin, lambda session, password, now: create_manager(
             session=session, username=username, password=password, now=now))
         click.echo(f"created manager {name!r}; sign in at /dashboard/sign-in")
@@ -96,8 +91,6 @@ def register_access_commands(app: Flask) -> None:
     @_password_options
     def managers_reset_password(username: str, password_stdin: bool) -> None:
         """Set a manager's new password (same rules as `create`); signs them out everywhere and lifts a lockout."""
-        from aftercare.managers import reset_password
-
         name = change_manager(password_stdin, lambda session, password, _now: reset_password(
             session=session, username=username, password=password))
         click.echo(f"new password set for manager {name!r}; their open sessions are signed out")

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from flask import Flask
+
 from aftercare import migrate
-from aftercare.demo_history import seed_history  # noqa: F401  (`demo --days N`)
-from aftercare.signing import sign
+from aftercare.auth import create_api_key
+from aftercare.core.signing import sign
+from followup import services as followup
 
 
 def _event(event_id: str, interaction_id: str, case_id: str, ended: datetime, customer: dict, **interaction) -> dict:
@@ -32,11 +35,9 @@ CUSTOMERS = ({"id": "cus_5", "name": "Sam Carter", "phone": "+447700900123", "em
              {"id": "cus_6", "name": "Priya Shah", "phone": "+447700900456", "email": "priya@example.com"})
 
 
-def play_story(say: Callable[[str], None]) -> None:
-    from aftercare import create_app
-    from aftercare.auth import create_api_key
-    from followup.dispatch import dispatch_due
-
+def play_story(create_app: Callable[..., Flask], say: Callable[[str], None]) -> None:
+    """The two stories on a throwaway database; `create_app` is the app factory (passed in by the CLI, which the
+    app itself registers)."""
     with tempfile.TemporaryDirectory(prefix="aftercare-demo-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'demo.db'}"
         migrate.upgrade(url)
@@ -71,7 +72,7 @@ def play_story(say: Callable[[str], None]) -> None:
                 f"(customer's zone Europe/London)")
             say(f"   agent load for ag_1 now {resp['agent_load']['load']}")
             client.post(f"/api/v1/checkins/{checkin['id']}/send-now", headers=key)
-            report = dispatch_due(rt.db, rt.services["channels"], now=clock_now[0], worker="demo")
+            report = followup.dispatch_due(rt.db, rt.services["channels"], now=clock_now[0], worker="demo")
             sent = rt.services["channels"]["sms"].outbox[-1]
             say(f"4. dispatcher sent {report.sent} (console simulation) to {sent.to}: “{sent.body}”")
             clock_now[0] += timedelta(minutes=12)

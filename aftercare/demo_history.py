@@ -17,9 +17,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from flask import Flask
+from sqlalchemy import event
 
-from aftercare import migrate
-from aftercare.signing import sign
+import wellbeing.services as wellbeing
+from aftercare import migrate, scheduler
+from aftercare.auth import create_api_key
+from aftercare.core.signing import sign
+from followup import services as followup
 
 CONTROL_FRACTION = 0.25
 TEAMS = {
@@ -77,6 +81,7 @@ class Seeder:
     sim_now: list = field(default_factory=list)
     ticks: set = field(default_factory=set)
     client: object = None
+    key: dict = field(default_factory=dict)
     stats: dict = field(default_factory=lambda: {"interactions": 0, "replies": {}, "churned": 0, "contacted": 0,
                                                   "unmatched": 0, "rule_versions": 0, "closed_by_agent": 0})
 
@@ -168,42 +173,36 @@ class Seeder:
                 self.at(due + timedelta(minutes=rng.uniform(8, 300)), lambda: self.reply(checkin["id"], tries=3))
         if rng.random() < 0.07:
             self.at(now + timedelta(hours=rng.uniform(2, 60)), lambda: self.contacted(n, stage, category, case_id))
-        self.maybe_churn(interaction["id"], n)
+        self.maybe_churn(result, n)
 
-    def maybe_churn(self, interaction_id: str, n: int) -> None:
-        from followup.models import Interaction
-
-        with self.rt.db.session() as session:
-            row = session.get(Interaction, interaction_id)
-            friction = row.important or (row.triage_scores or {}).get("emotional_load", 0) >= 0.7
-            chance = (0.34 if row.held_out else 0.12 if row.triage_decision == "automated_checkin" else 0.16) \
-                if friction else 0.03
+    def maybe_churn(self, result: dict, n: int) -> None:
+        """Churn is likelier after friction, and likelier still for the control group nobody followed up."""
+        triage = result.get("triage") or {}
+        friction = triage.get("important") or (triage.get("scores") or {}).get("emotional_load", 0) >= 0.7
+        held_out = any(reason.startswith("held out") for reason in result.get("schedule_reasons") or ())
+        chance = (0.34 if held_out else 0.12 if triage.get("decision") == "automated_checkin" else 0.16) \
+            if friction else 0.03
         if n not in self.churn_planned and self.rng.random() < chance:
             self.churn_planned.add(n)
             self.at(self.rt.clock() + timedelta(days=self.rng.uniform(0.5, 12)), lambda: self.churn(n))
 
     def reply(self, checkin_id: str, *, tries: int) -> None:
-        from followup.models import CheckIn
-        from followup.replies import receive_reply
-
+        """The customer answers on the console channel, through the API a tester would use (simulate-reply)."""
         rt, rng = self.rt, self.rng
-        with rt.db.session() as session:
-            checkin = session.get(CheckIn, checkin_id)
-            if checkin.state in ("scheduled", "claimed"):
-                if tries:
-                    self.at(rt.clock() + timedelta(hours=2), lambda: self.reply(checkin_id, tries=tries - 1))
-                return
-            if checkin.state not in ("sent", "delivered"):
-                return
-            intent = rng.choices(list(REPLIES), weights=(42, 33, 20, 5))[0]
-            outcome = receive_reply(session, text=rng.choice(REPLIES[intent]), channel=checkin.channel,
-                                    now=rt.clock(), crm=rt.services["crm"], checkin=checkin,
-                                    from_address=checkin.address)
-            session.commit()
-        got = outcome.verdict.intent
+        state = self.client.get(f"/api/v1/checkins/{checkin_id}", headers=self.key).get_json()["state"]
+        if state in ("scheduled", "claimed"):
+            if tries:
+                self.at(rt.clock() + timedelta(hours=2), lambda: self.reply(checkin_id, tries=tries - 1))
+            return
+        if state not in ("sent", "delivered"):
+            return
+        intent = rng.choices(list(REPLIES), weights=(42, 33, 20, 5))[0]
+        outcome = self.client.post(f"/api/v1/checkins/{checkin_id}/simulate-reply", headers=self.key,
+                                   json={"text": rng.choice(REPLIES[intent])}).get_json()
+        got = outcome["verdict"]["intent"]
         self.stats["replies"][got] = self.stats["replies"].get(got, 0) + 1
-        if outcome.action.startswith("reopened") and rng.random() < 0.8:
-            case_id = outcome.reply.case_id
+        if outcome["action"].startswith("reopened") and rng.random() < 0.8:
+            case_id = outcome["case_id"]
             self.at(rt.clock() + timedelta(hours=rng.uniform(1, 30)), lambda: self.agent_closes(case_id))
 
     def agent_closes(self, case_id: str) -> None:
@@ -232,19 +231,14 @@ class Seeder:
         self.stats["churned"] += 1
 
     def unmatched(self) -> None:
-        from followup.replies import receive_reply
-
         with self.rt.db.session() as session:
-            receive_reply(session, text=self.rng.choice(UNMATCHED), channel="sms", now=self.rt.clock(),
+            followup.receive_reply(session, text=self.rng.choice(UNMATCHED), channel="sms", now=self.rt.clock(),
                           crm=self.rt.services["crm"], from_address=f"+447700901{self.rng.randrange(1000):03d}")
             session.commit()
         self.stats["unmatched"] += 1
 
     def publish(self, team: str, reason: str, change) -> None:
-        import wellbeing.services as wellbeing
-        from wellbeing.rules import DEFAULT_RULE_SET, dump_rule_set
-
-        document = dump_rule_set(DEFAULT_RULE_SET)
+        document = wellbeing.dump_rule_set(wellbeing.DEFAULT_RULE_SET)
         for rule in document["rules"]:
             if isinstance(change, dict) and rule["name"] in change:
                 key = "load_at_least" if "load_at_least" in rule["when"] else None
@@ -262,9 +256,7 @@ class Seeder:
         self.stats["rule_versions"] += 1
 
     def tick(self) -> None:
-        from aftercare.scheduler import tick
-
-        tick(self.app, "demo-seed")
+        scheduler.tick(self.app, "demo-seed")
 
     def tick_at(self, when: datetime) -> None:
         """The scheduler tick when a check-in falls due (a real worker ticks every second)."""
@@ -299,6 +291,9 @@ class Seeder:
 
     def play(self) -> None:
         self.client = self.app.test_client()
+        with self.rt.db.session() as session:
+            self.key = {"Authorization": "Bearer " + create_api_key(session=session, name=f"demo seeder {self.run}",
+                                                                    scopes=["manager"])}
         self.plan()
         while self.queue:
             when, _, action = heapq.heappop(self.queue)
@@ -311,8 +306,6 @@ class Seeder:
 def _relax_sqlite_sync(db) -> Callable[[], None]:
     """SQLite in WAL mode with synchronous=NORMAL while seeding: thousands of commits without an fsync each
     (safe against corruption; only the last commits could be lost on a power cut). Returns the undo."""
-    from sqlalchemy import event
-
     if not db.is_sqlite:
         return lambda: None
 

@@ -1,9 +1,14 @@
 """Liveness, readiness (database reachable, migrations current) and the vendored Swagger UI assets."""
 from __future__ import annotations
 
+import swagger_ui_bundle
 from flask import Blueprint as FlaskBlueprint, jsonify, send_from_directory
 from flask_smorest import Blueprint
 from sqlalchemy import text
+
+from aftercare.core.problems import Problem
+from aftercare.core.web import db_session
+from aftercare.migrate import current_and_head
 
 blp = Blueprint("health", __name__, description="Health and readiness")
 
@@ -21,10 +26,6 @@ def healthz():
         "status": {"type": "string", "enum": ["ready"]}, "migration": {"type": ["string", "null"]}}}}}},
     "503": "SERVICE_UNAVAILABLE"})
 def readyz():
-    from aftercare.app import db_session
-    from aftercare.migrate import current_and_head
-    from aftercare.errors import Problem
-
     try:
         db_session().execute(text("SELECT 1"))
         current, head = current_and_head(db_session().connection())
@@ -41,6 +42,4 @@ assets = FlaskBlueprint("swagger_assets", __name__)
 @assets.route("/static/swagger-ui/<path:filename>")
 def swagger_assets(filename: str):
     """Swagger UI from the swagger-ui-bundle package, so /docs needs no CDN."""
-    import swagger_ui_bundle
-
     return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

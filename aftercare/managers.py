@@ -11,7 +11,9 @@ from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from aftercare.db import Base, UTCDateTime, new_id, utcnow
+from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime
+from aftercare.core.ids import new_id
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,150}$")
 MIN_PASSWORD_LENGTH = 10

@@ -7,11 +7,20 @@ import time
 
 from flask import Flask, Response, g, request
 from flask_smorest import Blueprint
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import REGISTRY
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
-from aftercare.errors import Problem
-from aftercare.signing import safe_equals
+from aftercare.core.problems import Problem
+from aftercare.core.signing import safe_equals
+from aftercare.core.web import runtime
+from config.settings import SettingsError
 
 METRICS_ACCESS = ("public", "token", "off")
 DOCS_ACCESS = ("public", "off")
@@ -40,8 +49,6 @@ blp = Blueprint("observability", __name__, description="Prometheus metrics")
                             "content": {"text/plain": {"schema": {"type": "string"}}}},
                     "401": "UNAUTHORIZED"})
 def metrics():
-    from aftercare.app import runtime
-
     server = runtime().settings.server
     if server.metrics_access == "token" and not _token_ok(server.metrics_token.reveal()):
         raise Problem(401, "Unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.",
@@ -60,8 +67,6 @@ def _registry():
     """Under gunicorn with PROMETHEUS_MULTIPROC_DIR set, aggregate every worker's samples."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY
-    from prometheus_client import multiprocess
-
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     return registry
@@ -69,8 +74,6 @@ def _registry():
 
 def check_settings(server) -> None:
     """Refuse to start with an access mode that would silently expose or lock out an endpoint."""
-    from config.settings import SettingsError
-
     if server.metrics_access not in METRICS_ACCESS:
         raise SettingsError(f"server.metrics_access must be one of {', '.join(METRICS_ACCESS)}")
     if server.docs_access not in DOCS_ACCESS:

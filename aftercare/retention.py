@@ -1,173 +1,29 @@
-"""Data retention: a closed case past `retention.days` keeps its ids, states, timestamps and scores (so outcome
-metrics still add up) but loses what people wrote and how to reach the customer.
+"""Data retention (`flask --app wsgi retention purge`): each package purges what it owns, the shell adds them up.
 
-Purged, per eligible case: check-in body, subject and address; reply text and sender address; the reply quoted in
-the case's reopen reason, in its routing queue items and in CRM notices already delivered or dead; the agent's
-commitment text; and the customer's name, phone and email once every case of theirs is eligible. Also the raw
-payload of CRM events a worker failed on (queued intake), once received before the cutoff. Kept on purpose:
-opt-outs (an address that said STOP must stay suppressed, whatever its age).
-
-A case is eligible when it is closed, was closed (and its loop closed, if it was) before the cutoff, and has no
-check-in still scheduled or claimed. Each batch of cases is one transaction; a second run finds nothing to do.
+followup redacts closed cases past `retention.days` (`followup.retention` says what goes and what stays, and has
+wellbeing redact its queue items); intake drops the payloads of failed CRM events received before the cutoff.
 """
 from __future__ import annotations
 
-import logging
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import and_, exists, func, not_, or_, select, update
-from sqlalchemy.orm import Session
-
-from aftercare.db import Database
-from aftercare.models import WebhookEvent
-from followup.commitment_models import Commitment
-from followup.crm.models import CrmDelivery
-from followup.models import Case, CheckIn, Customer, Interaction, Reply
-from wellbeing.models import QueueItem
-
-log = logging.getLogger("aftercare.retention")
-REDACTED = "[redacted]"
-BATCH = 500
+from aftercare.core.db import Database
+from followup import services as followup
+from intake.queue import purge_failed_payloads
 
 
 @dataclass
-class PurgeReport:
-    """How many rows had (or, in a dry run, have) something purged, per table."""
-
-    cutoff: datetime
-    dry_run: bool
-    cases: int = 0
-    checkins: int = 0
-    replies: int = 0
-    customers: int = 0
-    interactions: int = 0
-    commitments: int = 0
-    crm_deliveries: int = 0
-    queue_items: int = 0
+class PurgeReport(followup.CasePurgeReport):
     webhook_events: int = 0
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "cutoff": self.cutoff.isoformat()}
 
-    @property
-    def rows(self) -> int:
-        """Rows changed (or to change) in all tables; 0 means there was nothing left to purge."""
-        return sum(v for k, v in asdict(self).items() if k != "cases" and type(v) is int)
-
-
-def cutoff_for(now: datetime, days: int) -> datetime:
-    if days < 1:
-        raise ValueError("retention days must be at least 1")
-    return now - timedelta(days=days)
-
-
-def eligible(cutoff: datetime):
-    """SQL condition on Case: closed before the cutoff with nothing still on its way to the customer."""
-    return and_(Case.state == "closed", Case.closed_at.is_not(None), Case.closed_at < cutoff,
-                or_(Case.loop_closed_at.is_(None), Case.loop_closed_at < cutoff),
-                not_(exists().where(CheckIn.case_id == Case.id, CheckIn.state.in_(("scheduled", "claimed")))))
-
-
-def purge(db: Database, *, now: datetime, days: int, dry_run: bool = False, batch_size: int = BATCH) -> PurgeReport:
-    """Purge every eligible case, `batch_size` cases per transaction (a dry run only counts)."""
-    report = PurgeReport(cutoff=cutoff_for(now, days), dry_run=dry_run)
-    after = ""
-    while True:
-        with db.session() as session:
-            ids = list(session.scalars(select(Case.id).where(eligible(report.cutoff), Case.id > after)
-                                       .order_by(Case.id).limit(batch_size)))
-            if not ids:
-                _purge_failed_events(session, report=report, dry_run=dry_run)
-                return report
-            after = ids[-1]
-            purge_cases(session, case_ids=ids, cutoff=report.cutoff, report=report, dry_run=dry_run)
-            if not dry_run:
-                session.commit()
-
-
-def _purge_failed_events(session: Session, *, report: PurgeReport, dry_run: bool) -> None:
-    """A CRM event a worker failed on keeps its raw payload (contact details included) so it can be queued
-    again; past the cutoff it is dropped. Processed events never keep one."""
-    old = and_(WebhookEvent.payload.is_not(None), WebhookEvent.state == "failed",
-               WebhookEvent.received_at < report.cutoff)
-    if dry_run:
-        report.webhook_events = session.scalar(select(func.count()).select_from(WebhookEvent).where(old))
-        return
-    report.webhook_events = session.execute(update(WebhookEvent).where(old).values(payload=None)
-                                            .execution_options(synchronize_session=False)).rowcount
-    session.commit()
-
-
-def purge_cases(session: Session, *, case_ids: list[str], cutoff: datetime, report: PurgeReport,
-                dry_run: bool) -> None:
-    """One batch, in the caller's transaction."""
-    touched: set[str] = set()
-    names = _customer_names(session, case_ids)
-
-    def apply(model, where, values: dict, counter: str | None, case_column) -> None:
-        touched.update(session.scalars(select(case_column).where(where)))
-        if dry_run:
-            n = session.scalar(select(func.count()).select_from(model).where(where))
-        else:
-            n = session.execute(update(model).where(where).values(**values)
-                                .execution_options(synchronize_session=False)).rowcount
-        if counter:
-            setattr(report, counter, getattr(report, counter) + (n or 0))
-
-    apply(CheckIn, and_(CheckIn.case_id.in_(case_ids), or_(CheckIn.body != REDACTED, CheckIn.address != REDACTED,
-                                                           CheckIn.subject.is_not(None))),
-          {"body": REDACTED, "address": REDACTED, "subject": None}, "checkins", CheckIn.case_id)
-    apply(Reply, and_(Reply.case_id.in_(case_ids), or_(Reply.text != REDACTED, Reply.from_address.is_not(None))),
-          {"text": REDACTED, "from_address": None}, "replies", Reply.case_id)
-    apply(Interaction, and_(Interaction.case_id.in_(case_ids), Interaction.commitment_text.is_not(None),
-                            Interaction.commitment_text != REDACTED),
-          {"commitment_text": REDACTED}, "interactions", Interaction.case_id)
-    apply(Commitment, and_(Commitment.case_id.in_(case_ids), Commitment.text != REDACTED),
-          {"text": REDACTED}, "commitments", Commitment.case_id)
-    apply(Case, and_(Case.id.in_(case_ids), Case.reopen_reason.is_not(None), Case.reopen_reason != REDACTED),
-          {"reopen_reason": REDACTED}, None, Case.id)
-    for row in session.scalars(select(CrmDelivery).where(CrmDelivery.case_id.in_(case_ids),
-                                                         CrmDelivery.state != "pending")):
-        reply = (row.payload or {}).get("reply")
-        if isinstance(reply, dict) and reply.get("text") not in (None, REDACTED):
-            report.crm_deliveries += 1
-            touched.add(row.case_id)
-            if not dry_run:
-                row.payload = {**row.payload, "reply": {**reply, "text": REDACTED}}
-    for item in session.scalars(select(QueueItem).where(QueueItem.case_id.in_(case_ids))):
-        name = names.get(item.case_id)
-        title = item.title.replace(name, REDACTED) if name else item.title
-        details = {k: v for k, v in (item.details or {}).items() if k != "reply"}
-        if title != item.title or details != (item.details or {}):
-            report.queue_items += 1
-            touched.add(item.case_id)
-            if not dry_run:
-                item.title, item.details = title, details
-    _purge_customers(session, case_ids=case_ids, cutoff=cutoff, report=report, dry_run=dry_run, touched=touched)
-    report.cases += len(touched)
-    if not dry_run:
-        session.flush()
-
-
-def _customer_names(session: Session, case_ids: list[str]) -> dict[str, str]:
-    rows = session.execute(select(Case.id, Customer.name).join(Customer, Customer.id == Case.customer_id)
-                           .where(Case.id.in_(case_ids), Customer.name.is_not(None)))
-    return {case_id: name for case_id, name in rows if name and name != REDACTED}
-
-
-def _purge_customers(session: Session, *, case_ids: list[str], cutoff: datetime, report: PurgeReport,
-                     dry_run: bool, touched: set[str]) -> None:
-    """Contact details go only when no case of the customer's is still live (or too recent)."""
-    live = exists().where(Case.customer_id == Customer.id, not_(eligible(cutoff)))
-    mine = select(Case.customer_id).where(Case.id.in_(case_ids))
-    where = and_(Customer.id.in_(mine), not_(live),
-                 or_(Customer.name.is_not(None), Customer.phone.is_not(None), Customer.email.is_not(None)))
-    ids = list(session.scalars(select(Customer.id).where(where)))
-    if not ids:
-        return
-    touched.update(session.scalars(select(Case.id).where(Case.id.in_(case_ids), Case.customer_id.in_(ids))))
-    report.customers += len(ids)
-    if not dry_run:
-        session.execute(update(Customer).where(Customer.id.in_(ids)).values(name=None, phone=None, email=None)
-                        .execution_options(synchronize_session=False))
+def purge(db: Database, *, now: datetime, days: int, dry_run: bool = False,
+          batch_size: int = followup.PURGE_BATCH) -> PurgeReport:
+    report = PurgeReport(cutoff=followup.retention_cutoff(now, days), dry_run=dry_run)
+    followup.purge_closed_cases(db, now=now, days=days, dry_run=dry_run, batch_size=batch_size, report=report)
+    with db.session() as session:
+        report.webhook_events = purge_failed_payloads(session, cutoff=report.cutoff, dry_run=dry_run)
+        if not dry_run:
+            session.commit()
+    return report

@@ -9,11 +9,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from aftercare.intake_queue import apply_queued
-from followup.commitments import process_commitments
-from followup.crm.outbox import RetryPolicy, deliver_pending
-from followup.dispatch import DispatchConfig, dispatch_backlog, worker_name
-from wellbeing.services import process_breaks
+import wellbeing.services as wellbeing
+from aftercare.core.leased_queue import worker_name
+from followup import services as followup
+from intake.queue import apply_queued
 
 log = logging.getLogger("aftercare.scheduler")
 
@@ -27,16 +26,19 @@ def tick(app: Flask, worker: str, stopping: Callable[[], bool] = lambda: False) 
     if applied.total:
         log.info("intake: processed %d failed %d retried %d queued CRM events", applied.processed, applied.failed,
                  applied.retried)
-    report = dispatch_backlog(rt.db, rt.services["channels"], worker=worker,
-                              config=DispatchConfig.from_settings(rt.settings), clock=rt.clock, stopping=stopping)
+    report = followup.dispatch_backlog(rt.db, rt.services["channels"], worker=worker,
+                                       config=followup.DispatchConfig.from_settings(rt.settings), clock=rt.clock,
+                                       stopping=stopping)
     if report.claimed:
         log.info("dispatch: claimed %d sent %d retried %d failed %d cancelled %d", report.claimed, report.sent,
                  report.retried, report.failed, report.cancelled)
     if stopping():
         return
-    deliver_pending(rt.db, rt.services["crm"], now=rt.clock(), policy=RetryPolicy.from_settings(rt.settings))
-    process_commitments(rt.db, now=rt.clock())
-    process_breaks(rt.db, now=rt.clock())
+    followup.deliver_crm_notices(rt.db, rt.services["crm"], clock=rt.clock,
+                                 policy=followup.crm_policy(rt.settings),
+                    worker=worker)
+    followup.process_commitments(rt.db, now=rt.clock(), worker=worker)
+    wellbeing.process_breaks(rt.db, now=rt.clock(), worker=worker)
 
 
 def start_scheduler(app: Flask, *, blocking: bool = False, stopping: Callable[[], bool] | None = None):

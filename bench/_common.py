@@ -77,7 +77,7 @@ def _migrate(url: str) -> None:
 
 
 def engine_for(url: str) -> Engine:
-    from aftercare.db import make_engine
+    from aftercare.core.db import make_engine
 
     return make_engine(url)
 
@@ -144,7 +144,7 @@ def _copy(engine: Engine, table: str, columns: Sequence[str], rows: Iterable[tup
 
 
 def _executemany(engine: Engine, table: str, columns: Sequence[str], rows: Iterable[tuple], chunk: int = 5000) -> None:
-    from aftercare.schema import metadata
+    from aftercare.model_registry import metadata
 
     tbl = metadata.tables[table]
     batch: list[dict] = []

@@ -28,8 +28,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
-from bench._common import (Proc, analyze, cores, database, engine_for, pg_database, percentile,  # noqa: E402
-                           seed_checkins, set_due, start_worker, table, utc_in)
+from bench._common import (  # noqa: E402
+    Proc,
+    analyze,
+    cores,
+    database,
+    engine_for,
+    percentile,
+    pg_database,
+    seed_checkins,
+    set_due,
+    start_worker,
+    table,
+    utc_in,
+)
 from followup.channels import OutboundMessage  # noqa: E402
 from followup.channels.console import ConsoleChannel  # noqa: E402
 from followup.dispatch import DispatchConfig  # noqa: E402

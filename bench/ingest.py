@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import ROOT, Proc, cores, pg_database, percentile, start_worker, table, worker_env  # noqa: E402
+from bench._common import ROOT, Proc, cores, percentile, pg_database, start_worker, table, worker_env  # noqa: E402
 
 SECRET = "whsec_bench_ingest"
 QUEUED = "Aftercare POST /webhooks/crm, queued"
@@ -87,7 +87,7 @@ def bare():
 
 def events(n: int, tag: str) -> list[tuple[str, bytes]]:
     """n distinct signed interaction.closed events: (signature header, body)."""
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     out, now = [], int(time.time())
     for i in range(n):
@@ -182,7 +182,7 @@ def drain(url: str, tmp: Path, workers: int, env_settings: dict) -> dict:
     """Start `workers` worker processes on the queued events the Aftercare (queued) row left; time them out."""
     from sqlalchemy import create_engine, func, select
 
-    from aftercare.models import WebhookEvent
+    from intake.models import WebhookEvent
 
     engine = create_engine(url)
 

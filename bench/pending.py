@@ -21,9 +21,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from aftercare.db import Database, utcnow  # noqa: E402
-from bench._common import (analyze, cores, engine_for, percentile, pg_database, seed_checkins,  # noqa: E402
-                           start_worker, table, utc_in)
+from aftercare.core.clock import utcnow  # noqa: E402
+from aftercare.core.db import Database  # noqa: E402
+from bench._common import (  # noqa: E402
+    analyze,
+    cores,
+    engine_for,
+    percentile,
+    pg_database,
+    seed_checkins,
+    start_worker,
+    table,
+    utc_in,
+)
 from followup.dispatch import DispatchConfig, claim_due  # noqa: E402
 from followup.models import CheckIn  # noqa: E402
 

@@ -20,8 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 from wellbeing import erlang  # noqa: E402
 from wellbeing.load import AgentLoad, InteractionSignals, add, interaction_weight  # noqa: E402
-from wellbeing.planner import BreakRequest, RecordedInteraction, TeamSnapshot, decide, simulate  # noqa: E402
+from wellbeing.planner import BreakRequest, TeamSnapshot, decide  # noqa: E402
 from wellbeing.rules import DEFAULT_RULE_SET, AgentSituation, evaluate, is_negative  # noqa: E402
+from wellbeing.simulation import RecordedInteraction, simulate  # noqa: E402
 
 START = datetime(2026, 11, 16, tzinfo=timezone.utc)
 AHT_S = 300.0

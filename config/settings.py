@@ -267,16 +267,23 @@ def _from_env(environ: Mapping[str, str], raw: dict) -> dict:
         if "__" in key:  # a nested table: AFTERCARE_FOLLOWUP__UNDERSTANDING__MIN_CONFIDENCE
             sub, _, key = key.partition("__")
             table, defaults = table.setdefault(sub, {}), defaults.get(sub, {})
-        table[key] = _parse_env_value(value, defaults.get(key))
+        table[key] = _parse_env_value(value, defaults.get(key), name)
     return found
 
 
-def _parse_env_value(value: str, default: Any) -> Any:
+def _parse_env_value(value: str, default: Any, name: str) -> Any:
+    """By the default's type: JSON for lists and tables, a number for a number (an entry of a plain table such as
+    `wellbeing.weights` is not a typed field, so nothing later would turn the text into one)."""
     if isinstance(default, (list, dict)):
         try:
             return json.loads(value)
         except json.JSONDecodeError as exc:
             raise SettingsError(f"expected JSON for a list/table setting, got {value!r}") from exc
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        try:
+            return float(value) if isinstance(default, float) or "." in value else int(value)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a number, got {value!r}") from exc
     return value
 
 

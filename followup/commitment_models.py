@@ -6,13 +6,15 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.db import Base, UTCDateTime, utcnow
+from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime
+from aftercare.core.leased_queue import LeaseColumns
 
 COMMITMENT_STATES = ("pending", "reminded", "kept", "escalated")
 OPEN_COMMITMENT_STATES = ("pending", "reminded")
 
 
-class Commitment(Base):
+class Commitment(LeaseColumns, Base):
     """pending → reminded (before due) → kept (a case.updated by due_at) or escalated (none by due_at)."""
 
     __tablename__ = "commitments"

@@ -2,8 +2,9 @@
 
 A commitment comes with an `interaction.closed` event; any `case.updated` for its case by `due_at` keeps it.
 `process_commitments` is the scheduler's job: reminders go to the agent, misses go to the team through the
-routing queue (wellbeing's public interface). Each commitment is handled in its own transaction, locked so
-that workers sharing the table never remind or escalate twice.
+routing queue (wellbeing's public interface). Due commitments are worked as a leased queue
+(`aftercare.core.leased_queue`), each in its own transaction, so workers sharing the table never remind or
+escalate twice.
 """
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
-from aftercare.db import Database, new_id
+from aftercare.core.db import Database
+from aftercare.core.ids import new_id
+from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from followup.commitment_models import OPEN_COMMITMENT_STATES, Commitment
 from followup.models import Interaction
 
@@ -91,36 +94,48 @@ def _escalate(session: Session, commitment: Commitment, now: datetime) -> None:
     commitment.state_reason = reason
 
 
-def _handle_one(db: Database, commitment_id: str, *, states: tuple[str, ...], act, now: datetime) -> bool:
-    """Lock the row and act only if it is still in one of `states` (another worker may have got there first)."""
+# Overdue commitments are escalated first, then those due soon are reminded; each kind is a leased queue.
+ESCALATIONS = LeasedQueue(
+    Commitment, order_by=(Commitment.due_at, Commitment.id),
+    ready=lambda now: [and_(Commitment.state.in_(OPEN_COMMITMENT_STATES), Commitment.due_at < now,
+                            lease_free(Commitment, now))])
+REMINDERS = LeasedQueue(
+    Commitment, order_by=(Commitment.remind_at, Commitment.id),
+    ready=lambda now: [and_(Commitment.state == "pending", Commitment.remind_at <= now, lease_free(Commitment, now))])
+LEASE_SECONDS = 60.0
+
+
+def _handle_one(db: Database, queue: LeasedQueue, lease: Lease, commitment_id: str, *, states: tuple[str, ...],
+                act, now: datetime) -> bool:
+    """Act only while this claim holds the commitment and it is still in one of `states`."""
     with db.session() as session:
-        commitment = session.scalars(select(Commitment).where(
-            Commitment.id == commitment_id, Commitment.state.in_(states)).with_for_update(skip_locked=True)).first()
-        if commitment is None:
+        commitment = queue.held(session, lease, commitment_id)
+        if commitment is None or commitment.state not in states:
             return False
         act(session, commitment, now)
+        finished(commitment)
         commitment.updated_at = now
         session.commit()
         return True
 
 
-def _due_ids(db: Database, *, states: tuple[str, ...], due, order_by, limit: int) -> list[str]:
-    with db.session() as session:
-        return list(session.scalars(select(Commitment.id).where(Commitment.state.in_(states), due)
-                                    .order_by(order_by).limit(limit)))
-
-
-def process_commitments(db: Database, *, now: datetime, batch_size: int = 100) -> CommitmentReport:
+def process_commitments(db: Database, *, now: datetime, batch_size: int = 100,
+                        worker: str | None = None) -> CommitmentReport:
     """One tick: escalate what is overdue, then remind what is due soon; one bad commitment never stops the rest."""
     report = CommitmentReport()
-    jobs = (("escalated", OPEN_COMMITMENT_STATES, Commitment.due_at < now, Commitment.due_at, _escalate),
-            ("reminded", ("pending",), Commitment.remind_at <= now, Commitment.remind_at, _remind))
-    for counter, states, due, order_by, act in jobs:
-        for commitment_id in _due_ids(db, states=states, due=due, order_by=order_by, limit=batch_size):
+    jobs = (("escalated", ESCALATIONS, OPEN_COMMITMENT_STATES, _escalate), ("reminded", REMINDERS, ("pending",), _remind))
+    for counter, queue, states, act in jobs:
+        with db.session() as session:
+            lease = queue.claim(session, worker=worker or worker_name(), now=now, limit=batch_size,
+                                lease_seconds=LEASE_SECONDS)
+        for commitment_id in lease.ids:
             try:
-                if _handle_one(db, commitment_id, states=states, act=act, now=now):
+                if _handle_one(db, queue, lease, commitment_id, states=states, act=act, now=now):
                     setattr(report, counter, getattr(report, counter) + 1)
-            except Exception as exc:  # noqa: BLE001 - logged and skipped; retried on the next tick
+            except Exception as exc:  # noqa: BLE001 - logged and skipped; handed back for the next tick
                 log.exception("commitment %s could not be processed", commitment_id)
                 report.errors.append(f"{commitment_id}: {type(exc).__name__}")
+                with db.session() as session:
+                    queue.release(session, lease, [commitment_id])
+                    session.commit()
     return report

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 from publicsuffixlist import PublicSuffixList
 
-from aftercare.strict_json import parse_json
+from aftercare.core.strict_json import parse_json
 
 _ATTRIBUTION = re.compile(
     r"^\s*(?:"
@@ -258,6 +258,7 @@ class ReplyTrust:
     reason: str
 
 
+TOKEN_TRUST = ReplyTrust(True, "valid reply token")
 _DKIM_ENTRY = re.compile(r"\s*@([^\s:@{},]+)\s*:\s*([A-Za-z]+)")
 _SHOWN_SIGNATURES = 3
 
@@ -330,5 +331,5 @@ def reply_trust(*, token_matched: bool, from_header: str | None, spf: str | None
     address) or when SendGrid's SPF/DKIM verdicts vouch for the sender's domain; anything else is read by a
     person."""
     if token_matched:
-        return ReplyTrust(True, "valid reply token")
+        return TOKEN_TRUST
     return sender_trust(from_header, spf=spf, dkim=dkim, envelope_json=envelope_json)

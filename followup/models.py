@@ -6,7 +6,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.db import Base, UTCDateTime, utcnow
+from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime
+from aftercare.core.leased_queue import LeaseColumns
 
 CHECKIN_STATES = ("scheduled", "claimed", "sent", "delivered", "replied", "failed", "cancelled", "expired")
 OPEN_CHECKIN_STATES = ("scheduled", "claimed", "sent", "delivered")
@@ -79,7 +81,7 @@ class Interaction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class CheckIn(Base):
+class CheckIn(LeaseColumns, Base):
     __tablename__ = "checkins"
     __table_args__ = (Index("ix_checkins_due", "state", "due_at"),)
 
@@ -95,8 +97,6 @@ class CheckIn(Base):
     body: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default="scheduled")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_by: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     important: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.db import Base, UTCDateTime, utcnow
+from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime
 
 
 class ChurnEvent(Base):

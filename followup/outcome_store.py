@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
-from aftercare.db import new_id
+from aftercare.core.ids import new_id
 from followup import outcomes as oc
 from followup.models import Case, CheckIn, Interaction, Reply
 from followup.outcome_models import ChurnEvent, ContactEvent

@@ -10,12 +10,12 @@ from prometheus_client import Histogram
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
-from aftercare.db import new_id
+from aftercare.core.ids import new_id
+from followup.checkins import latest_open_checkin, opt_out
 from followup.crm import CrmAdapter, ReopenNotice
 from followup.crm.outbox import record_reopen
 from followup.messages import templates_for
 from followup.models import Case, CheckIn, Reply
-from followup.services import latest_open_checkin, opt_out
 from followup.understanding import ReplyContext, ReplyVerdict, classify_reply
 
 log = logging.getLogger("aftercare.replies")

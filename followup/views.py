@@ -4,15 +4,23 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import wellbeing.services as wellbeing
-from aftercare.app import db_session, runtime
-from aftercare.auth import require_scope
-from aftercare.bodies import Blueprint
-from aftercare.errors import Problem
+from aftercare.core.bodies import Blueprint
+from aftercare.core.problems import Problem
+from aftercare.core.unit_of_work import SessionUnitOfWork
+from aftercare.core.web import db_session, require_scope, runtime
+from followup import inbound
+from followup.checkins import make_due_now
 from followup.models import Case, CheckIn, Interaction, Reply
-from followup.replies import receive_reply
-from followup.schemas import (CaseSchema, CheckinListSchema, CheckinQuerySchema, CheckinSchema, ReplyListSchema,
-                              ReplyOutcomeSchema, RepliesQuerySchema, SimulateReplySchema)
-from followup.services import make_due_now
+from followup.schemas import (
+    CaseSchema,
+    CheckinListSchema,
+    CheckinQuerySchema,
+    CheckinSchema,
+    RepliesQuerySchema,
+    ReplyListSchema,
+    ReplyOutcomeSchema,
+    SimulateReplySchema,
+)
 
 blp = Blueprint("followup", __name__, url_prefix="/api/v1", description="Check-ins, cases and replies")
 SECURITY = [{"bearerAuth": []}]
@@ -67,17 +75,9 @@ def send_now(checkin_id: str):
 @blp.arguments(SimulateReplySchema)
 @blp.response(200, ReplyOutcomeSchema)
 def simulate_reply(args, checkin_id: str):
-    checkin = _checkin_or_404(checkin_id)
-    if checkin.provider != "console":
-        raise Problem(409, "Conflict", f"Check-in goes through {checkin.provider}; replies come from the customer.",
-                      kind="not-simulated")
-    if checkin.state not in ("sent", "delivered", "replied"):
-        raise Problem(409, "Conflict", f"Check-in is {checkin.state}; it has not been sent yet.", kind="conflict")
-    outcome = receive_reply(db_session(), text=args["text"], channel=checkin.channel, now=runtime().clock(),
-                            crm=runtime().services["crm"], checkin=checkin, from_address=checkin.address,
-                            min_confidence=runtime().settings.followup.understanding.min_confidence)
-    db_session().commit()
-    return outcome.as_dict()
+    rt = runtime()
+    return inbound.simulate_reply(SessionUnitOfWork(db_session()), checkin=_checkin_or_404(checkin_id),
+                                  text=args["text"], now=rt.clock(), crm=rt.services["crm"], ctx=rt.followup)
 
 
 @blp.route("/cases/<case_id>")

@@ -1,8 +1,8 @@
 """Alembic environment: our metadata, the URL from aftercare settings (passed in by aftercare.migrate)."""
 from alembic import context
 
-from aftercare.db import make_engine
-from aftercare.schema import metadata
+from aftercare.core.db import make_engine
+from aftercare.model_registry import metadata
 
 config = context.config
 

@@ -25,7 +25,8 @@ def main(out_dir: Path = ROOT / "docs") -> None:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from aftercare import create_app, migrate
+    from aftercare import migrate
+from aftercare.app import create_app
     from aftercare.demo_history import seed_history
     from aftercare.managers import create_manager
 

@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 from followup.understanding import fit  # noqa: E402
 from followup.understanding.model import MODEL_FILE  # noqa: E402
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None)

@@ -1,30 +1,18 @@
-"""Shared fixtures: a migrated database (SQLite file or a fresh PostgreSQL schema), an app with a test clock."""
+"""Shared fixtures: a migrated database (SQLite file or a fresh PostgreSQL schema), an app with a test clock, keys,
+signed posts, fake providers, a signed-in manager. Helpers and test data live in tests/support."""
 from __future__ import annotations
 
 import json
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
 
-TEST_SECRET = "whsec_test_secret"
-
-
-class TestClock:
-    """A clock the test moves by hand (the service reads time only through Runtime.clock)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
+from aftercare.managers import create_manager
+from tests.support.dashboard import PASSWORD, sign_in
+from tests.support.factories import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN, TestClock, make_key
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +54,8 @@ def overrides(database_url, tmp_path):
 
 @pytest.fixture
 def app(overrides, clock):
-    from aftercare import create_app
-    from aftercare.schema import metadata
+    from aftercare.app import create_app
+    from aftercare.model_registry import metadata
 
     app = create_app(overrides)
     app.config["TESTING"] = True
@@ -90,13 +78,6 @@ def rt(app):
     return app.extensions["aftercare"]
 
 
-def make_key(app, *scopes: str) -> str:
-    from aftercare.auth import create_api_key
-
-    with app.extensions["aftercare"].db.session() as session:
-        return create_api_key(session=session, name=f"test {'+'.join(scopes)}", scopes=list(scopes))
-
-
 @pytest.fixture
 def manager_headers(app):
     return {"Authorization": f"Bearer {make_key(app, 'manager')}"}
@@ -107,39 +88,10 @@ def read_headers(app):
     return {"Authorization": f"Bearer {make_key(app, 'read')}"}
 
 
-def interaction_event(**changes) -> dict:
-    """The SPEC §3 example event, with changes merged in (dotted keys reach nested fields)."""
-    event = {
-        "event_id": f"evt_{uuid.uuid4().hex[:8]}", "type": "interaction.closed", "occurred_at": "2026-11-25T14:02:00Z",
-        "interaction": {"id": f"int_{uuid.uuid4().hex[:8]}", "case_id": "case_77", "channel": "chat",
-                        "journey_stage": "billing", "category": "double_charge",
-                        "started_at": "2026-11-25T13:40:00Z", "ended_at": "2026-11-25T14:00:00Z",
-                        "escalated_from_bot": True, "resolution": "workaround", "customer_sentiment": -0.7,
-                        "signals": ["threatened_churn"], "repeat_contact_count": 2,
-                        "refund_or_credit_decision": False, "irreversible_action": False},
-        "agent": {"id": "ag_1", "name": "Maria Lopez", "team": "billing-emea"},
-        "customer": {"id": "cus_5", "name": "Sam Carter", "phone": "+447700900123", "email": "sam@example.com",
-                     "timezone": "Europe/London", "locale": "en-GB", "consent": {"sms": True, "email": True}},
-    }
-    for dotted, value in changes.items():
-        target = event
-        *path, last = dotted.split(".")
-        for part in path:
-            target = target[part]
-        if value is DELETE:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return event
-
-
-DELETE = object()
-
-
 @pytest.fixture
 def post_event(client, clock):
     """POST a signed CRM event (the body as given, bytes or a dict), signed at the test clock's time."""
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     def _post(event, *, secret: str = TEST_SECRET, timestamp: int | None = None, headers: dict | None = None):
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
@@ -150,14 +102,10 @@ def post_event(client, clock):
     return _post
 
 
-TWILIO_TOKEN = "twilio_test_token"
-PUBLIC_BASE = "https://aftercare.example.com"
-
-
 @pytest.fixture
 def fake_twilio(httpserver, overrides):
     """Configure the app for the real Twilio client against a local fake (request before `app`)."""
-    from tests.fakes import FakeTwilio
+    from tests.support.fakes import FakeTwilio
 
     fake = FakeTwilio(httpserver)
     overrides["twilio"] = {"account_sid": fake.account_sid, "auth_token": TWILIO_TOKEN,
@@ -169,7 +117,7 @@ def fake_twilio(httpserver, overrides):
 
 @pytest.fixture
 def fake_sendgrid(httpserver, overrides):
-    from tests.fakes import FakeSendgrid
+    from tests.support.fakes import FakeSendgrid
 
     fake = FakeSendgrid(httpserver)
     overrides["sendgrid"] = {"api_key": "SG.test", "from_email": "care@acme.example",
@@ -191,3 +139,22 @@ def twilio_post(client):
         return client.post(path, data=form, headers=headers)
 
     return _post
+
+
+@pytest.fixture
+def manager(app, clock):
+    """A dashboard manager, Dana, with the test password."""
+    with app.extensions["aftercare"].db.session() as session:
+        return create_manager(session=session, username="Dana", password=PASSWORD, now=clock.now).username
+
+
+@pytest.fixture
+def signed_in(client, manager):
+    """The test client, signed in to the dashboard as Dana."""
+    assert sign_in(client).status_code == 302
+    return client
+
+
+@pytest.fixture
+def agent_headers(app):
+    return {"Authorization": f"Bearer {make_key(app, 'agent')}"}

@@ -17,7 +17,7 @@ from uuid import uuid4
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
-from aftercare.db import new_id
+from aftercare.core.ids import new_id
 from wellbeing import agents as agent_state
 from wellbeing.context import context_of
 from wellbeing.models import OPEN_BREAK_STATES, Agent, Break, BreakDecisionRecord, LoadEvent, QueueItem

@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from wellbeing.load import DEFAULT_WEIGHTS, LoadWeights
-from wellbeing.routing.outbox import OutboxPolicy
+from wellbeing.routing.builtin import BuiltinRouting
+from aftercare.core.outbox import OutboxPolicy
+from wellbeing.routing.outbox import policy_from_settings as outbox_policy
 from wellbeing.rules import DEFAULT_LOAD_THRESHOLD
 
 INFO_KEY = "wellbeing"
@@ -54,14 +56,12 @@ def bind(sessions: sessionmaker, settings, *, routing: Any) -> None:
     """Make every session from `sessions` carry this app's wellbeing config and routing adapter."""
     info = dict(sessions.kw.get("info") or {})
     info[INFO_KEY] = WellbeingContext(config=WellbeingConfig.from_settings(settings), routing=routing,
-                                      outbox=OutboxPolicy.from_settings(settings))
+                                      outbox=outbox_policy(settings))
     sessions.configure(info=info)
 
 
 def context_of(session: Session) -> WellbeingContext:
     found = session.info.get(INFO_KEY)
     if found is None:
-        from wellbeing.routing.builtin import BuiltinRouting
-
         found = WellbeingContext(config=WellbeingConfig(), routing=BuiltinRouting())
     return found

@@ -1,15 +1,16 @@
 """The wellbeing part of the scheduler tick: end breaks whose time is up, decide deferred breaks again, and
-deliver routing commands. Each break is handled in its own transaction, locked so workers never double up;
-one bad break is logged and skipped, never stops the batch."""
+deliver routing commands. Due breaks are worked as leased queues (`aftercare.core.leased_queue`), each in its
+own transaction, so workers never double up; one bad break is logged and skipped, never stops the batch."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_
 
-from aftercare.db import Database
+from aftercare.core.db import Database
+from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from wellbeing.breaks import decide_break, end_break
 from wellbeing.context import context_of
 from wellbeing.models import Agent, Break
@@ -28,20 +29,25 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
 
 
-def process_breaks(db: Database, *, now: datetime) -> TickReport:
+ENDING = LeasedQueue(Break, order_by=(Break.ends_at, Break.id),
+                     ready=lambda now: [and_(Break.state == "on_break", Break.ends_at <= now, lease_free(Break, now))])
+DEFERRED = LeasedQueue(Break, order_by=(Break.requested_at, Break.id),
+                       ready=lambda now: [and_(Break.state == "deferred", Break.retry_at <= now,
+                                               lease_free(Break, now))])
+LEASE_SECONDS = 60.0
+
+
+def process_breaks(db: Database, *, now: datetime, worker: str | None = None) -> TickReport:
     """One tick: breaks over first (they free room under the caps), then retries, oldest request first."""
-    report = TickReport()
+    report, worker = TickReport(), worker or worker_name()
     with db.session() as session:
-        over = list(session.scalars(select(Break.id).where(Break.state == "on_break", Break.ends_at <= now)
-                                    .order_by(Break.ends_at).limit(BATCH)))
-        due = list(session.scalars(select(Break.id).where(Break.state == "deferred", Break.retry_at <= now)
-                                   .order_by(Break.requested_at, Break.id).limit(BATCH)))
         context = context_of(session)
-    for break_id in over:
-        _one(db, break_id, "on_break", _end, now, report)
-    for break_id in due:
-        _one(db, break_id, "deferred", _retry, now, report)
-    deliver_pending(db, context.routing, now=now, policy=context.outbox)
+    for queue, state, act in ((ENDING, "on_break", _end), (DEFERRED, "deferred", _retry)):
+        with db.session() as session:
+            lease = queue.claim(session, worker=worker, now=now, limit=BATCH, lease_seconds=LEASE_SECONDS)
+        for break_id in lease.ids:
+            _one(db, queue, lease, break_id, state, act, now, report)
+    deliver_pending(db, context.routing, now=now, policy=context.outbox, worker=worker)
     return report
 
 
@@ -58,15 +64,20 @@ def _retry(session, brk: Break, now: datetime, report: TickReport) -> None:
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
 
 
-def _one(db: Database, break_id: str, state: str, act, now: datetime, report: TickReport) -> None:
+def _one(db: Database, queue: LeasedQueue, lease: Lease, break_id: str, state: str, act, now: datetime,
+         report: TickReport) -> None:
+    """Act only while this claim holds the break and it is still in `state`."""
     try:
         with db.session() as session:
-            brk = session.scalars(select(Break).where(Break.id == break_id, Break.state == state)
-                                  .with_for_update(skip_locked=True)).first()
-            if brk is None:
+            brk = queue.held(session, lease, break_id)
+            if brk is None or brk.state != state:
                 return
+            finished(brk)
             act(session, brk, now, report)
             session.commit()
     except Exception as exc:  # noqa: BLE001 - one bad break never stops the batch; it is retried next tick
         log.exception("break %s could not be processed", break_id)
         report.errors.append(f"{break_id}: {type(exc).__name__}")
+        with db.session() as session:
+            queue.release(session, lease, [break_id])
+            session.commit()

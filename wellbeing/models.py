@@ -6,7 +6,10 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.db import Base, UTCDateTime, utcnow
+from aftercare.core.clock import utcnow
+from aftercare.core.db import Base, UTCDateTime, column_length
+from aftercare.core.leased_queue import LeaseColumns
+from aftercare.core.outbox import OutboxColumns
 
 QUEUE_KINDS = ("case", "human_task", "break", "commitment_reminder", "escalation")
 QUEUE_STATES = ("queued", "assigned", "done", "cancelled")
@@ -93,7 +96,7 @@ class BreakRuleSetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Break(Base):
+class Break(LeaseColumns, Base):
     """A break the rules asked for, from request to end: deferred → due → on_break → ended (or refused).
 
     `ready_at` is when it may start: at once for start "now", for "after_current" when the agent next reports
@@ -152,7 +155,7 @@ class BreakDecisionRecord(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class RoutingCommand(Base):
+class RoutingCommand(OutboxColumns, Base):
     """What the routing platform must be told (create a task, set an activity), delivered by the tick."""
 
     __tablename__ = "routing_commands"
@@ -164,9 +167,8 @@ class RoutingCommand(Base):
     action: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# How long each CRM event field wellbeing stores may be (intake validates events against these).
+STORED_LENGTHS: dict[str, int] = {"agent.id": column_length(Agent.id), "agent.name": column_length(Agent.name),
+                                  "agent.team": column_length(Agent.team)}

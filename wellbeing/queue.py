@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from aftercare.db import new_id
+from aftercare.core.ids import new_id
 from wellbeing.agents import agent_unavailable_reason
 from wellbeing.context import context_of
 from wellbeing.models import Agent, QueueItem
@@ -127,3 +127,19 @@ def queue_item_dict(item: QueueItem) -> dict:
             "assigned_agent_id": item.assigned_agent_id, "title": item.title,
             "routing_reason": item.routing_reason, "details": item.details, "external_id": item.external_id,
             "created_at": item.created_at.isoformat(), "available_at": item.available_at.isoformat()}
+
+
+def redact_case_items(session: Session, *, case_ids: list[str], names: dict[str, str], redacted: str,
+                      dry_run: bool) -> list[tuple[str, str]]:
+    """Retention (followup's): queue items of these cases lose the customer's name from their title and the reply
+    from their details. Returns (item id, case id) of the items that had something to lose."""
+    changed = []
+    for item in session.scalars(select(QueueItem).where(QueueItem.case_id.in_(case_ids))):
+        name = names.get(item.case_id)
+        title = item.title.replace(name, redacted) if name else item.title
+        details = {k: v for k, v in (item.details or {}).items() if k != "reply"}
+        if title != item.title or details != (item.details or {}):
+            changed.append((item.id, item.case_id))
+            if not dry_run:
+                item.title, item.details = title, details
+    return changed

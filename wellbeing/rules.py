@@ -1,14 +1,12 @@
-"""Break rules: a manager-edited JSON rule set, validated by marshmallow and evaluated as plain data (no code).
+"""Break rules as plain data (no code) and their evaluation; the JSON document a manager edits is validated
+into these dataclasses by `wellbeing.rule_schema`.
 
 Within a rule every condition in `when` must hold. Rules are tried in the order the manager wrote them and the
 first match wins: the order is the manager's priority, and the outcome stays predictable when rules overlap.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from marshmallow import RAISE, Schema, ValidationError, fields, post_dump, post_load, validate, validates_schema
 
 from wellbeing.load import InteractionSignals
 
@@ -78,167 +76,13 @@ class RuleSet:
     scope: Scope = field(default_factory=Scope)
 
 
-class _JsonNumber(fields.Float):
-    """A JSON number: refuses numeric strings ("2.5") that plain Float would accept."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, (str, bytes)):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-def _int(**kwargs) -> fields.Integer:
-    return fields.Integer(strict=True, **kwargs)
-
-
-def _names(**kwargs) -> fields.List:
-    return fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(min=1),
-                       **kwargs)
-
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class WhenSchema(_Strict):
-    signals_any = _names()
-    load_at_least = _JsonNumber(validate=validate.Range(min=0))
-    consecutive_negative_at_least = _int(validate=validate.Range(min=1, max=10_000))
-    sentiment_at_most = _JsonNumber(validate=validate.Range(min=-1, max=1))
-    category_in = _names()
-    duration_over_norm_at_least = _JsonNumber(validate=validate.Range(min=0))
-
-    @validates_schema
-    def _at_least_one(self, data, **kwargs):
-        if not data:
-            raise ValidationError(f"At least one condition is required: {', '.join(CONDITIONS)}.")
-
-    @post_load
-    def _make(self, data, **kwargs) -> When:
-        return When(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
-
-    @post_dump
-    def _drop_unset(self, data, **kwargs) -> dict:
-        return {key: value for key, value in data.items() if value is not None}
-
-
-class ThenSchema(_Strict):
-    break_minutes = _int(required=True, validate=validate.Range(min=1, max=120))
-    start = fields.String(load_default=START_AFTER_CURRENT, validate=validate.OneOf([START_AFTER_CURRENT, START_NOW]))
-
-    @post_load
-    def _make(self, data, **kwargs) -> Then:
-        return Then(**data)
-
-
-class RuleSchema(_Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    when = fields.Nested(WhenSchema, required=True)
-    then = fields.Nested(ThenSchema, required=True)
-
-    @post_load
-    def _make(self, data, **kwargs) -> Rule:
-        return Rule(**data)
-
-
-class ServiceLevelSchema(_Strict):
-    target = _JsonNumber(load_default=0.8, validate=validate.Range(min=0, max=1))
-    answer_within_seconds = _int(load_default=20, validate=validate.Range(min=0, max=86_400))
-
-    @post_load
-    def _make(self, data, **kwargs) -> ServiceLevelGuard:
-        return ServiceLevelGuard(**data)
-
-
-class GuardsSchema(_Strict):
-    max_breaks_per_shift = _int(load_default=4, validate=validate.Range(min=1, max=1_000))
-    min_minutes_between_breaks = _int(load_default=45, validate=validate.Range(min=0, max=1_440))
-    max_team_fraction_on_break = _JsonNumber(load_default=0.2, validate=validate.Range(min=0, max=1))
-    service_level = fields.Nested(ServiceLevelSchema, allow_none=True, load_default=ServiceLevelGuard)
-    max_deferral_minutes = _int(load_default=20, validate=validate.Range(min=0, max=1_440))
-    escalate_to = fields.String(load_default="team_lead", validate=validate.Length(min=1, max=100))
-
-    @post_load
-    def _make(self, data, **kwargs) -> Guards:
-        return Guards(**data)
-
-
-class ScopeSchema(_Strict):
-    team = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
-
-    @post_load
-    def _make(self, data, **kwargs) -> Scope:
-        return Scope(**data)
-
-
-class RuleSetSchema(_Strict):
-    """The rule set document of SPEC 5.2; loads to a frozen `RuleSet`, dumps to its canonical JSON."""
-
-    rules = fields.List(fields.Nested(RuleSchema), required=True)
-    guards = fields.Nested(GuardsSchema, load_default=Guards)
-    scope = fields.Nested(ScopeSchema, load_default=Scope)
-
-    @validates_schema
-    def _unique_names(self, data, **kwargs):
-        seen: set[str] = set()
-        duplicates = {}
-        for index, rule in enumerate(data.get("rules", ())):
-            if rule.name in seen:
-                duplicates[index] = {"name": [f"Duplicate rule name: {rule.name!r}."]}
-            seen.add(rule.name)
-        if duplicates:
-            raise ValidationError({"rules": duplicates})
-
-    @post_load
-    def _make(self, data, **kwargs) -> RuleSet:
-        return RuleSet(rules=tuple(data["rules"]), guards=data["guards"], scope=data["scope"])
-
-    @post_dump
-    def _drop_default_scope(self, data, **kwargs) -> dict:
-        if data.get("scope", {}).get("team") is None:
-            data.pop("scope", None)
-        return data
-
-
-def flatten_messages(messages: object, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested errors as {"rules.2.when.typo_condition": [...]}; schema-level errors sit on
-    their parent's path ("rules.0.when"), a top-level one on "_schema"."""
-    if not isinstance(messages, Mapping):
-        items = messages if isinstance(messages, list) else [messages]
-        return {prefix or "_schema": [str(item) for item in items]}
-    flat: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        path = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
-        for name, texts in flatten_messages(value, path).items():
-            flat.setdefault(name, []).extend(texts)
-    return flat
-
-
-def load_rule_set(data: object) -> RuleSet:
-    """Validate a rule set document; `ValidationError.messages` is keyed by dotted field path."""
-    try:
-        return RuleSetSchema().load(data)
-    except ValidationError as error:
-        raise ValidationError(flatten_messages(error.messages)) from error
-
-
-def dump_rule_set(rule_set: RuleSet) -> dict:
-    """Canonical JSON-ready dict: defaults written out, unset conditions and a default scope left out."""
-    return RuleSetSchema().dump(rule_set)
-
-
-DEFAULT_RULE_SET = load_rule_set({
-    "rules": [
-        {"name": "after abuse", "when": {"signals_any": ["abusive_language"]},
-         "then": {"break_minutes": 5, "start": "after_current"}},
-        {"name": "heavy load", "when": {"load_at_least": 2.5}, "then": {"break_minutes": 10, "start": "after_current"}},
-        {"name": "three rough in a row", "when": {"consecutive_negative_at_least": 3}, "then": {"break_minutes": 7}},
-    ],
-    "guards": {"max_breaks_per_shift": 4, "min_minutes_between_breaks": 45, "max_team_fraction_on_break": 0.2,
-               "service_level": {"target": 0.8, "answer_within_seconds": 20}, "max_deferral_minutes": 20,
-               "escalate_to": "team_lead"},
-})
+DEFAULT_RULE_SET = RuleSet(
+    rules=(Rule("after abuse", When(signals_any=("abusive_language",)), Then(5, START_AFTER_CURRENT)),
+           Rule("heavy load", When(load_at_least=2.5), Then(10, START_AFTER_CURRENT)),
+           Rule("three rough in a row", When(consecutive_negative_at_least=3), Then(7))),
+    guards=Guards(max_breaks_per_shift=4, min_minutes_between_breaks=45, max_team_fraction_on_break=0.2,
+                  service_level=ServiceLevelGuard(target=0.8, answer_within_seconds=20), max_deferral_minutes=20,
+                  escalate_to="team_lead"))
 
 
 def load_threshold(rule_set: RuleSet) -> float:

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from wellbeing.context import context_of
 from wellbeing.load import InteractionSignals
 from wellbeing.models import Agent, BreakRuleSetVersion, LoadEvent
-from wellbeing.planner import RecordedInteraction, simulate
-from wellbeing.rules import DEFAULT_RULE_SET, RuleSet, Scope, dump_rule_set, load_rule_set
+from wellbeing.rule_schema import dump_rule_set, load_rule_set
+from wellbeing.rules import DEFAULT_RULE_SET, RuleSet, Scope
+from wellbeing.simulation import RecordedInteraction, simulate
 
 MAX_SIMULATION_WINDOW = timedelta(days=31)
 

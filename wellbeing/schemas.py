@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from aftercare.fields import Instant, Stored
+from aftercare.core.fields import Instant, Stored
 from wellbeing.models import AGENT_STATES, QUEUE_STATES, Agent, BreakRuleSetVersion
-from wellbeing.rules import RuleSetSchema
+from wellbeing.rule_schema import RuleSetSchema
 
 
 def Team(**kwargs) -> fields.String:

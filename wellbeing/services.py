@@ -7,23 +7,53 @@ session and nothing else.
 """
 from __future__ import annotations
 
-from wellbeing.agents import (InteractionLoadInput, agent_load, agent_unavailable_reason, record_interaction,
-                              record_negative_reply, team_load)
+from wellbeing.agents import (
+    InteractionLoadInput,
+    agent_load,
+    agent_unavailable_reason,
+    record_interaction,
+    record_negative_reply,
+    team_load,
+)
 from wellbeing.breaks import plan_break
 from wellbeing.context import bind
-from wellbeing.handover import (BreakConflict, agent_breaks, apply_platform_event, end_agent_break, next_for_agent,
-                                report_state)
+from wellbeing.handover import (
+    BreakConflict,
+    agent_breaks,
+    apply_platform_event,
+    end_agent_break,
+    next_for_agent,
+    report_state,
+)
 from wellbeing.jobs import process_breaks
-from wellbeing.queue import (PRIORITY_BREAK, PRIORITY_HIGH, PRIORITY_NORMAL, Routing, close_case_items,
-                             enqueue_case_item, queue_item_dict, queue_items)
+from wellbeing.models import STORED_LENGTHS
+from wellbeing.queue import (
+    PRIORITY_BREAK,
+    PRIORITY_HIGH,
+    PRIORITY_NORMAL,
+    Routing,
+    close_case_items,
+    enqueue_case_item,
+    queue_item_dict,
+    queue_items,
+    redact_case_items,
+)
 from wellbeing.reports import break_decisions, break_stats
-from wellbeing.rulesets import (active_rule_set, publish_rule_set, rollback_rule_set, rule_history,
-                                simulate_rule_set)
+from wellbeing.routing import build_routing_adapter
+from wellbeing.rule_schema import dump_rule_set
+from wellbeing.rules import DEFAULT_RULE_SET
+from wellbeing.rulesets import active_rule_set, publish_rule_set, rollback_rule_set, rule_history, simulate_rule_set
+from wellbeing.views import BLUEPRINTS
 
 __all__ = [
-    "PRIORITY_BREAK", "PRIORITY_HIGH", "PRIORITY_NORMAL", "BreakConflict", "InteractionLoadInput", "Routing",
+    "DEFAULT_RULE_SET", "PRIORITY_BREAK", "STORED_LENGTHS", "PRIORITY_HIGH", "PRIORITY_NORMAL", "BreakConflict", "InteractionLoadInput", "Routing",
     "active_rule_set", "agent_breaks", "agent_load", "agent_unavailable_reason", "apply_platform_event", "bind",
     "break_decisions", "break_stats", "close_case_items", "end_agent_break", "enqueue_case_item", "next_for_agent",
-    "plan_break", "process_breaks", "publish_rule_set", "queue_item_dict", "queue_items", "record_interaction",
-    "record_negative_reply", "report_state", "rollback_rule_set", "rule_history", "simulate_rule_set", "team_load",
+    "plan_break", "process_breaks", "publish_rule_set", "queue_item_dict", "queue_items", "record_interaction", "redact_case_items",
+    "record_negative_reply", "report_state", "blueprints", "build_routing_adapter", "dump_rule_set", "rollback_rule_set", "rule_history", "simulate_rule_set", "team_load",
 ]
+
+
+def blueprints() -> tuple:
+    """wellbeing's HTTP edge: agents, the routing queue, break rules and the routing platform's callbacks."""
+    return BLUEPRINTS

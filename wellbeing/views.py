@@ -3,24 +3,38 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 from flask.views import MethodView
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
-from twilio.request_validator import RequestValidator
 
-import wellbeing.services as wellbeing
-from aftercare.app import db_session, runtime
-from aftercare.auth import require_scope
-from aftercare.bodies import Blueprint
-from aftercare.errors import Problem, validation_problem
-from aftercare.fields import column_length
+from aftercare.core.bodies import Blueprint
+from aftercare.core.db import column_length
+from aftercare.core.problems import Problem, validation_problem
+from aftercare.core.twilio_signature import verified_twilio_form
+from aftercare.core.web import db_session, require_scope, runtime
+from wellbeing import agents, handover, queue, reports, rulesets
 from wellbeing.models import Agent
-from wellbeing.rules import dump_rule_set
-from wellbeing.schemas import (AgentBreaksSchema, AgentLoadSchema, AgentStateResultSchema, AgentStateSchema,
-                               BreakSchema, LimitQuerySchema, NextSchema, PublishRulesSchema, QueueListSchema,
-                               QueueQuerySchema, RollbackSchema, RuleHistorySchema, RuleSetVersionSchema,
-                               SimulateSchema, SimulationSchema, TeamLoadSchema, TeamQuerySchema)
+from wellbeing.rule_schema import dump_rule_set
+from wellbeing.schemas import (
+    AgentBreaksSchema,
+    AgentLoadSchema,
+    AgentStateResultSchema,
+    AgentStateSchema,
+    BreakSchema,
+    LimitQuerySchema,
+    NextSchema,
+    PublishRulesSchema,
+    QueueListSchema,
+    QueueQuerySchema,
+    RollbackSchema,
+    RuleHistorySchema,
+    RuleSetVersionSchema,
+    SimulateSchema,
+    SimulationSchema,
+    TeamLoadSchema,
+    TeamQuerySchema,
+)
 
 blp = Blueprint("wellbeing", __name__, url_prefix="/api/v1", description="Routing queue, agent state and load")
 rules_blp = Blueprint("break_rules", __name__, url_prefix="/api/v1/break-rules",
@@ -70,7 +84,7 @@ def _commit_version() -> None:
 @require_scope("read", "agent")
 @blp.response(200, AgentLoadSchema)
 def agent_load(agent_id: str):
-    found = wellbeing.agent_load(db_session(), agent_id=agent_id, now=runtime().clock())
+    found = agents.agent_load(db_session(), agent_id=agent_id, now=runtime().clock())
     if found is None:
         raise _not_found(f"No agent {agent_id!r} is known yet.")
     return found
@@ -82,7 +96,7 @@ def agent_load(agent_id: str):
 @blp.response(200, TeamLoadSchema)
 def team_load(team: str):
     now = runtime().clock()
-    return {"team": team, "at": now.isoformat(), "agents": wellbeing.team_load(db_session(), team=team, now=now)}
+    return {"team": team, "at": now.isoformat(), "agents": agents.team_load(db_session(), team=team, now=now)}
 
 
 # An agent's team decides whose work /next hands over, so only the CRM (its events) or a manager may set it.
@@ -107,7 +121,7 @@ def put_agent_state(args, agent_id: str):
         raise Problem(403, "Forbidden", "An agent key reports state only; an agent's team and name come from the "
                                         "CRM or a manager key.", kind="forbidden",
                       errors=[{"field": name, "message": "Only a manager key may set this."} for name in refused])
-    result = wellbeing.report_state(db_session(), agent_id=agent_id, state=args["state"], now=runtime().clock(),
+    result = handover.report_state(db_session(), agent_id=agent_id, state=args["state"], now=runtime().clock(),
                                     name=args.get("name"), team=args.get("team"))
     db_session().commit()
     return result
@@ -121,7 +135,7 @@ def put_agent_state(args, agent_id: str):
 @require_scope("agent")
 @blp.response(200, NextSchema)
 def next_item(agent_id: str):
-    found = wellbeing.next_for_agent(db_session(), agent_id=agent_id, now=runtime().clock())
+    found = handover.next_for_agent(db_session(), agent_id=agent_id, now=runtime().clock())
     if found is None:
         raise _not_found(f"No agent {agent_id!r} is known yet; report a state first.")
     db_session().commit()
@@ -135,8 +149,8 @@ def next_item(agent_id: str):
 @blp.response(200, AgentBreaksSchema)
 def agent_breaks(args, agent_id: str):
     session = db_session()
-    return {"breaks": wellbeing.agent_breaks(session, agent_id=agent_id, limit=args["limit"]),
-            "decisions": wellbeing.break_decisions(session, agent_id=agent_id, limit=args["limit"])}
+    return {"breaks": handover.agent_breaks(session, agent_id=agent_id, limit=args["limit"]),
+            "decisions": reports.break_decisions(session, agent_id=agent_id, limit=args["limit"])}
 
 
 @blp.route("/agents/<agent_id>/breaks/<break_id>/end", methods=["POST"])
@@ -146,8 +160,8 @@ def agent_breaks(args, agent_id: str):
 @blp.response(200, BreakSchema)
 def end_break(agent_id: str, break_id: str):
     try:
-        ended = wellbeing.end_agent_break(db_session(), agent_id=agent_id, break_id=break_id, now=runtime().clock())
-    except wellbeing.BreakConflict as exc:
+        ended = handover.end_agent_break(db_session(), agent_id=agent_id, break_id=break_id, now=runtime().clock())
+    except handover.BreakConflict as exc:
         raise Problem(409, "Conflict", str(exc), kind="conflict") from exc
     if ended is None:
         raise _not_found(f"Agent {agent_id!r} has no break {break_id!r}.")
@@ -161,7 +175,7 @@ def end_break(agent_id: str, break_id: str):
 @blp.arguments(QueueQuerySchema, location="query")
 @blp.response(200, QueueListSchema)
 def routing_queue(args):
-    return {"items": wellbeing.queue_items(db_session(), state=args["state"], team=args.get("team"),
+    return {"items": queue.queue_items(db_session(), state=args["state"], team=args.get("team"),
                                            limit=args["limit"])}
 
 
@@ -172,7 +186,7 @@ class BreakRules(MethodView):
     @rules_blp.arguments(TeamQuerySchema, location="query")
     @rules_blp.response(200, RuleSetVersionSchema)
     def get(self, args):
-        return wellbeing.active_rule_set(db_session(), team=args["team"])
+        return rulesets.active_rule_set(db_session(), team=args["team"])
 
     @rules_blp.doc(security=SECURITY, summary="Publish a new version of a team's rule set (omit team: the default)",
                    description='Body: `{"rule_set": {"rules": [...], "guards": {...}}, "reason": "why"}`. '
@@ -184,7 +198,7 @@ class BreakRules(MethodView):
     @rules_blp.response(201, RuleSetVersionSchema)
     def put(self, query, body):
         try:
-            published = wellbeing.publish_rule_set(db_session(), team=query["team"],
+            published = rulesets.publish_rule_set(db_session(), team=query["team"],
                                                    data=dump_rule_set(body["rule_set"]), author=g.api_key_name,
                                                    reason=body["reason"], now=runtime().clock())
         except ValidationError as exc:
@@ -199,7 +213,7 @@ class BreakRules(MethodView):
 @rules_blp.arguments(TeamQuerySchema, location="query")
 @rules_blp.response(200, RuleHistorySchema)
 def rule_history(args):
-    return {"team": args["team"], "versions": wellbeing.rule_history(db_session(), team=args["team"])}
+    return {"team": args["team"], "versions": rulesets.rule_history(db_session(), team=args["team"])}
 
 
 @rules_blp.route("/rollback", methods=["POST"])
@@ -210,7 +224,7 @@ def rule_history(args):
 @rules_blp.response(201, RuleSetVersionSchema)
 def rollback(args):
     try:
-        restored = wellbeing.rollback_rule_set(db_session(), team=args["team"], version=args["version"],
+        restored = rulesets.rollback_rule_set(db_session(), team=args["team"], version=args["version"],
                                                author=g.api_key_name, now=runtime().clock(), reason=args["reason"])
     except LookupError as exc:
         raise _not_found(str(exc)) from exc
@@ -228,7 +242,7 @@ def rollback(args):
 @rules_blp.response(200, SimulationSchema)
 def simulate(args):
     try:
-        return wellbeing.simulate_rule_set(db_session(), rules=dump_rule_set(args["rules"]), start=args["start"],
+        return rulesets.simulate_rule_set(db_session(), rules=dump_rule_set(args["rules"]), start=args["start"],
                                            end=args["end"], team=args["team"])
     except ValidationError as exc:
         raise _invalid(exc, "") from exc
@@ -255,12 +269,9 @@ def taskrouter_events():
     if read_event is None:
         raise _not_found("TaskRouter is not the configured routing adapter (routing.adapter).")
     settings = runtime().settings
-    url = settings.server.public_base_url.rstrip("/") + request.full_path.rstrip("?")
-    form = request.form.to_dict()
-    token, signature = settings.twilio.auth_token.reveal(), request.headers.get("X-Twilio-Signature", "")
-    if not token or not signature or not RequestValidator(token).validate(url, form, signature):
-        raise Problem(403, "Forbidden", "X-Twilio-Signature missing or invalid for this URL.", kind="invalid-signature")
-    result = wellbeing.apply_platform_event(db_session(), event=read_event(form), now=runtime().clock())
+    form = verified_twilio_form(auth_token=settings.twilio.auth_token.reveal(),
+                                public_base_url=settings.server.public_base_url)
+    result = handover.apply_platform_event(db_session(), event=read_event(form), now=runtime().clock())
     db_session().commit()
     return jsonify(result)
 

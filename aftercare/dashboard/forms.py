@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from flask import request, session
 
-from aftercare.strict_json import JsonRefused, parse_json
+from aftercare.core.strict_json import JsonRefused, parse_json
 
 CSRF_FIELD = "csrf_token"
 MAX_DOCUMENT_CHARS = 100_000

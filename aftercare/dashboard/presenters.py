@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import json
 
+import wellbeing.services as wellbeing
 from aftercare.dashboard import charts
 
 SIDES = ("proposed", "active")
@@ -16,9 +17,7 @@ SHOWN_ELSEWHERE = {"team", "start", "end", "service_level_by_hour", "peaked_with
 def document_of(entry: dict | None) -> dict:
     """The rule set document (rules, guards, scope) of an active or history entry."""
     if not entry:
-        from wellbeing.rules import DEFAULT_RULE_SET, dump_rule_set
-
-        return dump_rule_set(DEFAULT_RULE_SET)
+        return wellbeing.dump_rule_set(wellbeing.DEFAULT_RULE_SET)
     if isinstance(entry.get("rules"), dict):
         return entry["rules"]
     return {key: entry[key] for key in ("rules", "guards", "scope") if key in entry}

@@ -4,23 +4,28 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import (Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for)
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 from marshmallow import ValidationError
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 import wellbeing.services as wellbeing
-from aftercare.app import db_session, runtime
+from aftercare.core.page_headers import protect_page
+from aftercare.core.problems import errors_by_field
+from aftercare.core.web import db_session, runtime
 from aftercare.dashboard import charts
 from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf, small_number
-from aftercare.dashboard.presenters import (document_of, mask, outcome_charts, pretty, simulation_view,
-                                           with_diffs)
-from aftercare.managers import (SignInError, SignInThrottled, ThrottlePolicy, current_manager, sign_in,
-                                sign_out_everywhere)
-from aftercare.metrics_views import OutcomesQuerySchema, build_report, csv_response
-from aftercare.page_headers import protect_page
-from followup.models import Case, Reply
-from followup.outcomes import DEFINITIONS
+from aftercare.dashboard.presenters import document_of, mask, outcome_charts, pretty, simulation_view, with_diffs
+from aftercare.managers import (
+    SignInError,
+    SignInThrottled,
+    ThrottlePolicy,
+    current_manager,
+    sign_in,
+    sign_out_everywhere,
+)
+from aftercare.outcomes_views import OutcomesQuerySchema, build_report, csv_response
+from followup import services as followup
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -60,8 +65,6 @@ def _html_error(error: HTTPException):
 
 @bp.app_template_global()
 def csrf_field():
-    from markupsafe import Markup
-
     return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">')
 
 
@@ -121,8 +124,7 @@ def home():
 # --- team load and breaks ------------------------------------------------------------------------------
 
 def _teams() -> list[str]:
-    teams = set(db_session().scalars(select(Case.team).where(Case.team.is_not(None)).distinct()))
-    return sorted(teams)
+    return followup.case_teams(db_session())
 
 
 def _load_chart(team: str | None) -> tuple[list[dict], object]:
@@ -210,9 +212,8 @@ def rules_post():
 
 
 def _flat(messages) -> dict[str, list[str]]:
-    if isinstance(messages, dict):
-        return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in messages.items()}
-    return {"document": [str(m) for m in (messages if isinstance(messages, list) else [messages])]}
+    """Errors by field path; one about the document as a whole is shown on it."""
+    return {"document" if path == "_schema" else path: texts for path, texts in errors_by_field(messages).items()}
 
 
 def _simulate(form: RulesForm) -> dict:
@@ -294,7 +295,7 @@ def outcomes():
             errors = _flat(exc.messages)
     return render_template("dashboard/outcomes.html", report=report, errors=errors, query=request.args,
                            teams=_teams(), charts=outcome_charts(report) if report else {},
-                           definitions=DEFINITIONS), 422 if errors else 200
+                           definitions=followup.OUTCOME_DEFINITIONS), 422 if errors else 200
 
 
 @bp.route("/outcomes.csv")
@@ -315,14 +316,5 @@ def outcomes_csv():
 @bp.route("/inbox")
 def inbox():
     session_ = db_session()
-    reopened = list(session_.scalars(select(Case).where(Case.state == "reopened")
-                                     .order_by(Case.reopened_at.desc()).limit(100)))
-    rows = []
-    for case in reopened:
-        last = session_.scalars(select(Reply).where(Reply.case_id == case.id)
-                                .order_by(Reply.received_at.desc()).limit(1)).first()
-        items = wellbeing.queue_items(session_, state=None, case_id=case.id)
-        rows.append({"case": case, "reply": last, "item": items[0] if items else None})
-    unmatched = list(session_.scalars(select(Reply).where(Reply.checkin_id.is_(None), Reply.case_id.is_(None))
-                                      .order_by(Reply.received_at.desc()).limit(100)))
+    rows, unmatched = followup.reopened_cases(session_), followup.unmatched_replies(session_)
     return render_template("dashboard/inbox.html", rows=rows, unmatched=unmatched, mask=mask)

@@ -8,7 +8,7 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import CustomArg, Header, Mail, ReplyTo
 
-from aftercare.retry import retry_after_seconds
+from aftercare.core.retry import retry_after_seconds
 from followup.channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
 
 

@@ -9,7 +9,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from aftercare.retry import retry_after_seconds
+from aftercare.core.retry import retry_after_seconds
 from followup.channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
 
 UNSUBSCRIBED = 21610

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from aftercare.retry import retry_after_seconds
+from aftercare.core.retry import retry_after_seconds
 from followup.crm.base import CrmDeliveryError
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})

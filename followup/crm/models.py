@@ -3,16 +3,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aftercare.db import Base, UTCDateTime, utcnow
+from aftercare.core.db import Base, UTCDateTime
+from aftercare.core.outbox import OutboxColumns
 
 DELIVERY_STATES = ("pending", "delivered", "dead")
 
 
-class CrmDelivery(Base):
-    """A notice for the CRM: pending until the adapter takes it, dead (a dead letter) when retries ran out."""
+class CrmDelivery(OutboxColumns, Base):
+    """A notice for the CRM: pending until the adapter takes it, dead (a dead letter) when retries ran out.
+
+    `next_attempt_at` is when it may be tried (backoff); a worker trying it holds it with `claimed_by` until
+    `lease_until` (the leased queue).
+    """
 
     __tablename__ = "crm_deliveries"
     __table_args__ = (Index("ix_crm_deliveries_due", "state", "next_attempt_at"),)
@@ -21,10 +26,4 @@ class CrmDelivery(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     adapter: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,9 +1,10 @@
 """The CRM outbox: a reopen records its notice in its own transaction; the scheduler tick delivers it later.
 
 So the CRM is never called inside the reply's transaction, a slow or broken CRM never holds up a reopen, and a
-notice survives crashes. Each pending row is leased (its `next_attempt_at` pushed past the call's timeout) and
-committed before the call, so workers sharing the table never send the same attempt twice; delivery is at least
-once, and the `delivery_id` lets a receiver drop a repeat. Failures back off exponentially with jitter; after
+notice survives crashes. Rows are worked as a leased queue (`aftercare.core.leased_queue`): claimed with a lease
+and committed before the call, so workers sharing the table never send the same attempt twice, and an outcome is
+recorded only while the claim still holds the row; delivery is at least once, and the `delivery_id` lets a
+receiver drop a repeat. Failures back off exponentially with jitter; after
 `crm.max_attempts`, or at once for an answer retrying cannot fix, the row is dead: a dead letter a manager can see
 and send again.
 
@@ -13,43 +14,28 @@ next tick, and the table is one audit trail of what each CRM was told.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from aftercare import retry
-from aftercare.db import Database, new_id
+from aftercare.core.clock import Clock
+from aftercare.core.db import Database
+from aftercare.core.ids import new_id
+from aftercare.core.leased_queue import LeasedQueue, finished, lease_free, worker_name
+from aftercare.core.outbox import OutboxPolicy, OutboxReport, drain
 from followup.crm.base import CrmAdapter, CrmDeliveryError, ReopenNotice
 from followup.crm.models import CrmDelivery
 
 log = logging.getLogger("aftercare.crm")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    backoff_seconds: float = 30.0
-    backoff_cap_seconds: float = 3600.0
-    lease_seconds: float = 120.0
-    batch_size: int = 100
-
-    @classmethod
-    def from_settings(cls, settings) -> "RetryPolicy":
-        crm = settings.crm
-        return cls(max_attempts=crm.max_attempts, backoff_seconds=crm.backoff_seconds,
-                   backoff_cap_seconds=crm.backoff_cap_seconds,
-                   lease_seconds=max(60.0, 4 * crm.timeout_seconds))
-
-
-@dataclass
-class DeliveryReport:
-    claimed: int = 0
-    delivered: int = 0
-    retried: int = 0
-    dead: int = 0
-    errors: list[str] = field(default_factory=list)
+def policy_from_settings(settings) -> OutboxPolicy:
+    """`[crm]`'s retries; a lease outlasts four call timeouts."""
+    crm = settings.crm
+    return OutboxPolicy(max_attempts=crm.max_attempts, backoff_seconds=crm.backoff_seconds,
+                        backoff_cap_seconds=crm.backoff_cap_seconds, lease_seconds=max(60.0, 4 * crm.timeout_seconds))
 
 
 def record_reopen(session: Session, *, adapter: str, notice: ReopenNotice, now: datetime) -> CrmDelivery:
@@ -63,17 +49,10 @@ def record_reopen(session: Session, *, adapter: str, notice: ReopenNotice, now: 
     return row
 
 
-def claim_due(session: Session, *, adapter: str, now: datetime, policy: RetryPolicy) -> list[tuple[str, dict]]:
-    """Lease due rows for this adapter (other workers skip the locked ones) and count the attempt up front."""
-    rows = session.execute(select(CrmDelivery.id, CrmDelivery.payload).where(
-        CrmDelivery.state == "pending", CrmDelivery.adapter == adapter, CrmDelivery.next_attempt_at <= now)
-        .order_by(CrmDelivery.next_attempt_at).limit(policy.batch_size).with_for_update(skip_locked=True)).all()
-    if rows:
-        session.execute(update(CrmDelivery).where(CrmDelivery.id.in_([r.id for r in rows])).values(
-            next_attempt_at=now + timedelta(seconds=policy.lease_seconds), attempts=CrmDelivery.attempts + 1,
-            updated_at=now))
-    session.commit()
-    return [(r.id, r.payload) for r in rows]
+QUEUE = LeasedQueue(
+    CrmDelivery, order_by=(CrmDelivery.next_attempt_at, CrmDelivery.id), attempts=CrmDelivery.attempts,
+    ready=lambda now: [and_(CrmDelivery.state == "pending", CrmDelivery.next_attempt_at <= now,
+                            lease_free(CrmDelivery, now))])
 
 
 def _attempt(adapter: CrmAdapter, delivery_id: str, payload: dict) -> CrmDeliveryError | None:
@@ -88,42 +67,21 @@ def _attempt(adapter: CrmAdapter, delivery_id: str, payload: dict) -> CrmDeliver
     return None
 
 
-def _record(db: Database, delivery_id: str, error: CrmDeliveryError | None, *, now: datetime,
-            policy: RetryPolicy, report: DeliveryReport) -> None:
-    with db.session() as session:
-        row = session.get(CrmDelivery, delivery_id)
-        row.updated_at = now
-        if error is None:
-            row.state, row.delivered_at = "delivered", now
-            report.delivered += 1
-        elif (delay := retry.retry_delay(attempts=row.attempts, max_attempts=policy.max_attempts,
-                                         permanent=error.permanent, base=policy.backoff_seconds,
-                                         cap=policy.backoff_cap_seconds, retry_after=error.retry_after)) is not None:
-            row.next_attempt_at = now + timedelta(seconds=delay)
-            row.last_error = error.reason
-            report.retried += 1
-        else:
-            row.state = "dead"
-            row.last_error = retry.give_up_reason(error.reason, permanent=error.permanent, attempts=row.attempts)
-            log.warning("CRM delivery %s for case %s is a dead letter: %s", row.id, row.case_id, row.last_error)
-            report.dead += 1
-        session.commit()
+def deliver_pending(db: Database, adapter: CrmAdapter, *, now: datetime | None = None, clock: Clock | None = None,
+                    policy: OutboxPolicy = OutboxPolicy(), worker: str | None = None) -> OutboxReport:
+    """One tick: lease what is due for this adapter, then tell the CRM row by row while the lease lasts."""
+    clock = clock or (lambda: now)
 
+    def call(claimed) -> tuple[CrmDeliveryError | None, None]:
+        delivery_id, payload = claimed
+        return _attempt(adapter, delivery_id, payload), None
 
-def deliver_pending(db: Database, adapter: CrmAdapter, *, now: datetime,
-                    policy: RetryPolicy = RetryPolicy()) -> DeliveryReport:
-    """One tick: lease what is due for this adapter, then deliver the rows one by one."""
-    report = DeliveryReport()
-    with db.session() as session:
-        claimed = claim_due(session, adapter=adapter.name, now=now, policy=policy)
-    report.claimed = len(claimed)
-    for delivery_id, payload in claimed:
-        try:
-            _record(db, delivery_id, _attempt(adapter, delivery_id, payload), now=now, policy=policy, report=report)
-        except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
-            log.exception("CRM delivery %s could not be recorded; it will be retried", delivery_id)
-            report.errors.append(f"{delivery_id}: {type(exc).__name__}")
-    return report
+    def delivered(session, row: CrmDelivery, _result) -> None:
+        row.delivered_at = row.updated_at
+
+    return drain(db, QUEUE, call, done_state="delivered", on_done=delivered, clock=clock, policy=policy,
+                 worker=worker or worker_name(), filters=(CrmDelivery.adapter == adapter.name,),
+                 returning=(CrmDelivery.id, CrmDelivery.payload))
 
 
 def dead_letters(session: Session, *, limit: int = 100) -> list[CrmDelivery]:
@@ -135,5 +93,6 @@ def dead_letters(session: Session, *, limit: int = 100) -> list[CrmDelivery]:
 def retry_dead_letter(session: Session, *, delivery: CrmDelivery, now: datetime) -> CrmDelivery:
     """A manager fixed the cause: the dead letter starts over with a full set of attempts, due now."""
     delivery.state, delivery.attempts, delivery.next_attempt_at, delivery.updated_at = "pending", 0, now, now
+    finished(delivery)
     session.flush()
     return delivery

@@ -1,10 +1,9 @@
 """The CRM outbox's HTTP edge: see the notices the CRM never took, and send one again once the cause is fixed."""
 from __future__ import annotations
 
-from aftercare.app import db_session, runtime
-from aftercare.auth import require_scope
-from aftercare.bodies import Blueprint
-from aftercare.errors import Problem
+from aftercare.core.bodies import Blueprint
+from aftercare.core.problems import Problem
+from aftercare.core.web import db_session, require_scope, runtime
 from followup.crm.models import CrmDelivery
 from followup.crm.outbox import dead_letters, retry_dead_letter
 from followup.crm.schemas import CrmDeliveryListSchema, CrmDeliverySchema, DeadLetterQuerySchema

@@ -10,7 +10,7 @@ import json
 
 import requests
 
-from aftercare.signing import sign
+from aftercare.core.signing import sign
 from followup.crm.base import ReopenNotice
 from followup.crm.http import call
 

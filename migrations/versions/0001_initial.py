@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 22:03:44.292365
 """
-from alembic import op
 import sqlalchemy as sa
-import aftercare.db
+from alembic import op
 
+import aftercare.core.db
 
 revision = '0001'
 down_revision = None
@@ -23,10 +23,10 @@ def upgrade() -> None:
     sa.Column('team', sa.String(length=128), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('load_value', sa.Float(), nullable=False),
-    sa.Column('load_as_of', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('load_as_of', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.Column('load_threshold', sa.Float(), nullable=False),
     sa.Column('consecutive_negative', sa.Integer(), nullable=False),
-    sa.Column('updated_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agents'))
     )
     with op.batch_alter_table('agents', schema=None) as batch_op:
@@ -38,8 +38,8 @@ def upgrade() -> None:
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('key_hash', sa.String(length=128), nullable=False),
     sa.Column('scopes', sa.JSON(), nullable=False),
-    sa.Column('created_at', aftercare.db.UTCDateTime(), nullable=False),
-    sa.Column('revoked_at', aftercare.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', aftercare.core.db.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', aftercare.core.db.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
     sa.UniqueConstraint('key_hash', name=op.f('uq_api_keys_key_hash'))
     )
@@ -55,7 +55,7 @@ def upgrade() -> None:
     sa.Column('locale', sa.String(length=35), nullable=True),
     sa.Column('consent_sms', sa.Boolean(), nullable=False),
     sa.Column('consent_email', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers'))
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
@@ -65,7 +65,7 @@ def upgrade() -> None:
     op.create_table('load_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('agent_id', sa.String(length=128), nullable=False),
-    sa.Column('at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('weight', sa.Float(), nullable=False),
     sa.Column('parts', sa.JSON(), nullable=False),
@@ -80,7 +80,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=320), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
-    sa.Column('opted_out_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('opted_out_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('address', name=op.f('pk_opt_outs'))
     )
     op.create_table('queue_items',
@@ -95,9 +95,9 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('routing_reason', sa.Text(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('available_at', aftercare.db.UTCDateTime(), nullable=False),
-    sa.Column('created_at', aftercare.db.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('available_at', aftercare.core.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', aftercare.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_queue_items'))
     )
     with op.batch_alter_table('queue_items', schema=None) as batch_op:
@@ -111,7 +111,7 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response', sa.JSON(), nullable=False),
-    sa.Column('received_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('received_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_webhook_events'))
     )
     op.create_table('cases',
@@ -124,11 +124,11 @@ def upgrade() -> None:
     sa.Column('journey_stage', sa.String(length=64), nullable=True),
     sa.Column('category', sa.String(length=64), nullable=True),
     sa.Column('reopen_reason', sa.Text(), nullable=True),
-    sa.Column('reopened_at', aftercare.db.UTCDateTime(), nullable=True),
-    sa.Column('closed_at', aftercare.db.UTCDateTime(), nullable=True),
-    sa.Column('loop_closed_at', aftercare.db.UTCDateTime(), nullable=True),
-    sa.Column('created_at', aftercare.db.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('reopened_at', aftercare.core.db.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', aftercare.core.db.UTCDateTime(), nullable=True),
+    sa.Column('loop_closed_at', aftercare.core.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', aftercare.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_cases_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases'))
     )
@@ -146,8 +146,8 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('journey_stage', sa.String(length=64), nullable=True),
     sa.Column('category', sa.String(length=64), nullable=True),
-    sa.Column('started_at', aftercare.db.UTCDateTime(), nullable=True),
-    sa.Column('ended_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('started_at', aftercare.core.db.UTCDateTime(), nullable=True),
+    sa.Column('ended_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.Column('escalated_from_bot', sa.Boolean(), nullable=False),
     sa.Column('resolution', sa.String(length=16), nullable=False),
     sa.Column('customer_sentiment', sa.Float(), nullable=True),
@@ -156,14 +156,14 @@ def upgrade() -> None:
     sa.Column('refund_or_credit_decision', sa.Boolean(), nullable=False),
     sa.Column('irreversible_action', sa.Boolean(), nullable=False),
     sa.Column('commitment_text', sa.Text(), nullable=True),
-    sa.Column('commitment_due_at', aftercare.db.UTCDateTime(), nullable=True),
+    sa.Column('commitment_due_at', aftercare.core.db.UTCDateTime(), nullable=True),
     sa.Column('triage_decision', sa.String(length=32), nullable=False),
     sa.Column('triage_scores', sa.JSON(), nullable=False),
     sa.Column('triage_reasons', sa.JSON(), nullable=False),
     sa.Column('important', sa.Boolean(), nullable=False),
     sa.Column('held_out', sa.Boolean(), nullable=False),
     sa.Column('schedule_reasons', sa.JSON(), nullable=False),
-    sa.Column('created_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_interactions_case_id_cases')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_interactions_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_interactions'))
@@ -185,19 +185,19 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=300), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('due_at', aftercare.db.UTCDateTime(), nullable=False),
-    sa.Column('lease_until', aftercare.db.UTCDateTime(), nullable=True),
+    sa.Column('due_at', aftercare.core.db.UTCDateTime(), nullable=False),
+    sa.Column('lease_until', aftercare.core.db.UTCDateTime(), nullable=True),
     sa.Column('claimed_by', sa.String(length=128), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('important', sa.Boolean(), nullable=False),
     sa.Column('reply_token', sa.String(length=64), nullable=False),
     sa.Column('provider_message_id', sa.String(length=128), nullable=True),
-    sa.Column('sent_at', aftercare.db.UTCDateTime(), nullable=True),
-    sa.Column('delivered_at', aftercare.db.UTCDateTime(), nullable=True),
-    sa.Column('replied_at', aftercare.db.UTCDateTime(), nullable=True),
+    sa.Column('sent_at', aftercare.core.db.UTCDateTime(), nullable=True),
+    sa.Column('delivered_at', aftercare.core.db.UTCDateTime(), nullable=True),
+    sa.Column('replied_at', aftercare.core.db.UTCDateTime(), nullable=True),
     sa.Column('state_reason', sa.Text(), nullable=True),
-    sa.Column('created_at', aftercare.db.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', aftercare.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_checkins_case_id_cases')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_checkins_customer_id_customers')),
     sa.ForeignKeyConstraint(['interaction_id'], ['interactions.id'], name=op.f('fk_checkins_interaction_id_interactions')),
@@ -223,7 +223,7 @@ def upgrade() -> None:
     sa.Column('confidence', sa.Float(), nullable=False),
     sa.Column('reasons', sa.JSON(), nullable=False),
     sa.Column('action', sa.Text(), nullable=True),
-    sa.Column('received_at', aftercare.db.UTCDateTime(), nullable=False),
+    sa.Column('received_at', aftercare.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_replies_case_id_cases')),
     sa.ForeignKeyConstraint(['checkin_id'], ['checkins.id'], name=op.f('fk_replies_checkin_id_checkins')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_replies'))

@@ -3,9 +3,10 @@
 Revision ID: 0003
 Revises: 0002
 """
-from alembic import op
 import sqlalchemy as sa
-import aftercare.db
+from alembic import op
+
+import aftercare.core.db
 
 revision = "0003"
 down_revision = "0002"
@@ -15,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("agents") as batch:
-        batch.add_column(sa.Column("state_changed_at", aftercare.db.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("state_changed_at", aftercare.core.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table("load_events") as batch:
         batch.add_column(sa.Column("team", sa.String(length=128), nullable=True))
         batch.add_column(sa.Column("facts", sa.JSON(), nullable=True))
@@ -33,7 +34,7 @@ def upgrade() -> None:
         sa.Column("rules", sa.JSON(), nullable=False),
         sa.Column("author", sa.String(length=200), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("created_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_break_rule_sets")),
         sa.UniqueConstraint("scope", "version", name="uq_break_rule_sets_scope_version"),
     )
@@ -50,18 +51,18 @@ def upgrade() -> None:
         sa.Column("request_reasons", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
-        sa.Column("requested_at", aftercare.db.UTCDateTime(), nullable=False),
-        sa.Column("retry_at", aftercare.db.UTCDateTime(), nullable=True),
-        sa.Column("granted_at", aftercare.db.UTCDateTime(), nullable=True),
-        sa.Column("ready_at", aftercare.db.UTCDateTime(), nullable=True),
-        sa.Column("started_at", aftercare.db.UTCDateTime(), nullable=True),
-        sa.Column("ends_at", aftercare.db.UTCDateTime(), nullable=True),
-        sa.Column("ended_at", aftercare.db.UTCDateTime(), nullable=True),
+        sa.Column("requested_at", aftercare.core.db.UTCDateTime(), nullable=False),
+        sa.Column("retry_at", aftercare.core.db.UTCDateTime(), nullable=True),
+        sa.Column("granted_at", aftercare.core.db.UTCDateTime(), nullable=True),
+        sa.Column("ready_at", aftercare.core.db.UTCDateTime(), nullable=True),
+        sa.Column("started_at", aftercare.core.db.UTCDateTime(), nullable=True),
+        sa.Column("ends_at", aftercare.core.db.UTCDateTime(), nullable=True),
+        sa.Column("ended_at", aftercare.core.db.UTCDateTime(), nullable=True),
         sa.Column("end_reason", sa.Text(), nullable=True),
         sa.Column("was_deferred", sa.Boolean(), nullable=False),
         sa.Column("queue_item_id", sa.String(length=64), nullable=True),
         sa.Column("escalation_item_id", sa.String(length=64), nullable=True),
-        sa.Column("updated_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_breaks")),
     )
     with op.batch_alter_table("breaks") as batch:
@@ -81,11 +82,11 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("minutes", sa.Integer(), nullable=False),
         sa.Column("start", sa.String(length=16), nullable=False),
-        sa.Column("starts_at", aftercare.db.UTCDateTime(), nullable=True),
-        sa.Column("retry_at", aftercare.db.UTCDateTime(), nullable=True),
+        sa.Column("starts_at", aftercare.core.db.UTCDateTime(), nullable=True),
+        sa.Column("retry_at", aftercare.core.db.UTCDateTime(), nullable=True),
         sa.Column("escalate_to", sa.String(length=100), nullable=True),
         sa.Column("reasons", sa.JSON(), nullable=False),
-        sa.Column("decided_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("decided_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["break_id"], ["breaks.id"], name=op.f("fk_break_decisions_break_id_breaks")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_break_decisions")),
     )
@@ -103,10 +104,10 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("next_attempt_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", aftercare.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", aftercare.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_routing_commands")),
     )
     with op.batch_alter_table("routing_commands") as batch:

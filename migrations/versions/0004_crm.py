@@ -3,9 +3,10 @@
 Revision ID: 0004
 Revises: 0003
 """
-from alembic import op
 import sqlalchemy as sa
-import aftercare.db  # noqa: F401
+from alembic import op
+
+import aftercare.core.db  # noqa: F401
 
 revision = "0004"
 down_revision = "0003"
@@ -22,11 +23,11 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("next_attempt_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", aftercare.db.UTCDateTime(), nullable=False),
-        sa.Column("delivered_at", aftercare.db.UTCDateTime(), nullable=True),
-        sa.Column("updated_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", aftercare.core.db.UTCDateTime(), nullable=False),
+        sa.Column("delivered_at", aftercare.core.db.UTCDateTime(), nullable=True),
+        sa.Column("updated_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_crm_deliveries_case_id_cases")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_deliveries")),
     )
@@ -43,17 +44,17 @@ def upgrade() -> None:
         sa.Column("agent_name", sa.String(length=200), nullable=True),
         sa.Column("team", sa.String(length=128), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("due_at", aftercare.db.UTCDateTime(), nullable=False),
-        sa.Column("remind_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("due_at", aftercare.core.db.UTCDateTime(), nullable=False),
+        sa.Column("remind_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("state_reason", sa.Text(), nullable=True),
-        sa.Column("reminded_at", aftercare.db.UTCDateTime(), nullable=True),
+        sa.Column("reminded_at", aftercare.core.db.UTCDateTime(), nullable=True),
         sa.Column("reminder_item_id", sa.String(length=64), nullable=True),
-        sa.Column("kept_at", aftercare.db.UTCDateTime(), nullable=True),
-        sa.Column("escalated_at", aftercare.db.UTCDateTime(), nullable=True),
+        sa.Column("kept_at", aftercare.core.db.UTCDateTime(), nullable=True),
+        sa.Column("escalated_at", aftercare.core.db.UTCDateTime(), nullable=True),
         sa.Column("escalation_item_id", sa.String(length=64), nullable=True),
-        sa.Column("created_at", aftercare.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", aftercare.core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_commitments_case_id_cases")),
         sa.ForeignKeyConstraint(["interaction_id"], ["interactions.id"],
                                 name=op.f("fk_commitments_interaction_id_interactions")),

@@ -3,9 +3,10 @@
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op
 import sqlalchemy as sa
-import aftercare.db  # noqa: F401
+from alembic import op
+
+import aftercare.core.db  # noqa: F401
 
 revision = "0005"
 down_revision = "0004"
@@ -19,8 +20,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("username", sa.String(length=150), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("created_at", aftercare.db.UTCDateTime(), nullable=False),
-        sa.Column("last_sign_in_at", aftercare.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", aftercare.core.db.UTCDateTime(), nullable=False),
+        sa.Column("last_sign_in_at", aftercare.core.db.UTCDateTime(), nullable=True),
         sa.Column("session_nonce", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_managers")),
         sa.UniqueConstraint("username", name=op.f("uq_managers_username")),
@@ -30,7 +31,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("username", sa.String(length=150), nullable=False),
         sa.Column("ip", sa.String(length=64), nullable=False),
-        sa.Column("at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_manager_sign_in_failures")),
     )
     op.create_index("ix_manager_sign_in_failures_key", "manager_sign_in_failures", ["username", "ip", "at"])
@@ -39,9 +40,9 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.String(length=128), nullable=False),
         sa.Column("customer_id", sa.String(length=128), nullable=False),
-        sa.Column("occurred_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("occurred_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("received_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("received_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_churn_events")),
         sa.UniqueConstraint("event_id", name=op.f("uq_churn_events_event_id")),
     )
@@ -56,8 +57,8 @@ def upgrade() -> None:
         sa.Column("team", sa.String(length=128), nullable=True),
         sa.Column("journey_stage", sa.String(length=64), nullable=True),
         sa.Column("category", sa.String(length=64), nullable=True),
-        sa.Column("occurred_at", aftercare.db.UTCDateTime(), nullable=False),
-        sa.Column("received_at", aftercare.db.UTCDateTime(), nullable=False),
+        sa.Column("occurred_at", aftercare.core.db.UTCDateTime(), nullable=False),
+        sa.Column("received_at", aftercare.core.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_events")),
         sa.UniqueConstraint("event_id", name=op.f("uq_contact_events_event_id")),
     )

@@ -3,9 +3,10 @@
 Revision ID: 0006
 Revises: 0005
 """
-from alembic import op
 import sqlalchemy as sa
-import aftercare.db  # noqa: F401
+from alembic import op
+
+import aftercare.core.db  # noqa: F401
 
 revision = "0006"
 down_revision = "0005"
@@ -21,10 +22,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("customer_key", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("agent_key", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("claimed_by", sa.String(length=128), nullable=True))
-        batch_op.add_column(sa.Column("lease_until", aftercare.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("lease_until", aftercare.core.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("last_error", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("processed_at", aftercare.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("processed_at", aftercare.core.db.UTCDateTime(), nullable=True))
     _queued_index("ix_webhook_events_queued", ["received_at", "event_id"])
     for key in KEYS:
         _queued_index(f"ix_webhook_events_queued_{key}", [key, "received_at", "event_id"])

@@ -3,10 +3,10 @@
 Revision ID: 0009
 Revises: 0008
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-import aftercare.db
+import aftercare.core.db
 
 revision = "0009"
 down_revision = "0008"
@@ -16,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("last_used_at", aftercare.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("last_used_at", aftercare.core.db.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:

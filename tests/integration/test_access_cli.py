@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from aftercare.auth import hash_key
 from aftercare.models import ApiKey
-from tests.conftest import make_key
+from tests.support.factories import make_key
 
 PASSWORD, NEW_PASSWORD = "correct horse battery", "another long secret"
 

@@ -4,26 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
 
-from aftercare.schema import metadata
-from tests.conftest import DELETE, TEST_SECRET, interaction_event
-
-
-def row_counts(rt) -> dict[str, int]:
-    with rt.db.session() as session:
-        return {t.name: session.scalar(select(func.count()).select_from(t)) for t in metadata.sorted_tables
-                if t.name != "api_keys"}
-
-
-def assert_problem(resp, status: int, field: str | None = None):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    body = resp.get_json()
-    assert body["status"] == status and body["title"]
-    if field:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
+from tests.support.factories import DELETE, TEST_SECRET, interaction_event
+from tests.support.problems import assert_problem, row_counts
 
 
 @pytest.fixture
@@ -44,7 +27,7 @@ def test_forged_signature(post_event, rt, before):
 
 
 def test_signature_over_a_different_body(client, clock, rt, before):
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     good = json.dumps(interaction_event()).encode()
     header = sign(TEST_SECRET, good, int(clock.now.timestamp()))
@@ -62,8 +45,8 @@ def test_stale_timestamp(post_event, clock, rt, before):
 
 
 def test_rotation_accepts_either_secret(app, overrides, clock):
-    from aftercare import create_app
-    from aftercare.signing import sign
+    from aftercare.app import create_app
+    from aftercare.core.signing import sign
 
     overrides["crm"]["webhook_secret"] = "old_secret,new_secret"
     rotated = create_app(overrides)
@@ -171,7 +154,7 @@ def test_unknown_checkin_id(client, read_headers, manager_headers, rt, before):
 
 
 def test_wrong_scope(client, read_headers, rt, before, app):
-    from tests.conftest import make_key
+    from tests.support.factories import make_key
 
     checkin_id = client.get("/api/v1/checkins", headers=read_headers).get_json()["items"][0]["id"]
     assert_problem(client.post(f"/api/v1/checkins/{checkin_id}/send-now", headers=read_headers), 403)

@@ -11,10 +11,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from aftercare.signing import sign
-from tests.conftest import DELETE, TEST_SECRET, interaction_event
-from tests.integration.test_bad_input import assert_problem, row_counts
-from tests.integration.test_dashboard import csrf, manager, page, post_form, sign_in, signed_in  # noqa: F401
+from aftercare.core.signing import sign
+from tests.support.dashboard import csrf, page, post_form, sign_in
+from tests.support.factories import DELETE, TEST_SECRET, interaction_event
+from tests.support.problems import assert_problem, row_counts
 
 LIMIT = 1024 * 1024  # server.max_body_bytes (default)
 DEEP = 100_000  # deeper than any recursion limit
@@ -86,7 +86,7 @@ def test_chunked_form_over_the_limit_is_a_413(client, rt, before):
 
 @pytest.fixture
 def event_key(overrides):
-    from tests.integration.signers import configure_providers
+    from tests.support.signing import configure_providers
 
     return configure_providers(overrides)
 
@@ -277,7 +277,7 @@ def plain_strings(schema, prefix=""):
 
 
 def string_cases():
-    from aftercare.intake_schemas import SCHEMAS
+    from intake.schemas import SCHEMAS
 
     return [pytest.param(kind, dotted, length, id=f"{kind} {dotted}")
             for kind, schema in SCHEMAS.items() for dotted, length in plain_strings(schema()) if dotted != "type"]
@@ -318,7 +318,7 @@ def test_an_agent_id_longer_than_its_column_is_refused_where_it_would_be_stored(
                                         ({"From": "+447700900123", "Body": "STOP", "MessageSid": "SM" + "0" * 199},
                                          "MessageSid")])
 def test_twilio_fields_longer_than_their_columns_are_refused(event_key, client, rt, before, form, field):
-    from tests.integration.signers import twilio_request
+    from tests.support.signing import twilio_request
 
     raw, headers = twilio_request("/webhooks/twilio/sms", form)
     assert_problem(client.post("/webhooks/twilio/sms", data=raw, headers=headers), 422, field)
@@ -336,7 +336,7 @@ def test_inbound_email_with_an_impossible_sender_or_message_id_is_stored_without
     from sqlalchemy import select
 
     from followup.models import Reply
-    from tests.integration.signers import inbound_headers
+    from tests.support.signing import inbound_headers
 
     resp = client.post("/webhooks/sendgrid/inbound", data=fields, headers=inbound_headers(),
                        content_type="multipart/form-data")
@@ -352,9 +352,9 @@ def test_schema_lengths_come_from_the_columns():
     the narrowest column it is stored in."""
     from marshmallow import fields, validate
 
-    from aftercare.intake_schemas import SCHEMAS
     from followup.models import Customer
     from followup.outcome_models import ContactEvent
+    from intake.schemas import SCHEMAS
 
     contacted = SCHEMAS["customer.contacted"]()
     stage = contacted.fields["journey_stage"]
@@ -426,14 +426,14 @@ def test_database_errors_never_log_bound_or_row_values(app, client, caplog):
     PostgreSQL quotes back (`DETAIL: Key (address)=(…) already exists`)."""
     from sqlalchemy import insert
 
-    from aftercare.logs import JsonFormatter, MaskingFormatter
+    from aftercare.core.logs import JsonFormatter, MaskingFormatter
     from followup.models import OptOut
 
     marker = "Secret Customer Name"
 
     @app.route("/fails-in-the-database")
     def fails():
-        from aftercare.app import db_session
+        from aftercare.core.web import db_session
 
         row = {"address": marker, "channel": "email", "source": f"{marker} asked"}
         db_session().execute(insert(OptOut).values(**row))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 import followup.commitments as commitments
 from followup.commitment_models import Commitment
 from followup.commitments import process_commitments
-from tests.conftest import interaction_event
+from tests.support.factories import interaction_event
 
 PROMISE = "I will update you by 3 pm"
 DUE = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)

@@ -29,7 +29,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
-from tests.conftest import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN, interaction_event
+from tests.support.factories import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN, interaction_event
 
 ROOT = Path(__file__).resolve().parents[2]
 N_CHECKINS = int(os.environ.get("AFTERCARE_CRASH_CHECKINS", "10000"))
@@ -44,7 +44,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def engine(database_url):
-    from aftercare.schema import metadata
+    from aftercare.model_registry import metadata
 
     engine = create_engine(database_url)
     _empty(engine, metadata)
@@ -64,7 +64,7 @@ def threaded_twilio():
     """The fake Twilio on a threaded pytest-httpserver (four workers call it at once)."""
     from pytest_httpserver import HTTPServer
 
-    from tests.fakes import FakeTwilio
+    from tests.support.fakes import FakeTwilio
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
@@ -191,7 +191,7 @@ def _post_through_crashes(port: int, tasks: list[list[dict]], crash: Callable[[r
         -> tuple[dict[str, dict], Counter]:
     """Post each task's events in order (8 tasks at a time), retrying any whose answer was not seen, while
     `crash` SIGKILLs things SERVER_CRASHES times at random moments."""
-    from aftercare.signing import sign
+    from aftercare.core.signing import sign
 
     answers: dict[str, dict] = {}
     attempts = Counter()
@@ -241,8 +241,8 @@ def _crash_events(n: int, **changes) -> list[dict]:
 
 
 def test_retried_webhooks_across_server_crashes_record_each_event_once(engine, database_url, tmp_path):
-    from aftercare.models import WebhookEvent
     from followup.models import CheckIn, Interaction
+    from intake.models import WebhookEvent
 
     env = _env(database_url, tmp_path, scheduler__enabled="false")
     server = Gunicorn(env, _free_port(), tmp_path / "gunicorn.log")
@@ -276,8 +276,8 @@ def test_queued_intake_across_server_and_worker_crashes_acts_on_each_event_once_
     Every third case also gets a case.updated right behind its interaction.closed (same poster, so the CRM's
     order): acted on in order, it cancels the check-in; out of order it would find no case and cancel nothing.
     """
-    from aftercare.models import WebhookEvent
     from followup.models import CheckIn, Interaction
+    from intake.models import WebhookEvent
 
     env = _env(database_url, tmp_path, scheduler__enabled="false", crm__intake_mode="queued",
                scheduler__tick_seconds=0.2, scheduler__lease_seconds=5, crm__intake_batch_size=25)

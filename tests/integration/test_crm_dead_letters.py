@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_key
-from tests.integration.reopen_helpers import assert_problem, deliver, only_delivery, reopen_via_reply, snapshot
+from tests.support.factories import make_key
+from tests.support.problems import assert_problem
+from tests.support.reopen import deliver, only_delivery, reopen_via_reply, snapshot
 
 PATH = "/crm/reopened"
 
@@ -66,7 +67,7 @@ def test_retrying_what_is_not_dead_is_409(dead, client, rt, clock, httpserver, m
 
     httpserver.clear()
     httpserver.expect_request(PATH, method="POST").respond_with_json({"ok": True})
-    assert deliver(rt, clock).delivered == 1
+    assert deliver(rt, clock).done == 1
     delivered = snapshot(rt)
     assert "delivered" in assert_problem(client.post(f"/api/v1/crm/dead-letters/{dead}/retry",
                                                      headers=manager_headers), 409)["detail"]

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from aftercare.signing import verify
+from aftercare.core.signing import verify
 from followup.crm import CrmDeliveryError, ReopenNotice, WebhookCrm
-from tests.integration.reopen_helpers import STILL_BROKEN, deliver, deliveries, only_delivery, reopen_via_reply
+from tests.support.reopen import STILL_BROKEN, deliver, deliveries, only_delivery, reopen_via_reply
 
 SIGNING_SECRET = "whsec_outbound_test"
 PATH = "/crm/reopened"
@@ -39,7 +39,7 @@ def test_reopen_is_posted_signed_after_the_reply_commits(reopen, rt, clock, http
     assert (row.adapter, row.state, row.attempts) == ("webhook", "pending", 0)
 
     report = deliver(rt, clock)
-    assert (report.claimed, report.delivered) == (1, 1)
+    assert (report.claimed, report.done) == (1, 1)
     [(request, _response)] = httpserver.log
     payload = signed_payload(request)
     assert request.headers["Content-Type"] == "application/json"
@@ -75,7 +75,7 @@ def test_server_errors_are_retried_with_backoff_until_delivered(reopen, rt, cloc
         clock.now = row.next_attempt_at
     assert 15 <= waits[0] <= 30 and 30 <= waits[1] <= 60
 
-    assert deliver(rt, clock).delivered == 1
+    assert deliver(rt, clock).done == 1
     row = only_delivery(rt)
     assert (row.state, row.attempts) == ("delivered", 3)
     assert len(httpserver.log) == 3
@@ -111,7 +111,7 @@ def test_dead_letter_after_max_attempts_then_a_manager_retry_delivers(reopen, rt
 
     httpserver.clear()
     httpserver.expect_request(PATH, method="POST").respond_with_json({"ok": True})
-    assert deliver(rt, clock).delivered == 1
+    assert deliver(rt, clock).done == 1
     assert only_delivery(rt).state == "delivered"
     assert client.get("/api/v1/crm/dead-letters", headers=read_headers).get_json()["items"] == []
 
@@ -145,7 +145,7 @@ def test_a_crm_outage_never_blocks_or_loses_a_reopen(reopen, rt, clock, client, 
 
 
 def test_webhook_adapter_needs_its_url_and_secret(overrides):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["crm"]["webhook_url"] = ""
     with pytest.raises(ValueError, match="webhook_url"):

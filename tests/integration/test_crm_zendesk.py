@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from tests.integration.reopen_helpers import STILL_BROKEN, deliver, only_delivery, reopen_via_reply
+from tests.support.reopen import STILL_BROKEN, deliver, only_delivery, reopen_via_reply
 
 TICKET = "4321"
 TICKET_PATH = f"/api/v2/tickets/{TICKET}.json"
@@ -32,7 +32,7 @@ def test_reopen_sets_the_ticket_open_with_an_internal_note(reopen, rt, clock, ht
     httpserver.expect_oneshot_request(TICKET_PATH, method="PUT", headers={"Authorization": AUTH}).respond_with_json(
         {"ticket": {"id": int(TICKET), "status": "open"}})
     outcome = reopen()
-    assert deliver(rt, clock).delivered == 1
+    assert deliver(rt, clock).done == 1
     httpserver.check_assertions()
     [(request, _response)] = httpserver.log
     assert request.headers["Content-Type"] == "application/json"
@@ -62,7 +62,7 @@ def test_rate_limit_honours_retry_after_and_server_errors_retry(reopen, rt, cloc
     row = only_delivery(rt)
     assert "502" in row.last_error and row.state == "pending"
     clock.now = row.next_attempt_at
-    assert deliver(rt, clock).delivered == 1
+    assert deliver(rt, clock).done == 1
     assert (only_delivery(rt).state, only_delivery(rt).attempts) == ("delivered", 3)
     httpserver.check_assertions()
 

@@ -10,44 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from followup.dispatch import dispatch_due
-from tests.conftest import interaction_event
-
-PASSWORD = "correct horse battery"
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-@pytest.fixture
-def manager(app, clock):
-    from aftercare.managers import create_manager
-
-    with app.extensions["aftercare"].db.session() as session:
-        return create_manager(session=session, username="Dana", password=PASSWORD, now=clock.now).username
-
-
-def sign_in(client, username="dana", password=PASSWORD, *, next_url="", **kwargs):
-    token = csrf(client.get("/dashboard/sign-in").get_data(as_text=True))
-    return client.post("/dashboard/sign-in", data={"csrf_token": token, "username": username, "password": password,
-                                                   "next": next_url}, **kwargs)
-
-
-@pytest.fixture
-def signed_in(client, manager):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-def page(client, url: str) -> str:
-    resp = client.get(url)
-    assert resp.status_code == 200, (url, resp.status_code, resp.get_data(as_text=True)[:500])
-    return resp.get_data(as_text=True)
-
-
-def post_form(client, url: str, data: dict, *, form_page: str | None = None):
-    token = csrf(page(client, form_page or url))
-    return client.post(url, data={"csrf_token": token, **data})
+from tests.support.dashboard import PASSWORD, csrf, page, post_form, sign_in
+from tests.support.factories import interaction_event
 
 
 def test_pages_need_a_signed_in_manager(client):
@@ -144,7 +108,7 @@ def test_every_form_post_needs_the_csrf_token(signed_in):
 
 
 def test_security_headers(signed_in):
-    from tests.integration.page_headers import assert_protected_page
+    from tests.support.pages import assert_protected_page
 
     assert_protected_page(signed_in.get("/dashboard/load"))
     static = signed_in.get("/dashboard/static/live.js")

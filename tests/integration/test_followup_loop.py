@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from followup.dispatch import dispatch_due
-from tests.conftest import interaction_event
+from tests.support.factories import interaction_event
 
 
 def _dispatch(rt, clock):
@@ -108,3 +108,15 @@ def test_reply_to_customer_with_no_checkin_is_stored_unmatched(app, rt, client, 
         session.commit()
     items = client.get("/api/v1/replies?unmatched=true", headers=read_headers).get_json()["items"]
     assert [i["text"] for i in items] == ["who is this?"]
+
+
+def test_a_customer_without_a_locale_gets_the_configured_default_language(overrides, request):
+    """followup.default_locale decides when the CRM sends no locale (it used to be read by nothing)."""
+    from tests.support.factories import DELETE
+
+    overrides.setdefault("followup", {})["default_locale"] = "es"
+    post_event, client = request.getfixturevalue("post_event"), request.getfixturevalue("client")
+    headers = request.getfixturevalue("read_headers")
+    checkin = post_event(interaction_event(**{"customer.locale": DELETE})).get_json()["checkin"]
+    stored = client.get(f"/api/v1/checkins/{checkin['id']}", headers=headers).get_json()
+    assert stored["body"].startswith("Hola Sam"), stored["body"]

@@ -10,10 +10,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from aftercare.intake_queue import apply_queued
-from aftercare.models import WebhookEvent
 from followup.models import CheckIn, Interaction
-from tests.conftest import interaction_event, make_key
+from intake.models import WebhookEvent
+from intake.queue import apply_queued
+from tests.support.factories import interaction_event, make_key
 
 
 @pytest.fixture
@@ -47,8 +47,8 @@ def test_queued_202_carries_the_triage_and_a_link_and_acts_on_nothing_yet(post_e
 
 def test_a_worker_then_acts_on_it_with_the_same_result_inline_mode_gives(post_event, rt, client, read_headers,
                                                                          database_url, tmp_path, clock):
-    from aftercare import create_app
-    from aftercare.signing import sign
+    from aftercare.app import create_app
+    from aftercare.core.signing import sign
 
     event = interaction_event()
     door = post_event(event).get_json()
@@ -140,7 +140,7 @@ def test_an_event_the_worker_must_refuse_is_failed_with_its_problem_and_can_be_q
 
 def test_an_unexpected_error_is_retried_then_failed_and_holds_up_only_its_own_case(post_event, rt, monkeypatch,
                                                                                    clock):
-    import aftercare.intake_handlers as handlers
+    import intake.service as handlers
 
     real = handlers.HANDLERS["interaction.closed"]
 
@@ -211,7 +211,7 @@ def test_the_queue_list_is_oldest_first_and_needs_a_read_or_manager_key(post_eve
 
 
 def test_an_unknown_intake_mode_refuses_to_start(overrides):
-    from aftercare import create_app
+    from aftercare.app import create_app
     from config.settings import SettingsError
 
     overrides["crm"]["intake_mode"] = "later"
@@ -240,30 +240,34 @@ def test_retention_drops_the_payload_of_old_failed_events_only(post_event, rt, c
 
 
 def claim(rt, worker, now, max_attempts=5):
-    from aftercare.intake_queue import ApplyReport, _claim
+    from intake.queue import ApplyReport, claim
 
-    return _claim(rt.db, worker=worker, now=now, batch_size=10, lease_seconds=60, max_attempts=max_attempts,
-                  report=ApplyReport())
+    return claim(rt.db, worker=worker, now=now, batch_size=10, lease_seconds=60, max_attempts=max_attempts,
+                 report=ApplyReport())
 
 
-def act(rt, event_id, worker, now):
-    from aftercare.intake_queue import ApplyReport, _apply_one
+def act(rt, lease, event_id, now):
+    from intake.queue import ApplyReport, apply_one
 
     report = ApplyReport()
-    _apply_one(rt.db, event_id, worker=worker, ctx=rt.followup, now=now, max_attempts=5, report=report)
+    apply_one(rt.db, lease, event_id, ctx=rt.followup, now=now, max_attempts=5, report=report)
     return report
 
 
-def test_a_killed_workers_lease_runs_out_and_only_the_worker_holding_it_acts(post_event, rt, clock):
+@pytest.mark.parametrize("second_worker", ["alive", "dead"])
+def test_a_killed_workers_lease_runs_out_and_only_the_claim_holding_it_acts(post_event, rt, clock, second_worker):
+    """The same worker claiming again after its own lease ran out is a new owner too (a token per claim)."""
     event = interaction_event()
     post_event(event)
-    assert claim(rt, "dead", clock.now) == [event["event_id"]]
+    first = claim(rt, "dead", clock.now)
+    assert first.ids == [event["event_id"]]
     assert apply(rt, worker="alive", lease_seconds=60).total == 0  # leased: not ready yet
     clock.advance(seconds=61)
-    assert claim(rt, "alive", clock.now) == [event["event_id"]]  # the lease ran out: taken over
-    assert act(rt, event["event_id"], "dead", clock.now).total == 0  # the first worker wakes: no longer its own
+    second = claim(rt, second_worker, clock.now)
+    assert second.ids == [event["event_id"]]  # the lease ran out: taken over
+    assert act(rt, first, event["event_id"], clock.now).total == 0  # the first claim wakes: no longer its own
     assert count(rt, Interaction) == 0 and count(rt, WebhookEvent, WebhookEvent.state == "queued") == 1
-    assert act(rt, event["event_id"], "alive", clock.now).processed == 1
+    assert act(rt, second, event["event_id"], clock.now).processed == 1
     assert count(rt, Interaction) == 1 and count(rt, CheckIn) == 1
     with rt.db.session() as session:
         row = session.get(WebhookEvent, event["event_id"])
@@ -275,9 +279,9 @@ def test_an_event_that_keeps_killing_its_worker_runs_out_of_attempts(post_event,
     event = interaction_event()
     post_event(event)
     for _ in range(2):
-        assert claim(rt, "doomed", clock.now, max_attempts=2) == [event["event_id"]]
+        assert claim(rt, "doomed", clock.now, max_attempts=2).ids == [event["event_id"]]
         clock.advance(seconds=61)  # the worker died on it; the lease runs out
-    assert claim(rt, "next", clock.now, max_attempts=2) == []
+    assert claim(rt, "next", clock.now, max_attempts=2).ids == []
     with rt.db.session() as session:
         row = session.get(WebhookEvent, event["event_id"])
         assert (row.state, row.status_code, row.attempts) == ("failed", 500, 2)
@@ -288,7 +292,7 @@ def test_an_event_that_keeps_killing_its_worker_runs_out_of_attempts(post_event,
 
 @pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # the clash the test provokes on purpose
 def test_an_error_at_commit_is_recorded_on_the_event_and_the_batch_goes_on(post_event, rt, clock, monkeypatch):
-    import aftercare.intake_handlers as handlers
+    import intake.service as handlers
 
     real = handlers.HANDLERS["interaction.closed"]
 
@@ -320,11 +324,13 @@ def test_a_customer_event_waits_for_that_customers_earlier_interaction_on_anothe
     post_event(closed)
     clock.advance(seconds=1)
     post_event(contacted)
-    assert claim(rt, "w1", clock.now) == [closed["event_id"]]  # the contact waits behind its customer's event
-    assert claim(rt, "w2", clock.now) == []
-    act(rt, closed["event_id"], "w1", clock.now)
-    assert claim(rt, "w2", clock.now) == ["evt_contacted"]
-    act(rt, "evt_contacted", "w2", clock.now)
+    first = claim(rt, "w1", clock.now)
+    assert first.ids == [closed["event_id"]]  # the contact waits behind its customer's event
+    assert claim(rt, "w2", clock.now).ids == []
+    act(rt, first, closed["event_id"], clock.now)
+    second = claim(rt, "w2", clock.now)
+    assert second.ids == ["evt_contacted"]
+    act(rt, second, "evt_contacted", clock.now)
     with rt.db.session() as session:
         assert session.scalars(select(CheckIn.state)).one() == "cancelled"  # as inline: contact cancels it
 

@@ -21,16 +21,27 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import select
 
 from followup.crm.models import CrmDelivery
 from followup.models import CheckIn
-from tests.conftest import TEST_SECRET, TestClock as ManualClock, interaction_event, make_key
-from tests.integration.reopen_helpers import reopen_via_reply
-from tests.integration.signers import (INBOUND_DOMAIN, configure_providers, crm_headers, enable_taskrouter,
-                                       event_request, inbound_headers, twilio_request)
+from tests.support.factories import TEST_SECRET, TestClock as ManualClock, interaction_event, make_key
+from tests.support.reopen import reopen_via_reply
+from tests.support.signing import (
+    INBOUND_DOMAIN,
+    configure_providers,
+    crm_headers,
+    enable_taskrouter,
+    event_request,
+    inbound_headers,
+    twilio_request,
+)
 
 EXAMPLES = int(os.environ.get("AFTERCARE_SCHEMATHESIS_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -42,7 +53,7 @@ VARIANTS = ("valid", "known-ids", "invalid", "forged")
 
 def _spec() -> dict:
     """The spec as the app serves it, read once at collection so each operation is a test of its own."""
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"database": {"url": f"sqlite:///{tmp}/spec.db"}, "crm": {"webhook_secret": TEST_SECRET},
@@ -87,8 +98,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(database_url, tmp_path_factory):
-    from aftercare import create_app
-    from aftercare.schema import metadata
+    from aftercare.app import create_app
+    from aftercare.model_registry import metadata
 
     overrides = {"database": {"url": database_url}, "crm": {"webhook_secret": TEST_SECRET},
                  "server": {"instance_dir": str(tmp_path_factory.mktemp("instance"))},

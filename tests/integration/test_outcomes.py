@@ -11,7 +11,7 @@ from sqlalchemy import select
 from followup.dispatch import dispatch_due
 from followup.outcome_models import ChurnEvent, ContactEvent
 from followup.policy import in_control_group
-from tests.conftest import interaction_event
+from tests.support.factories import interaction_event
 
 URL = "/api/v1/metrics/outcomes"
 
@@ -178,7 +178,7 @@ def test_from_after_the_default_to_is_422(client, read_headers):
 
 
 def test_needs_read_or_manager_scope(app, client):
-    from tests.conftest import make_key
+    from tests.support.factories import make_key
 
     assert client.get(URL).status_code == 401
     crm = {"Authorization": f"Bearer {make_key(app, 'crm')}"}

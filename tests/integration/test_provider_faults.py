@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from followup.dispatch import DispatchConfig, dispatch_due
 from followup.models import CheckIn
-from tests.conftest import interaction_event
-from tests.fakes import twilio_error
+from tests.support.factories import interaction_event
+from tests.support.fakes import twilio_error
 
 N = 500
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 
 from followup.models import CheckIn
-from tests.conftest import interaction_event
-from tests.integration.reopen_helpers import deliver, only_delivery, reopen_via_reply, reply, sent_checkin
+from tests.support.factories import interaction_event
+from tests.support.reopen import deliver, only_delivery, reopen_via_reply, reply, sent_checkin
 from wellbeing.models import Agent
 
 
@@ -64,7 +64,7 @@ def test_builtin_crm_records_the_notice_and_marks_it_delivered(client, post_even
     reopen_via_reply(client, post_event, rt, clock, manager_headers)
     row = only_delivery(rt)
     assert (row.adapter, row.state, row.payload["case_id"]) == ("builtin", "pending", "case_77")
-    assert deliver(rt, clock).delivered == 1
+    assert deliver(rt, clock).done == 1
     assert only_delivery(rt).state == "delivered"
 
 
@@ -97,7 +97,7 @@ def test_the_scheduler_tick_delivers_notices_and_processes_commitments(app, clie
 
 def test_negative_reply_weighs_on_the_agent_who_handled_the_case(post_event, client, manager_headers, rt, clock):
     from followup.dispatch import dispatch_due
-    from tests.conftest import interaction_event
+    from tests.support.factories import interaction_event
 
     body = post_event(interaction_event()).get_json()
     before = body["agent_load"]["load"]

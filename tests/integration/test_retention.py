@@ -3,16 +3,16 @@ numbers stay; live or recent cases are untouched; a second run changes nothing; 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from aftercare.retention import REDACTED, purge
+from aftercare.retention import purge
 from followup.crm.models import CrmDelivery
 from followup.models import Case, CheckIn, Customer, Interaction, OptOut, Reply
-from tests.conftest import interaction_event
-from tests.integration.reopen_helpers import deliver, reopen_via_reply, reply, sent_checkin
+from followup.retention import REDACTED
+from tests.support.factories import interaction_event
+from tests.support.reopen import deliver, reopen_via_reply, reply, sent_checkin
 from wellbeing.models import QueueItem
 
 DAYS = 365

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from aftercare.logs import JsonFormatter, MaskingFormatter
-from tests.conftest import interaction_event, make_key
+from aftercare.core.logs import JsonFormatter, MaskingFormatter
+from tests.support.factories import interaction_event, make_key
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("crm", "agent", "manager", "read")
@@ -92,7 +92,7 @@ SIGNATURE_SCHEMES = {"crmSignature", "twilioSignature", "sendgridInbound", "send
 
 def _app_routes() -> tuple[set[tuple[str, str]], dict]:
     """(method, path template) of every route the app serves, and its OpenAPI document."""
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"database": {"url": f"sqlite:///{tmp}/routes.db"}, "crm": {"webhook_secret": "x"},
@@ -136,7 +136,7 @@ def test_openapi_documents_each_routes_access():
 @pytest.fixture
 def every_adapter(overrides):
     """Serve every route, including those only a configured adapter answers (the TaskRouter webhook)."""
-    from tests.integration.signers import configure_providers, enable_taskrouter
+    from tests.support.signing import configure_providers, enable_taskrouter
 
     configure_providers(overrides)
     enable_taskrouter(overrides)
@@ -211,12 +211,12 @@ def test_secrets_are_compared_in_constant_time():
                     offenders.append(f"{source.relative_to(ROOT)}:{number}: {line.strip()}")
     allowed = {"config/settings.py"}  # Secret.__eq__ compares settings with settings, never with a request
     offenders = [o for o in offenders if o.split(":")[0] not in allowed]
-    assert not offenders, "use hmac.compare_digest / aftercare.signing.safe_equals:\n" + "\n".join(offenders)
+    assert not offenders, "use hmac.compare_digest / aftercare.core.signing.safe_equals:\n" + "\n".join(offenders)
 
 
 @pytest.fixture
 def url_secret(overrides):
-    from tests.integration.signers import configure_providers
+    from tests.support.signing import configure_providers
 
     configure_providers(overrides)
     overrides["sendgrid"]["inbound_url_secret"] = "url-secret"
@@ -263,7 +263,7 @@ def test_validation_errors_name_the_field_without_echoing_contact_details(post_e
 
 
 def test_signature_errors_say_nothing_about_the_secret(post_event):
-    from tests.conftest import TEST_SECRET
+    from tests.support.factories import TEST_SECRET
 
     body = post_event(interaction_event(), secret="wrong").get_data(as_text=True)
     assert TEST_SECRET not in body and "wrong" not in body
@@ -277,8 +277,8 @@ def test_logs_mask_phones_and_emails_through_a_whole_loop(url_secret, client, po
                                                           manager_headers):
     """A CRM event, a console send (which logs the message), an SMS from a stranger, an email reply, a status
     callback: every record, as the JSON and the plain formatter write it, carries no full phone or email."""
-    from tests.integration.reopen_helpers import sent_checkin
-    from tests.integration.signers import inbound_headers, twilio_request
+    from tests.support.reopen import sent_checkin
+    from tests.support.signing import inbound_headers, twilio_request
 
     caplog.set_level(logging.DEBUG)
     sent_checkin(client, post_event, rt, clock, manager_headers)
@@ -305,7 +305,7 @@ def test_the_app_logs_through_a_masking_formatter():
 # -- /metrics and /docs access; API response headers ----------------------------------------------------------------
 
 def _app_with(overrides, clock, **server):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["server"].update(server)
     app = create_app(overrides)

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from followup.dispatch import DispatchConfig, dispatch_due
 from followup.models import CheckIn, OptOut
-from tests.conftest import interaction_event
-from tests.integration.page_headers import assert_protected_page
-from tests.integration.signers import event_request
+from tests.support.factories import interaction_event
+from tests.support.pages import assert_protected_page
+from tests.support.signing import event_request
 
 EMAIL_ONLY = {"customer.consent": {"sms": False, "email": True}}
 
@@ -137,6 +137,16 @@ def test_inbound_parse_strips_quotes_and_signatures(email_checkin, rt, clock, cl
     assert "wrote:" not in reply["text"] and "From:" not in reply["text"] and "Sent from my" not in reply["text"]
 
 
+def test_inbound_parse_with_nul_is_stored_without_it(email_checkin, rt, clock, client, read_headers):
+    """SendGrid retries what we refuse for days: NUL (which PostgreSQL text cannot hold) is dropped, the reply kept."""
+    dispatch(rt, clock)
+    resp = inbound(client, row(rt, email_checkin).reply_token, "still\x00 charging me twice",
+                   sender="Sam\x00 <sam@example.com>")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "stored"
+    case = client.get("/api/v1/cases/case_77", headers=read_headers).get_json()
+    assert case["replies"][0]["text"] == "still charging me twice"
+
+
 def test_inbound_parse_needs_auth_and_changes_nothing(email_checkin, rt, clock, client):
     dispatch(rt, clock)
     token = row(rt, email_checkin).reply_token
@@ -146,7 +156,7 @@ def test_inbound_parse_needs_auth_and_changes_nothing(email_checkin, rt, clock, 
 
 
 def test_inbound_parse_url_secret(overrides, fake_sendgrid, event_key, post_event, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["sendgrid"].update(inbound_user="", inbound_password="", inbound_url_secret="s3cret")
     app2 = create_app(overrides)
@@ -343,7 +353,7 @@ def test_a_spoofed_unsubscribe_cancels_nothing_and_needs_confirmation(email_chec
 
 def test_the_dashboard_inbox_shows_why_a_reply_was_not_acted_on(email_checkin, app, client, clock):
     from aftercare.managers import create_manager
-    from tests.integration.test_dashboard import PASSWORD, sign_in
+    from tests.support.dashboard import PASSWORD, sign_in
 
     parse_post(client, text="unsubscribe me from these emails")
     with app.extensions["aftercare"].db.session() as session:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import Secret, load_settings
+from config.settings import Secret, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def test_healthz_and_readyz(client):
 
 
 def test_readyz_reports_an_unmigrated_database(overrides, tmp_path):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["database"]["url"] = f"sqlite:///{tmp_path / 'empty.db'}"
     resp = create_app(overrides).test_client().get("/readyz")
@@ -115,8 +115,17 @@ def test_settings_layering_and_secrets_never_print(tmp_path):
     assert "tok_secret" not in repr(s) and "tok_secret" not in str(s.twilio)
 
 
+def test_an_entry_of_a_plain_table_set_by_environment_is_a_number():
+    """`wellbeing.weights` is a table, not typed fields: an env value used to reach the load model as text."""
+    s = load_settings(environ={"AFTERCARE_WELLBEING__WEIGHTS__BASE": "0.1", "AFTERCARE_SCHEDULER__BATCH_SIZE": "250"})
+    assert s.wellbeing.weights["base"] == 0.1 and s.scheduler.batch_size == 250
+    with pytest.raises(SettingsError, match="WEIGHTS__BASE"):
+        load_settings(environ={"AFTERCARE_WELLBEING__WEIGHTS__BASE": "heavy"})
+
+
 def test_settings_reject_bad_types_and_unknown_keys():
     import pytest
+
     from config.settings import SettingsError
 
     with pytest.raises(SettingsError, match="batch_size"):
@@ -126,10 +135,23 @@ def test_settings_reject_bad_types_and_unknown_keys():
 
 
 def test_logs_mask_phone_numbers_and_emails():
-    from aftercare.logs import mask_pii
+    from aftercare.core.logs import mask_pii
 
     masked = mask_pii("texted +447700900123 and mailed sam.carter@example.com at 2026-11-25 14:00:00")
     assert "+447700900123" not in masked and "sam.carter@" not in masked and "2026-11-25 14:00:00" in masked
+
+
+def test_json_logs_carry_no_terminal_colours_from_the_access_log():
+    """werkzeug styles the status code of its access lines; a JSON log line must stay plain text."""
+    import json
+    import logging
+
+    from aftercare.core.logs import JsonFormatter
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
+                               ("127.0.0.1", "GET /healthz HTTP/1.1", "\x1b[1m\x1b[33m404\x1b[0m"), None)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == '127.0.0.1 - - "GET /healthz HTTP/1.1" 404' and "\x1b" not in line["msg"]
 
 
 @pytest.mark.parametrize("written, shown", [
@@ -143,7 +165,7 @@ def test_logs_mask_phone_numbers_and_emails():
     ("dial +44-20-7946-0018 or +1 415 555 0123", "dial +**-**-****-**18 or +* *** *** **23"),
 ])
 def test_logs_mask_national_phone_formats_customers_write(written, shown):
-    from aftercare.logs import mask_pii
+    from aftercare.core.logs import mask_pii
 
     assert mask_pii(written) == shown
 
@@ -154,6 +176,6 @@ def test_logs_mask_national_phone_formats_customers_write(written, shown):
     "load 1.0234567891234", "request 550e8400-e29b-41d4-a716-046655440000", "checkin chk_3f2a0c1d9e8b7a6f5e4d",
 ])
 def test_log_masking_leaves_dates_counters_and_ids_alone(kept):
-    from aftercare.logs import mask_pii
+    from aftercare.core.logs import mask_pii
 
     assert mask_pii(kept) == kept

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug import Request, Response
 
-from tests.conftest import TWILIO_TOKEN
-from tests.integration.reopen_helpers import reopen_via_reply
-from tests.integration.test_bad_input import assert_problem, row_counts
-from tests.integration.wellbeing_helpers import ABUSIVE, TEAM, event_for, sign_in, status_event, tick
+from tests.support.factories import TWILIO_TOKEN
+from tests.support.problems import assert_problem, row_counts
+from tests.support.reopen import reopen_via_reply
+from tests.support.wellbeing import ABUSIVE, TEAM, event_for, sign_in, status_event, tick
 from wellbeing.models import QueueItem, RoutingCommand
 from wellbeing.routing import BuiltinRouting, RoutingAdapter, TaskRouterRouting
 
@@ -115,7 +115,7 @@ def test_both_adapters_implement_the_protocol(fake_taskrouter, rt):
 
 
 def test_missing_taskrouter_settings_fail_at_start_up(overrides):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["routing"] = {"adapter": "taskrouter"}
     with pytest.raises(ValueError, match="routing.taskrouter_workspace_sid"):

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from followup.dispatch import DispatchConfig, dispatch_due
 from followup.models import CheckIn, OptOut, Reply
-from tests.conftest import interaction_event
-from tests.fakes import twilio_error
+from tests.support.factories import interaction_event
+from tests.support.fakes import twilio_error
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_send_uses_the_messages_api_with_status_callback(scheduled, fake_twilio,
 
 def test_messaging_service_sid_instead_of_from(fake_twilio, overrides, post_event, rt, clock):
     overrides["twilio"].update(from_number="", messaging_service_sid="MGtest")
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     app2 = create_app(overrides)
     app2.extensions["aftercare"].clock = clock
@@ -119,7 +119,7 @@ def test_failed_important_checkin_creates_human_task(scheduled, fake_twilio, rt,
 
 
 def test_connection_refused_is_transient(fake_twilio, overrides, post_event, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["twilio"]["api_base_url"] = "http://127.0.0.1:9"
     app2 = create_app(overrides)
@@ -132,7 +132,7 @@ def test_connection_refused_is_transient(fake_twilio, overrides, post_event, clo
 
 
 def test_per_sender_rate_limit_spreads_sends(fake_twilio, overrides, post_event, clock):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["twilio"]["max_per_second"] = 0.5
     app2 = create_app(overrides)
@@ -230,7 +230,8 @@ def test_webhooks_refuse_missing_or_forged_signatures(scheduled, rt, clock, twil
 
 def test_signature_for_another_url_is_refused(scheduled, rt, clock, twilio_post):
     from twilio.request_validator import RequestValidator
-    from tests.conftest import TWILIO_TOKEN
+
+    from tests.support.factories import TWILIO_TOKEN
 
     form = {"From": "+447700900123", "Body": "STOP", "MessageSid": "SM1"}
     sig = RequestValidator(TWILIO_TOKEN).compute_signature("https://evil.example/webhooks/twilio/sms", form)
@@ -248,6 +249,16 @@ def test_inbound_reply_reopens_and_answers_twiml(scheduled, rt, clock, twilio_po
     assert "<Message>" in resp.get_data(as_text=True) and "Maria" in resp.get_data(as_text=True)
     case = client.get("/api/v1/cases/case_77", headers=read_headers).get_json()
     assert case["state"] == "reopened" and case["replies"][0]["intent"] == "reopen"
+
+
+def test_a_reply_with_nul_is_stored_without_it_on_either_database(scheduled, rt, clock, twilio_post, client,
+                                                                  read_headers):
+    """Twilio never retries an inbound text: one PostgreSQL cannot store as sent must still be kept, not refused."""
+    _sent(rt, clock, scheduled)
+    resp = sms(twilio_post, "still\x00 broken", "SM150")
+    assert resp.status_code == 200 and resp.mimetype == "application/xml"
+    case = client.get("/api/v1/cases/case_77", headers=read_headers).get_json()
+    assert case["state"] == "reopened" and case["replies"][0]["text"] == "still broken"
 
 
 def test_twilio_retry_of_the_same_message_changes_nothing(scheduled, rt, clock, twilio_post):
@@ -308,7 +319,7 @@ def test_reply_with_no_checkin_is_stored_and_listed(fake_twilio, rt, clock, twil
 
 def test_in_doubt_and_twilio_unreachable_defers_instead_of_resending(fake_twilio, overrides, post_event, clock):
     """'Could not ask' is not 'not sent': the check-in waits rather than risking a second text."""
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["twilio"]["api_base_url"] = "http://127.0.0.1:9"
     rt2 = create_app(overrides).extensions["aftercare"]

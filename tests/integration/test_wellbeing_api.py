@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 
 import wellbeing.services as wellbeing
-from tests.conftest import make_key
-from tests.integration.test_bad_input import assert_problem, row_counts
-from tests.integration.wellbeing_helpers import (ABUSIVE, CALM, TEAM, agent_headers, event_for,  # noqa: F401
-                                                 publish, sign_in, status_event, tick)
+from tests.support.factories import make_key
+from tests.support.problems import assert_problem, row_counts
+from tests.support.wellbeing import ABUSIVE, CALM, TEAM, event_for, publish, sign_in, status_event, tick
 
 
 def test_agent_load_has_parts_and_a_24h_series(post_event, client, clock, read_headers):
@@ -240,7 +239,7 @@ def test_configured_weights_half_lives_and_threshold_apply(heavier_abuse, post_e
 
 
 def test_unknown_weight_setting_fails_at_start_up(overrides):
-    from aftercare import create_app
+    from aftercare.app import create_app
 
     overrides["wellbeing"] = {"weights": {"abusive_languag": 2.0}}
     with pytest.raises(ValueError, match="abusive_languag"):

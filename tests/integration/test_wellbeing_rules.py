@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import make_key
-from tests.integration.test_bad_input import assert_problem, row_counts
-from tests.integration.wellbeing_helpers import ABUSIVE, ROUGH, TEAM, event_for, publish, sign_in
-from wellbeing.rules import DEFAULT_RULE_SET, dump_rule_set
+from tests.support.factories import make_key
+from tests.support.problems import assert_problem, row_counts
+from tests.support.wellbeing import ABUSIVE, ROUGH, TEAM, event_for, publish, sign_in
+from wellbeing.rule_schema import dump_rule_set
+from wellbeing.rules import DEFAULT_RULE_SET
 
 RULES = {"rules": [
     {"name": "after abuse", "when": {"signals_any": ["abusive_language"]},
@@ -218,8 +219,9 @@ def test_bad_simulation_requests_name_the_field(client, rt, manager_headers, cha
 
 
 def test_service_functions_the_dashboard_uses(rt, client, manager_headers, clock):
-    import wellbeing.services as wellbeing
     from marshmallow import ValidationError
+
+    import wellbeing.services as wellbeing
 
     with rt.db.session() as session:
         first = wellbeing.publish_rule_set(session, team="t1", data=RULES, author="Ann", reason="first", now=clock.now)

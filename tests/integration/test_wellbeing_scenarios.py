@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.integration.wellbeing_helpers import (ABUSIVE, CALM, ROUGH, TEAM, agent_headers, event_for,  # noqa: F401
-                                                 publish, sign_in, tick)
+from tests.support.wellbeing import ABUSIVE, CALM, ROUGH, TEAM, event_for, publish, sign_in, tick
 
 NO_SERVICE_LEVEL = {"rules": [{"name": "after abuse", "when": {"signals_any": ["abusive_language"]},
                                "then": {"break_minutes": 5, "start": "after_current"}}],

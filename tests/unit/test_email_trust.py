@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from followup.inbound_email import dkim_results, domains_aligned, reply_sender, reply_trust, sender_trust
+from followup.inbound_email import dkim_results, domains_aligned, reply_sender, reply_trust
 
 SENDGRID_EXAMPLE = {"from": "Rakin Uddin <random@gmail.com>", "dkim": "{@gmail.com : pass}", "SPF": "pass",
                     "envelope": '{"to":["test@rakinu.com"],"from":"random@gmail.com"}'}

@@ -3,8 +3,7 @@ from fractions import Fraction
 from math import exp, factorial, log
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from wellbeing import erlang
 from wellbeing.erlang import agents_needed, erlang_b, erlang_c, service_level

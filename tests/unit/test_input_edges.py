@@ -9,9 +9,10 @@ import pytest
 from hypothesis import example, given, strategies as st
 from marshmallow import ValidationError
 
-from aftercare.fields import EARLIEST, LATEST, DayOrInstant, Instant, column_length, from_unix_time
-from aftercare.strict_json import MAX_JSON_DEPTH, JsonRefused, parse_json
-from tests.unit.test_fuzz_parsers import FUZZ, any_text, json_values
+from aftercare.core.db import column_length
+from aftercare.core.fields import EARLIEST, LATEST, DayOrInstant, Instant, from_unix_time
+from aftercare.core.strict_json import MAX_JSON_DEPTH, JsonRefused, parse_json
+from tests.support.fuzz import FUZZ, any_text, json_values
 
 
 def nested(depth: int) -> str:

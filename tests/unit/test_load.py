@@ -3,11 +3,22 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from wellbeing.load import (DEFAULT_WEIGHTS, ON_BREAK, WORKING, AgentLoad, InteractionSignals, LoadWeights, add,
-                            decay, interaction_weight, series, set_state, state_for_status)
+from wellbeing.load import (
+    DEFAULT_WEIGHTS,
+    ON_BREAK,
+    WORKING,
+    AgentLoad,
+    InteractionSignals,
+    LoadWeights,
+    add,
+    decay,
+    interaction_weight,
+    series,
+    set_state,
+    state_for_status,
+)
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 

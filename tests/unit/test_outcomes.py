@@ -6,8 +6,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from followup import outcomes as oc
-from followup.outcomes import (CaseRec, CheckinRec, ChurnRec, ContactRec, History, InteractionRec, ReplyRec, Window,
-                               compute_outcomes, csv_rows, percentile)
+from followup.outcomes import (
+    CaseRec,
+    CheckinRec,
+    ChurnRec,
+    ContactRec,
+    History,
+    InteractionRec,
+    ReplyRec,
+    Window,
+    compute_outcomes,
+    csv_rows,
+    percentile,
+)
 
 
 def T(day: int, hour: float = 10, month: int = 11) -> datetime:

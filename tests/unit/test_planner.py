@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from wellbeing.load import AgentLoad, InteractionSignals, add, interaction_weight
-from wellbeing.planner import (DEFERRED, ESCALATED, GRANTED, REFUSED, BreakRequest, RecordedInteraction,
-                               TeamSnapshot, concurrency_cap, decide, simulate)
-from wellbeing.rules import (DEFAULT_RULE_SET, AgentSituation, Guards, dump_rule_set, evaluate, is_negative,
-                             load_rule_set)
+from wellbeing.planner import DEFERRED, ESCALATED, GRANTED, REFUSED, BreakRequest, TeamSnapshot, concurrency_cap, decide
+from wellbeing.rule_schema import dump_rule_set, load_rule_set
+from wellbeing.rules import DEFAULT_RULE_SET, AgentSituation, Guards, evaluate, is_negative
+from wellbeing.simulation import RecordedInteraction, simulate
 
 T0 = datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc)
 NO_SL = replace(DEFAULT_RULE_SET.guards, service_level=None)

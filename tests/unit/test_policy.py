@@ -2,8 +2,15 @@
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from followup.policy import (Contact, SchedulePolicy, choose_channel, humane_due_at, in_control_group,
-                             in_quiet_hours, plan_checkin)
+from followup.policy import (
+    Contact,
+    SchedulePolicy,
+    choose_channel,
+    humane_due_at,
+    in_control_group,
+    in_quiet_hours,
+    plan_checkin,
+)
 
 UTC = timezone.utc
 P = SchedulePolicy()

@@ -1,5 +1,5 @@
 """The retry timing every outbound call shares (providers, CRM outbox, routing outbox)."""
-from aftercare.retry import backoff_delay, give_up_reason, retry_after_seconds, retry_delay
+from aftercare.core.retry import backoff_delay, give_up_reason, retry_after_seconds, retry_delay
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap():

@@ -3,13 +3,13 @@ import copy
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from marshmallow import ValidationError
 
+from aftercare.core.problems import errors_by_field
 from wellbeing.load import InteractionSignals
-from wellbeing.rules import (DEFAULT_RULE_SET, AgentSituation, Guards, RuleSetSchema, Scope, dump_rule_set,
-                             evaluate, flatten_messages, is_negative, load_rule_set, load_threshold)
+from wellbeing.rule_schema import RuleSetSchema, dump_rule_set, load_rule_set
+from wellbeing.rules import DEFAULT_RULE_SET, AgentSituation, Guards, Scope, evaluate, is_negative, load_threshold
 
 SPEC_EXAMPLE = json.loads("""
 {"rules": [
@@ -196,7 +196,7 @@ def test_schema_itself_keeps_marshmallow_nested_messages():
     with pytest.raises(ValidationError) as caught:
         RuleSetSchema().load(data)
     assert caught.value.messages == {"rules": {2: {"when": {"typo_condition": ["Unknown field."]}}}}
-    assert flatten_messages(caught.value.messages) == {"rules.2.when.typo_condition": ["Unknown field."]}
+    assert errors_by_field(caught.value.messages) == {"rules.2.when.typo_condition": ["Unknown field."]}
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------

@@ -1,10 +1,8 @@
 """classify_reply: each linguistic case of the issue, with our own sentences (none copied from the data set)."""
 import json
-import time
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from followup.understanding import INTENTS, NEEDS_READING, ReplyContext, ReplyVerdict, classify_reply
 from followup.understanding.english import analyzer as _analyzer

@@ -9,14 +9,15 @@ rows, `builtin` included (its calls are no-ops), so the table is one audit trail
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists
+from sqlalchemy.orm import Session, aliased
 
-from aftercare.db import Database
-from aftercare.retry import give_up_reason, retry_delay
+from aftercare.core.clock import Clock
+from aftercare.core.db import Database
+from aftercare.core.leased_queue import LeasedQueue, lease_free, worker_name
+from aftercare.core.outbox import OutboxPolicy, OutboxReport, drain
 from wellbeing.models import QueueItem, RoutingCommand
 from wellbeing.routing.base import RoutingAdapter, RoutingError, TaskRequest
 
@@ -27,28 +28,11 @@ CLOSE_TASK = "close_task"
 SET_ACTIVITY = "set_activity"
 
 
-@dataclass(frozen=True)
-class OutboxPolicy:
-    max_attempts: int = 5
-    backoff_seconds: float = 15.0
-    backoff_cap_seconds: float = 600.0
-    lease_seconds: float = 60.0
-    batch_size: int = 100
-
-    @classmethod
-    def from_settings(cls, settings) -> OutboxPolicy:
-        r = settings.routing
-        return cls(max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
-                   backoff_cap_seconds=r.backoff_cap_seconds, lease_seconds=max(30.0, 4 * r.timeout_seconds))
-
-
-@dataclass
-class OutboxReport:
-    claimed: int = 0
-    done: int = 0
-    retried: int = 0
-    dead: int = 0
-    errors: list[str] = field(default_factory=list)
+def policy_from_settings(settings) -> OutboxPolicy:
+    """`[routing]`'s retries; a lease outlasts four call timeouts."""
+    r = settings.routing
+    return OutboxPolicy(max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
+                        backoff_cap_seconds=r.backoff_cap_seconds, lease_seconds=max(30.0, 4 * r.timeout_seconds))
 
 
 def record(session: Session, *, adapter: str, action: str, key: str, payload: dict, now: datetime) -> None:
@@ -72,21 +56,16 @@ def activity_set(session: Session, *, adapter: str, agent_id: str, activity: str
            payload={"agent_id": agent_id, "activity": activity}, now=now)
 
 
-def _claim(session: Session, *, adapter: str, now: datetime, policy: OutboxPolicy) -> list[int]:
-    """Lease due commands that are first in line for their key; other workers skip the locked ones."""
-    rows = session.execute(select(RoutingCommand.id, RoutingCommand.key).where(
-        RoutingCommand.state == "pending", RoutingCommand.adapter == adapter, RoutingCommand.next_attempt_at <= now)
-        .order_by(RoutingCommand.id).limit(policy.batch_size).with_for_update(skip_locked=True)).all()
-    firsts = dict(session.execute(select(RoutingCommand.key, func.min(RoutingCommand.id)).where(
-        RoutingCommand.state == "pending", RoutingCommand.key.in_({r.key for r in rows}))
-        .group_by(RoutingCommand.key)).all()) if rows else {}
-    ids = [r.id for r in rows if firsts.get(r.key) == r.id]
-    if ids:
-        session.execute(update(RoutingCommand).where(RoutingCommand.id.in_(ids)).values(
-            next_attempt_at=now + timedelta(seconds=policy.lease_seconds), attempts=RoutingCommand.attempts + 1,
-            updated_at=now))
-    session.commit()
-    return ids
+def _first_in_line(now: datetime):
+    """No earlier command for the same key is still pending: commands for one key go in the order written."""
+    earlier = aliased(RoutingCommand)
+    return ~exists().where(earlier.key == RoutingCommand.key, earlier.state == "pending", earlier.id < RoutingCommand.id)
+
+
+QUEUE = LeasedQueue(
+    RoutingCommand, order_by=(RoutingCommand.id,), attempts=RoutingCommand.attempts,
+    ready=lambda now: [and_(RoutingCommand.state == "pending", RoutingCommand.next_attempt_at <= now,
+                            lease_free(RoutingCommand, now), _first_in_line(now))])
 
 
 def _perform(routing: RoutingAdapter, command: RoutingCommand, external_id: str | None) -> str | None:
@@ -103,56 +82,33 @@ def _perform(routing: RoutingAdapter, command: RoutingCommand, external_id: str 
     raise RoutingError(f"unknown routing command {command.action!r}", permanent=True)
 
 
-def _deliver_one(db: Database, routing: RoutingAdapter, command_id: int, *, now: datetime, policy: OutboxPolicy,
-                 report: OutboxReport) -> None:
-    """One call to the platform, outside any transaction; an adapter bug counts as a failed attempt."""
-    with db.session() as session:
-        command = session.get(RoutingCommand, command_id)
-        item_id = command.payload.get("item_id")
-        item = session.get(QueueItem, item_id) if item_id else None
-        external_id = item.external_id if item is not None else None
-        session.expunge(command)
-    error = None
-    try:
-        created = _perform(routing, command, external_id)
-    except RoutingError as exc:
-        error = exc
-    except Exception as exc:  # noqa: BLE001 - retried, then kept as dead with the reason
-        log.exception("routing adapter %s failed on command %s", routing.name, command_id)
-        error = RoutingError(f"{routing.name} adapter error: {type(exc).__name__}: {str(exc)[:200]}")
-    with db.session() as session:
-        row = session.get(RoutingCommand, command_id)
-        row.updated_at = now
-        if error is None:
-            row.state, row.last_error = "done", None
-            if created and item_id and (item := session.get(QueueItem, item_id)) is not None:
-                item.external_id = created
-            report.done += 1
-        elif (delay := retry_delay(attempts=row.attempts, max_attempts=policy.max_attempts,
-                                   permanent=error.permanent, base=policy.backoff_seconds,
-                                   cap=policy.backoff_cap_seconds)) is not None:
-            row.next_attempt_at = now + timedelta(seconds=delay)
-            row.last_error = error.reason
-            report.retried += 1
-        else:
-            row.state = "dead"
-            row.last_error = give_up_reason(error.reason, permanent=error.permanent, attempts=row.attempts)
-            log.warning("routing command %s (%s %s) is dead: %s", row.id, row.action, row.key, row.last_error)
-            report.dead += 1
-        session.commit()
+def deliver_pending(db: Database, routing: RoutingAdapter, *, now: datetime | None = None,
+                    clock: Clock | None = None, policy: OutboxPolicy = OutboxPolicy(),
+                    worker: str | None = None) -> OutboxReport:
+    """One tick: lease what is due and first in line, then deliver it command by command while the lease lasts."""
+    clock = clock or (lambda: now)
 
-
-def deliver_pending(db: Database, routing: RoutingAdapter, *, now: datetime,
-                    policy: OutboxPolicy = OutboxPolicy()) -> OutboxReport:
-    """One tick: lease what is due and first in line, then deliver it command by command."""
-    report = OutboxReport()
-    with db.session() as session:
-        claimed = _claim(session, adapter=routing.name, now=now, policy=policy)
-    report.claimed = len(claimed)
-    for command_id in claimed:
+    def call(command_id: int) -> tuple[RoutingError | None, tuple[str | None, str | None]]:
+        with db.session() as session:
+            command = session.get(RoutingCommand, command_id)
+            item_id = command.payload.get("item_id")
+            item = session.get(QueueItem, item_id) if item_id else None
+            external_id = item.external_id if item is not None else None
+            session.expunge(command)
         try:
-            _deliver_one(db, routing, command_id, now=now, policy=policy, report=report)
-        except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
-            log.exception("routing command %s could not be recorded; it will be retried", command_id)
-            report.errors.append(f"{command_id}: {type(exc).__name__}")
-    return report
+            return None, (item_id, _perform(routing, command, external_id))
+        except RoutingError as exc:
+            return exc, (item_id, None)
+        except Exception as exc:  # noqa: BLE001 - retried, then kept as dead with the reason
+            log.exception("routing adapter %s failed on command %s", routing.name, command_id)
+            return RoutingError(f"{routing.name} adapter error: {type(exc).__name__}: {str(exc)[:200]}"), (item_id, None)
+
+    def done(session, row: RoutingCommand, result: tuple[str | None, str | None]) -> None:
+        """The platform's id for a task it created goes on our queue item, so closing it later can name it."""
+        row.last_error = None
+        item_id, created = result
+        if created and item_id and (item := session.get(QueueItem, item_id)) is not None:
+            item.external_id = created
+
+    return drain(db, QUEUE, call, done_state="done", on_done=done, clock=clock, policy=policy,
+                 worker=worker or worker_name(), filters=(RoutingCommand.adapter == routing.name,))

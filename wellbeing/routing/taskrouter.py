@@ -15,8 +15,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from aftercare.fields import from_unix_time
-from aftercare.strict_json import parse_json
+from aftercare.core.fields import from_unix_time
+from aftercare.core.strict_json import parse_json
 from wellbeing.routing.base import AVAILABLE, BREAK, RoutingError, TaskRequest
 
 OPEN_TASK_STATUSES = {"pending": "canceled", "reserved": "canceled", "assigned": "completed",

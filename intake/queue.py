@@ -1,0 +1,223 @@
+"""The intake queue (`crm.intake_mode = "queued"`): the door (`intake.door`) stores a verified, validated event in
+one INSERT; the workers act on stored events.
+
+How: a worker leases a batch (the leased queue: SKIP LOCKED, an owner token and `lease_until`), then acts
+on each event in its own transaction — the effects and the `processed` mark commit together, after the
+worker re-checks (row-locked) that it still holds the lease — so team and agent rows are locked for one
+event, not a batch. A killed worker's lease runs out and another worker takes the events it had not
+finished; those it had are already marked. Order: events sharing a case, customer or agent key
+(`intake.service.order_keys`) are acted on one at a time, in arrival order; the rest go in parallel.
+A refused event (409, 422) is marked failed with its problem details and holds up nothing; one that fails
+unexpectedly goes back to the queue for a later tick, up to `crm.intake_max_attempts` (counted at claim,
+so an event that kills its worker runs out too), then is marked failed and logged.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from marshmallow import ValidationError
+from prometheus_client import Counter, Histogram
+from sqlalchemy import and_, exists, func, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
+
+from aftercare.core.clock import Clock
+from aftercare.core.db import Database
+from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
+from aftercare.core.logs import error_summary
+from aftercare.core.problems import Problem, problem_body, validation_problem
+from intake.models import ORDER_KEYS, WebhookEvent
+from intake.schemas import SCHEMAS
+from intake.service import apply_event
+
+log = logging.getLogger("aftercare.intake")
+EVENTS = Counter("crm_events_total", "CRM events acted on, by type and outcome (processed or failed)",
+                 ("type", "state"))
+QUEUE_LAG = Histogram("crm_event_queue_seconds", "A queued CRM event's wait: received at the door until acted on",
+                      buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
+VALIDATORS = {name: schema() for name, schema in SCHEMAS.items()}
+
+
+@dataclass
+class ApplyReport:
+    processed: int = 0
+    failed: int = 0
+    retried: int = 0
+    batches: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.processed + self.failed + self.retried
+
+
+def _waits_behind(key: str):
+    """An earlier event sharing this key is still queued (leased or not)."""
+    earlier = aliased(WebhookEvent)
+    return exists().where(earlier.state == "queued", getattr(earlier, key) == getattr(WebhookEvent, key),
+                          tuple_(earlier.received_at, earlier.event_id)
+                          < tuple_(WebhookEvent.received_at, WebhookEvent.event_id))
+
+
+# Ready: queued and not leased (or leased by a worker that did not finish in time), and first in line for every
+# key it carries: no two events touching the same case, customer or agent are acted on at once, nor out of order.
+QUEUE = LeasedQueue(
+    WebhookEvent, order_by=(WebhookEvent.received_at, WebhookEvent.event_id), attempts=WebhookEvent.attempts,
+    ready=lambda now: [and_(WebhookEvent.state == "queued", lease_free(WebhookEvent, now),
+                            *(~_waits_behind(key) for key in ORDER_KEYS))])
+
+
+def apply_queued(db: Database, *, ctx, clock: Clock, worker: str = "", batch_size: int = 200,
+                 max_attempts: int = 5, lease_seconds: float = 120.0, budget_seconds: float = 5.0,
+                 stopping: Callable[[], bool] = lambda: False) -> ApplyReport:
+    """Claim ready events batch by batch and act on each, until none are ready, the budget is spent or the
+    worker stops. A batch holds one event per key, so a run of events for one case takes a batch each."""
+    report, started = ApplyReport(), time.monotonic()
+    worker = worker or worker_name()
+    while not stopping():
+        retried = report.retried
+        lease = claim(db, worker=worker, now=clock(), batch_size=batch_size, lease_seconds=lease_seconds,
+                      max_attempts=max_attempts, report=report)
+        if not lease:
+            break
+        report.batches += 1
+        for n, event_id in enumerate(lease.ids):
+            if stopping() or lease.running_out(clock()):
+                with db.session() as session:  # never act on a lease about to run out
+                    QUEUE.release(session, lease, lease.ids[n:])
+                    session.commit()
+                return report
+            apply_one(db, lease, event_id, ctx=ctx, now=clock(), max_attempts=max_attempts, report=report)
+        if report.retried > retried or time.monotonic() - started > budget_seconds:
+            break  # a retry waits for the next tick rather than spinning on the same event
+    return report
+
+
+def claim(db: Database, *, worker: str, now: datetime, batch_size: int, lease_seconds: float, max_attempts: int,
+          report: ApplyReport) -> Lease:
+    """Lease the oldest ready events, counting the attempt; those that had no attempt left are marked failed.
+
+    The attempt is counted at claim, so an event that kills the worker acting on it (out of memory, a crash)
+    still runs out of attempts: one whose lease ran out on its last attempt is failed here.
+    """
+    with db.session() as session:
+        lease = QUEUE.claim(session, worker=worker, now=now, limit=batch_size, lease_seconds=lease_seconds,
+                            returning=(WebhookEvent.event_id, WebhookEvent.attempts))
+        spent = {event_id for event_id, attempts in lease.rows if attempts > max_attempts}
+        if not spent:
+            return lease
+        finished_rows = []
+        for event_id in spent:
+            row = QUEUE.held(session, lease, event_id)
+            row.attempts -= 1  # the claim counted an attempt that will not be made
+            row.last_error = row.last_error or "the worker acting on it stopped before it finished"
+            finished_rows.append(_finish(row, "failed", 500, _gave_up(row), now))
+        session.commit()
+    _count(finished_rows, report)
+    lease.ids = [event_id for event_id in lease.ids if event_id not in spent]
+    return lease
+
+
+def _gave_up(row: WebhookEvent) -> dict:
+    return {"event_id": row.event_id, "status": "failed", "problem": problem_body(
+        500, "Internal Server Error", f"Acting on this event failed {row.attempts} times; the error is logged.")}
+
+
+def apply_one(db: Database, lease: Lease, event_id: str, *, ctx, now: datetime, max_attempts: int,
+              report: ApplyReport) -> None:
+    """One event, one transaction: its effects and its `processed` mark commit together, or neither, and only
+    while this claim still holds the event (row-locked, so a worker taking over an expired lease waits for us
+    and then finds it done).
+
+    Whatever goes wrong — a refusal, an exception in a handler, or an error only at commit (a deadlock, a
+    constraint, a dropped connection) — is recorded on the event in a fresh transaction; nothing escapes to
+    strand the rest of the batch.
+    """
+    try:
+        with db.session() as session:
+            row = QUEUE.held(session, lease, event_id)
+            if row is None:
+                return
+            try:
+                event = VALIDATORS[row.type].load(row.payload)
+            except ValidationError as exc:
+                raise validation_problem(exc.messages) from exc
+            result = apply_event(session, event, now, ctx)
+            finished_row = _finish(row, "processed", 202, result, now)
+            session.commit()
+        _count([finished_row], report)
+        return
+    except Problem as problem:
+        outcome = ("failed", problem.status, problem.as_dict(), problem.detail or problem.title)
+    except Exception as exc:
+        log.exception("CRM event %s could not be applied; it stays queued", event_id)
+        outcome = ("retry", 500, None, error_summary(exc)[:2000])
+    _record_failure(db, lease, event_id, outcome=outcome, now=now, max_attempts=max_attempts, report=report)
+
+
+def _record_failure(db: Database, lease: Lease, event_id: str, *, outcome: tuple, now: datetime,
+                    max_attempts: int, report: ApplyReport) -> None:
+    state, status, problem, error = outcome
+    with db.session() as session:
+        row = QUEUE.held(session, lease, event_id)
+        if row is None:
+            return
+        row.last_error = error
+        if state == "retry" and row.attempts < max_attempts:
+            finished(row)
+            session.commit()
+            report.retried += 1
+            return
+        body = _gave_up(row) if state == "retry" else {"event_id": event_id, "status": "failed", "problem": problem}
+        finished_row = _finish(row, "failed", status, body, now)
+        session.commit()
+    _count([finished_row], report)
+
+
+def _finish(row: WebhookEvent, state: str, status_code: int, response: dict, now: datetime) -> tuple:
+    """Mark the event done; returns what to count once the caller has committed."""
+    row.state, row.status_code, row.response, row.processed_at = state, status_code, response, now
+    finished(row)
+    if state == "processed":
+        row.payload = None  # its effects are stored; the raw event (with contact details) need not be kept
+    return row.type, state, max(0.0, (now - row.received_at).total_seconds())
+
+
+def _count(finished: list[tuple], report: ApplyReport) -> None:
+    for type_, state, waited in finished:
+        EVENTS.labels(type_, state).inc()
+        QUEUE_LAG.observe(waited)
+        if state == "processed":
+            report.processed += 1
+        else:
+            report.failed += 1
+
+
+def requeue(session: Session, *, event_id: str, now: datetime) -> bool:
+    """Put a failed event back at the end of the queue with a full set of attempts (it needs its payload).
+
+    It is acted on as if it arrived now — after anything already done for its case — and until then a
+    repeat of the webhook answers "queued" again, not the old failure.
+    """
+    row = session.get(WebhookEvent, event_id)
+    if row is None or row.state != "failed" or row.payload is None:
+        return False
+    row.state, row.status_code, row.attempts, row.processed_at = "queued", 202, 0, None
+    finished(row)
+    row.received_at = now
+    row.response = {"event_id": event_id, "status": "queued", "type": row.type, "requeued_at": now.isoformat(),
+                    "previous_error": row.last_error}
+    session.flush()
+    return True
+
+
+def purge_failed_payloads(session: Session, *, cutoff: datetime, dry_run: bool) -> int:
+    """Retention: a CRM event a worker failed on keeps its raw payload (contact details included) so it can be
+    queued again; past the cutoff it is dropped. Processed events never keep one. In the caller's transaction."""
+    old = and_(WebhookEvent.payload.is_not(None), WebhookEvent.state == "failed", WebhookEvent.received_at < cutoff)
+    if dry_run:
+        return session.scalar(select(func.count()).select_from(WebhookEvent).where(old))
+    return session.execute(update(WebhookEvent).where(old).values(payload=None)
+                           .execution_options(synchronize_session=False)).rowcount
