@@ -21,6 +21,7 @@ from followup.crm import build_crm_adapter, views as crm_views
 from followup.crm.outbox import deliver_pending as deliver_crm_notices, policy_from_settings as crm_policy
 from followup.dispatch import DispatchConfig, dispatch_backlog, dispatch_due, release_claims
 from followup.event_lengths import STORED_LENGTHS
+from followup.inbound_spool import ReplayReport, describe_entry, replay_spool
 from followup.inbox import case_teams, reopened_cases, unmatched_replies
 from followup.outcome_store import outcome_report, record_churn, record_contact
 from followup.outcomes import DEFINITIONS as OUTCOME_DEFINITIONS, csv_rows as outcome_csv_rows
@@ -30,11 +31,12 @@ from followup.understanding import ReplyContext, classify_reply
 
 __all__ = [
     "OUTCOME_DEFINITIONS", "PURGE_BATCH", "STORED_LENGTHS", "CasePurgeReport", "DispatchConfig", "FollowupContext",
-    "ReplyContext", "blueprints", "build_channels", "build_crm_adapter", "case_teams", "classify_reply", "crm_policy",
-    "deliver_crm_notices", "dispatch_backlog", "dispatch_due", "interaction_facts", "outcome_csv_rows",
-    "outcome_report", "process_commitments", "purge_closed_cases", "receive_reply", "record_case_updated",
-    "record_churn", "record_contact", "record_customer_contacted", "record_interaction_closed", "release_claims",
-    "reopened_cases", "retention_cutoff", "triage_interaction", "unmatched_replies",
+    "ReplayReport", "ReplyContext", "blueprints", "build_channels", "build_crm_adapter", "case_teams",
+    "classify_reply", "crm_policy", "deliver_crm_notices", "describe_entry", "dispatch_backlog", "dispatch_due",
+    "interaction_facts", "outcome_csv_rows", "outcome_report", "process_commitments", "purge_closed_cases",
+    "receive_reply", "record_case_updated", "record_churn", "record_contact", "record_customer_contacted",
+    "record_interaction_closed", "release_claims", "reopened_cases", "replay_spool", "retention_cutoff",
+    "triage_interaction", "unmatched_replies",
 ]
 
 

@@ -1,6 +1,7 @@
 """Twilio's webhooks for the SMS channel: inbound texts (answered with TwiML) and delivery status callbacks.
 Each is verified with `X-Twilio-Signature` before anything is read; what a text or a report does is decided by
-`followup.inbound`."""
+`followup.inbound`. While the database is unreachable an inbound text is kept in the spool (`followup.inbound_spool`)
+and answered with empty TwiML: Twilio never retries it."""
 from __future__ import annotations
 
 from flask import Response, request
@@ -9,10 +10,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 from aftercare.core.bodies import Blueprint
 from aftercare.core.db import column_length, storable_form
 from aftercare.core.problems import Problem, validation_problem
+from aftercare.core.spool import SpoolEntry
 from aftercare.core.twilio_signature import verified_twilio_form
 from aftercare.core.unit_of_work import SessionUnitOfWork
-from aftercare.core.web import db_session, form_request_body, ok_response, runtime
+from aftercare.core.web import db_session, form_request_body, ok_response, problem_doc, runtime
 from followup import inbound
+from followup.inbound_spool import SMS, act_or_spool, sms_data
 from followup.models import OptOut, Reply
 
 blp = Blueprint("twilio_webhooks", __name__, description="Twilio SMS webhooks (signed with X-Twilio-Signature)")
@@ -40,8 +43,10 @@ def _twiml(text: str | None = None) -> Response:
          security=[{"twilioSignature": []}],
          requestBody=form_request_body(TWILIO_FORM, "From", "To", "Body", "MessageSid", "AccountSid",
                                        required=("From",)),
-         responses={"200": ok_response("application/xml", "TwiML: an acknowledgement or help text, or nothing"),
-                    "403": "FORBIDDEN", "422": "UNPROCESSABLE_ENTITY"})
+         responses={"200": ok_response("application/xml", "TwiML: an acknowledgement or help text, or nothing "
+                                                           "(always nothing for a text spooled during an outage)"),
+                    "403": "FORBIDDEN", "422": "UNPROCESSABLE_ENTITY",
+                    "503": problem_doc("The database is unreachable and the spool cannot be written")})
 def twilio_inbound_sms():
     form = _verified()
     sender = form.get("From", "")
@@ -53,11 +58,16 @@ def twilio_inbound_sms():
                 if len(form.get(name) or "") > limit}
     if too_long:
         raise validation_problem(too_long)
-    rt = runtime()
-    answer = inbound.receive_sms(SessionUnitOfWork(db_session()), sender=sender, body=form.get("Body", ""),
-                                 message_sid=form.get("MessageSid"), now=rt.clock(), crm=rt.services["crm"],
-                                 ctx=rt.followup, acknowledge=rt.settings.twilio.reply_acknowledgement)
-    return _twiml(answer)
+    rt, body, sid = runtime(), form.get("Body", ""), form.get("MessageSid")
+    now = rt.clock()
+    answer = act_or_spool(
+        rt.services["spool"],
+        lambda: inbound.receive_sms(SessionUnitOfWork(db_session()), sender=sender, body=body, message_sid=sid,
+                                    now=now, crm=rt.services["crm"], ctx=rt.followup,
+                                    acknowledge=rt.settings.twilio.reply_acknowledgement),
+        kind=SMS, data=sms_data(sender=sender, body=body, message_sid=sid), now=now,
+        retry_after=rt.settings.server.outage_retry_after_seconds)
+    return _twiml(None if isinstance(answer, SpoolEntry) else answer)  # spooled: nothing to say truthfully yet
 
 
 @blp.route("/webhooks/twilio/status", methods=["POST"])
