@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import os
+import time
 
 import pytest
 from sqlalchemy import select
@@ -237,3 +238,23 @@ def test_the_same_process_loses_its_connections_and_recovers_without_a_restart(m
     finally:
         rt.db.dispose()
         proxy.stop()
+
+
+def test_a_worker_started_during_the_outage_waits_and_stops_cleanly(database_url, tmp_path):
+    """`flask worker` with its database unreachable: it keeps ticking (no crash, no restart loop), logs the
+    outage once, and a SIGTERM still stops it with exit code 0 (its claims are left to their leases)."""
+    from bench._common import FLASK, Proc, worker_env
+
+    env = worker_env(unreachable_url(database_url, tmp_path), tmp_path, scheduler__tick_seconds=0.1,
+                     scheduler__outage_backoff_cap_seconds=0.5)
+    worker = Proc([FLASK, "--app", "wsgi", "worker"], env, tmp_path / "worker.log")
+    try:
+        worker.wait_for("outage started", timeout=30)
+        time.sleep(2)  # a dozen tries at least
+        assert worker.alive()
+    finally:
+        code = worker.stop()
+    log = worker.log_path.read_text()
+    assert code == 0, log
+    assert log.count("outage started") == 1 and "Traceback" not in log
+    assert "its claims are taken up when their leases run out" in log
