@@ -67,7 +67,8 @@ def register_cli(app: Flask, create_app: Callable[..., Flask]) -> None:
             pass
         ticking.shutdown(wait=True)  # the in-flight tick sees `stopping` and returns after its current send
         try:
-            handed_back = f"{followup_services.release_claims(rt.db, worker=worker_name())} claimed check-ins handed back"
+            released = followup_services.release_claims(rt.db, worker=worker_name())
+            handed_back = f"{released} claimed check-ins handed back"
         except Exception as exc:
             if not database_unreachable(exc):
                 raise

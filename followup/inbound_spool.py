@@ -62,7 +62,8 @@ def describe_entry(entry: SpoolEntry) -> dict:
     data = entry.data
     text = data.get("body") if entry.kind == SMS else data.get("text")
     return {"id": entry.id, "kind": entry.kind, "received_at": entry.received_at,
-            "sender": mask_pii(data.get("sender") or ""), "provider_id": data.get("message_sid") or data.get("message_id"),
+            "sender": mask_pii(data.get("sender") or ""),
+            "provider_id": data.get("message_sid") or data.get("message_id"),
             "characters": len(text or ""), **({"error": data["_error"]} if "_error" in data else {})}
 
 

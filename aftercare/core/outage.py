@@ -31,8 +31,8 @@ UNREACHABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 # busy timeout (30 s). Each passes; none says anything about the request.
 SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error", "database is locked")
 
-DB_UP = Gauge("aftercare_db_up", "1 while this process reaches the database; 0 from a failed attempt until the next "
-                                 "success (under gunicorn: the lowest of the live workers)", multiprocess_mode="livemin")
+DB_UP = Gauge("aftercare_db_up", "1 while this process reaches the database; 0 from a failed attempt until the "
+              "next success (under gunicorn: the lowest of the live workers)", multiprocess_mode="livemin")
 
 
 def _driver_unreachable(error: BaseException) -> bool:

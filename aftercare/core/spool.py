@@ -46,7 +46,8 @@ class SpoolEntry:
 
 
 class Spool:
-    ENTRIES, DONE, SET_ASIDE, LOCK, REPLAY_LOCK = "entries.jsonl", "done.txt", "set-aside.jsonl", "spool.lock", "replay.lock"
+    ENTRIES, DONE, SET_ASIDE = "entries.jsonl", "done.txt", "set-aside.jsonl"
+    LOCK, REPLAY_LOCK = "spool.lock", "replay.lock"
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)

@@ -240,6 +240,20 @@ def test_the_same_process_loses_its_connections_and_recovers_without_a_restart(m
         proxy.stop()
 
 
+@pytest.mark.skipif(not ON_POSTGRES, reason="a TCP fault between the service and its PostgreSQL server")
+def test_a_connection_lost_after_the_answer_does_not_turn_it_into_a_500(app, overrides, database_url, clock):
+    """The view answered; the database goes away before the request's session is rolled back and returned at
+    teardown. The answer stands (a teardown error would be a 500 after the fact)."""
+    proxy = FaultProxy().start()
+    proxied = service_app(overrides, clock, url=proxy.proxied(database_url))
+    proxied.after_request(lambda response: (proxy.cut(), response)[1])
+    try:
+        assert proxied.test_client().get("/readyz").status_code == 200  # its transaction is still open here
+    finally:
+        proxied.extensions["aftercare"].db.dispose()
+        proxy.stop()
+
+
 def test_a_worker_started_during_the_outage_waits_and_stops_cleanly(database_url, tmp_path):
     """`flask worker` with its database unreachable: it keeps ticking (no crash, no restart loop), logs the
     outage once, and a SIGTERM still stops it with exit code 0 (its claims are left to their leases)."""
