@@ -49,19 +49,6 @@ def engine(database_url):
 
 
 
-@pytest.fixture
-def threaded_twilio():
-    """The fake Twilio on a threaded pytest-httpserver (four workers call it at once)."""
-    from pytest_httpserver import HTTPServer
-
-    from tests.support.fakes import FakeTwilio
-
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield FakeTwilio(server), server
-    server.clear()
-    server.stop()
-
 
 def _env(database_url: str, tmp_path: Path, **settings: object) -> dict[str, str]:
     from bench._common import worker_env
