@@ -146,7 +146,8 @@ class Spool:
     def put_aside(self, entry: SpoolEntry, error: str) -> None:
         """Keep an entry that cannot be replayed (not for an outage) for a person, and go on past it."""
         record = {**asdict(entry), "data": {**entry.data, "_error": error}}
-        self._append_line(self.SET_ASIDE, json.dumps(record, separators=(",", ":")).encode() + b"\n")
+        with self._locked(self.LOCK):  # `requeue_set_aside` empties the file under it
+            self._append_line(self.SET_ASIDE, json.dumps(record, separators=(",", ":")).encode() + b"\n")
         self.mark_done(entry)
 
     def requeue_set_aside(self) -> int:

@@ -272,3 +272,13 @@ def test_a_worker_started_during_the_outage_waits_and_stops_cleanly(database_url
     assert code == 0, log
     assert log.count("outage started") == 1 and "Traceback" not in log
     assert "its claims are taken up when their leases run out" in log
+
+
+def test_an_entry_that_cannot_be_replayed_is_set_aside_and_the_rest_go_on(down, app, rt, clock):
+    spool = rt.services["spool"]
+    spool.append("fax", {"sender": "+447700900123"}, received_at=clock.now)  # no use case replays this kind
+    post_sms(down.test_client(), sms_form("SMafter"))
+    tick(app, "test-worker")
+    assert [r[0] for r in replies(rt)] == ["SMafter"] and not spool.has_pending()
+    aside = [json.loads(line) for line in app.test_cli_runner().invoke(args=["spool", "list"]).stdout.splitlines()]
+    assert [(e["kind"], e["set_aside"]) for e in aside] == [("fax", True)] and "no replay" in aside[0]["error"]
