@@ -57,6 +57,7 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("POST", "/api/v1/break-rules/simulate"): {M},
     ("POST", "/webhooks/crm"): SIGNED,
     ("POST", "/webhooks/twilio/sms"): SIGNED,
+    ("POST", "/webhooks/twilio/whatsapp"): SIGNED,
     ("POST", "/webhooks/twilio/status"): SIGNED,
     ("POST", "/webhooks/sendgrid/inbound"): SIGNED,
     ("POST", "/webhooks/sendgrid/events"): SIGNED,
