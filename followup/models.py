@@ -103,7 +103,7 @@ class CheckIn(LeaseColumns, Base):
     important: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_token: Mapped[str] = mapped_column(String(64), unique=True)
     # What the text was written from (names, issue, when): a WhatsApp template is sent as these variables.
-    template_fields: Mapped[dict | None] = mapped_column(JSON)
+    template_fields: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     # The provider refused free text (WhatsApp 63016: outside the 24-hour window): only the template may go.
     needs_template: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)

@@ -42,7 +42,8 @@ def sync_from_settings(settings, locales: list[str] | None = None) -> list[Synce
     return sync_checkin_templates(client, name_prefix=settings.whatsapp.template_name, locales=locales)
 
 
-def sync_checkin_templates(client: Client, *, name_prefix: str, locales: list[str] | None = None) -> list[SyncedTemplate]:
+def sync_checkin_templates(client: Client, *, name_prefix: str,
+                           locales: list[str] | None = None) -> list[SyncedTemplate]:
     """Create what is missing and request approval of what never was requested; report every template."""
     wanted = [checkin_content(locale, name_prefix) for locale in (locales or template_locales())]
     try:

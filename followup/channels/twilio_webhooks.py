@@ -1,6 +1,6 @@
 """Twilio's webhooks for the SMS and WhatsApp channels: inbound texts and WhatsApp messages (answered with TwiML) and
-delivery status callbacks (both channels). Each is verified with `X-Twilio-Signature` before anything is read; what a text or a report does is decided by
-`followup.inbound`."""
+delivery status callbacks (both channels). Each is verified with `X-Twilio-Signature` before anything is read; what a
+message or a report does is decided by `followup.inbound`."""
 from __future__ import annotations
 
 from flask import Response, request
@@ -14,6 +14,7 @@ from aftercare.core.unit_of_work import SessionUnitOfWork
 from aftercare.core.web import db_session, form_request_body, ok_response, runtime
 from followup import inbound
 from followup.models import ChannelContact, OptOut, Reply
+from followup.policy import WHATSAPP_PREFIX
 
 blp = Blueprint("twilio_webhooks", __name__,
                 description="Twilio SMS and WhatsApp webhooks (signed with X-Twilio-Signature)")
@@ -47,26 +48,33 @@ def _twiml(text: str | None = None) -> Response:
          responses={"200": ok_response("application/xml", "TwiML: an acknowledgement or help text, or nothing"),
                     "403": "FORBIDDEN", "422": "UNPROCESSABLE_ENTITY"})
 def twilio_inbound_sms():
-    form = _sender_form()
-    rt = runtime()
-    answer = inbound.receive_sms(SessionUnitOfWork(db_session()), sender=form["From"], body=form.get("Body", ""),
-                                 message_sid=form.get("MessageSid"), now=rt.clock(), crm=rt.services["crm"],
-                                 ctx=rt.followup, acknowledge=rt.settings.twilio.reply_acknowledgement)
-    return _twiml(answer)
+    return _inbound_message()
 
 
 @blp.route("/webhooks/twilio/whatsapp", methods=["POST"])
 @blp.doc(summary="Twilio inbound WhatsApp (signed with X-Twilio-Signature); a tapped button is the answer; "
                  "answers TwiML", security=[{"twilioSignature": []}],
+         description="Either inbound URL takes either channel: a message is WhatsApp when its From is "
+                     "`whatsapp:+E164`, an SMS otherwise (a Messaging Service with both kinds of sender has one URL, "
+                     "and Twilio never sends an inbound message twice).",
          requestBody=form_request_body(TWILIO_FORM, "From", "To", "Body", "MessageSid", "AccountSid", "ButtonPayload",
                                        "ButtonText", "ProfileName", "WaId", "OriginalRepliedMessageSid",
                                        required=("From",)),
          responses={"200": ok_response("application/xml", "TwiML: an acknowledgement or help text, or nothing"),
                     "403": "FORBIDDEN", "422": "UNPROCESSABLE_ENTITY"})
 def twilio_inbound_whatsapp():
-    form = _sender_form()
-    if not form["From"].startswith("whatsapp:"):
-        raise validation_problem({"From": ['A WhatsApp sender, "whatsapp:+E164".']})
+    return _inbound_message()
+
+
+def _inbound_message() -> Response:
+    """A customer's SMS or WhatsApp message (by its `From`), verified, acted on, answered with TwiML."""
+    form, rt = _sender_form(), runtime()
+    uow, acknowledge = SessionUnitOfWork(db_session()), rt.settings.twilio.reply_acknowledgement
+    if not form["From"].startswith(WHATSAPP_PREFIX):
+        answer = inbound.receive_sms(uow, sender=form["From"], body=form.get("Body", ""),
+                                     message_sid=form.get("MessageSid"), now=rt.clock(), crm=rt.services["crm"],
+                                     ctx=rt.followup, acknowledge=acknowledge)
+        return _twiml(answer)
     wa_id = form.get("WaId") or None
     message = inbound.InboundText(
         channel="whatsapp", sender=form["From"], body=form.get("Body") or form.get("ButtonText") or "",
@@ -74,11 +82,8 @@ def twilio_inbound_whatsapp():
         profile_name=(form.get("ProfileName") or "")[:PROFILE_NAME_LENGTH] or None,  # a display name, not a key
         provider_user_id=wa_id if wa_id and len(wa_id) <= WA_ID_LENGTH else None,
         replied_to=form.get("OriginalRepliedMessageSid") or None)
-    rt = runtime()
-    answer = inbound.receive_whatsapp(SessionUnitOfWork(db_session()), message=message, now=rt.clock(),
-                                      crm=rt.services["crm"], ctx=rt.followup,
-                                      acknowledge=rt.settings.twilio.reply_acknowledgement)
-    return _twiml(answer)
+    return _twiml(inbound.receive_whatsapp(uow, message=message, now=rt.clock(), crm=rt.services["crm"],
+                                           ctx=rt.followup, acknowledge=acknowledge))
 
 
 def _sender_form() -> dict:

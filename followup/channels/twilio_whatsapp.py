@@ -7,7 +7,13 @@ import json
 from twilio.rest import Client
 
 from followup.channels.base import OutboundMessage, PermanentSendError, SendResult
-from followup.channels.twilio_sms import PERMANENT_CODES, HeaderKeepingHttpClient, create_message, find_recent, twilio_client
+from followup.channels.twilio_sms import (
+    PERMANENT_CODES,
+    HeaderKeepingHttpClient,
+    create_message,
+    find_recent,
+    twilio_client,
+)
 from followup.whatsapp_content import Delivery, plan_delivery, template_delivery, template_problems, template_text
 
 OUTSIDE_WINDOW = 63016

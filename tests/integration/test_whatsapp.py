@@ -21,8 +21,8 @@ ON_WHATSAPP = {"interaction.channel": "whatsapp", "customer.consent": {"sms": Tr
 
 
 def whatsapp(twilio_post, body="", sid="SMin1", sender=CUSTOMER, **extra):
-    form = {"From": sender, "To": SENDER, "Body": body, "MessageSid": sid, "ProfileName": "Sam C", "WaId": "447700900123",
-            **extra}
+    form = {"From": sender, "To": SENDER, "Body": body, "MessageSid": sid, "ProfileName": "Sam C",
+            "WaId": "447700900123", **extra}
     return twilio_post("/webhooks/twilio/whatsapp", form)
 
 
@@ -85,9 +85,10 @@ def test_the_window_closes_after_24_hours(scheduled, fake_whatsapp, rt, clock, t
 
 def test_63016_on_free_text_falls_back_to_the_template_once(scheduled, fake_whatsapp, rt, clock, twilio_post):
     whatsapp(twilio_post, "hello", sid="SMrecent")
-    fake_whatsapp.decide = lambda form: twilio_error(400, 63016, "outside the allowed window") if "Body" in form else None
+    fake_whatsapp.decide = lambda form: twilio_error(400, 63016, "outside the window") if "Body" in form else None
     assert dispatch(rt, clock).sent == 1
-    assert [("Body" in r.form, "ContentSid" in r.form) for r in fake_whatsapp.requests] == [(True, False), (False, True)]
+    kinds = [("Body" in r.form, "ContentSid" in r.form) for r in fake_whatsapp.requests]
+    assert kinds == [(True, False), (False, True)]
     assert stored_checkin(rt, scheduled).provider_message_id == sent(fake_whatsapp)["sid"]
 
 
@@ -214,13 +215,15 @@ def test_profile_name_and_window_are_kept_per_address(fake_whatsapp, rt, clock, 
         assert [r.text for r in session.scalars(select(Reply).order_by(Reply.received_at))] == ["hello?", "anyone?"]
 
 
-def test_status_read_marks_the_check_in_read(scheduled, fake_whatsapp, rt, clock, twilio_post):
+def test_status_read_marks_the_check_in_read(scheduled, fake_whatsapp, rt, clock, twilio_post, client, read_headers):
     sid = _sent_checkin(rt, clock, scheduled, fake_whatsapp)
     clock.advance(minutes=3)
     assert twilio_post(f"/webhooks/twilio/status?checkin={scheduled}",
                        {"MessageSid": sid, "MessageStatus": "read"}).status_code == 204
     row = stored_checkin(rt, scheduled)
     assert row.state == "delivered" and row.read_at == clock.now and row.delivered_at == clock.now
+    shown = client.get(f"/api/v1/checkins/{scheduled}", headers=read_headers).get_json()
+    assert shown["read_at"] == clock.now.isoformat() and shown["channel"] == "whatsapp"
 
 
 @pytest.mark.parametrize("signature", ["", "forged=="])
@@ -235,14 +238,25 @@ def test_a_forged_or_missing_signature_is_403_and_changes_nothing(scheduled, fak
 
 
 @pytest.mark.parametrize("form,field", [
-    ({"Body": "hi"}, "From"),
-    ({"From": "+447700900123", "Body": "hi"}, "From"),
+    ({"Body": "hi"}, "From"), ({"From": "", "Body": "hi"}, "From"),
     ({"From": "whatsapp:+44" + "7" * 320, "Body": "hi"}, "From"),
     ({"From": CUSTOMER, "Body": "STOP", "MessageSid": "SM" + "0" * 199}, "MessageSid")])
 def test_bad_senders_and_ids_are_422_and_change_nothing(fake_whatsapp, rt, twilio_post, form, field):
     before = row_counts(rt)
     assert_problem(twilio_post("/webhooks/twilio/whatsapp", form), 422, field)
     assert row_counts(rt) == before
+
+
+@pytest.mark.parametrize("path", ["/webhooks/twilio/whatsapp", "/webhooks/twilio/sms"])
+def test_either_inbound_url_takes_either_channel_by_its_sender(fake_whatsapp, rt, twilio_post, path):
+    """A Messaging Service holding SMS and WhatsApp senders posts both to one URL; Twilio never posts a message twice."""
+    twilio_post(path, {"From": "+447700900123", "Body": "STOP", "MessageSid": "SMtext"})
+    twilio_post(path, {"From": CUSTOMER, "Body": "hello", "MessageSid": "SMwa", "ProfileName": "Sam"})
+    with rt.db.session() as session:
+        assert session.get(OptOut, "+447700900123").channel == "sms"
+        assert {r.provider_message_id: r.channel for r in session.scalars(select(Reply))} == {"SMtext": "sms",
+                                                                                             "SMwa": "whatsapp"}
+        assert session.get(ChannelContact, CUSTOMER).profile_name == "Sam"
 
 
 def test_an_odd_profile_name_or_wa_id_is_not_a_reason_to_lose_the_message(fake_whatsapp, rt, twilio_post):
