@@ -43,6 +43,16 @@ def twilio_client(twilio_settings) -> tuple[Client, HeaderKeepingHttpClient]:
     return client, http
 
 
+def status_callback_base(settings) -> str:
+    """Where Twilio reports delivery, for every channel it carries; `?checkin=<id>` is added per message."""
+    return settings.server.public_base_url.rstrip("/") + "/webhooks/twilio/status"
+
+
+def sender_fields(messaging_service_sid: str | None, from_address: str | None) -> dict:
+    """A Messaging Service picks the sender from its pool; otherwise the message comes From this address."""
+    return {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {"from_": from_address}
+
+
 def create_message(client: Client, http: HeaderKeepingHttpClient, codes: dict[int, str] = PERMANENT_CODES,
                    **kwargs) -> SendResult:
     """`messages.create`, its refusals as SendErrors (`codes` names the permanent ones)."""
@@ -84,8 +94,7 @@ class TwilioSmsChannel:
         client, http = twilio_client(t)
         return cls(client=client, http=http, from_number=t.from_number or None,
                    messaging_service_sid=t.messaging_service_sid or None,
-                   status_callback_base=settings.server.public_base_url.rstrip("/") + "/webhooks/twilio/status",
-                   max_per_second=t.max_per_second)
+                   status_callback_base=status_callback_base(settings), max_per_second=t.max_per_second)
 
     @property
     def sender(self) -> str:
@@ -93,13 +102,9 @@ class TwilioSmsChannel:
         return self.messaging_service_sid or self.from_number or ""
 
     def send(self, message: OutboundMessage) -> SendResult:
-        kwargs = {"to": message.to, "body": message.body,
-                  "status_callback": f"{self.status_callback_base}?checkin={message.checkin_id}"}
-        if self.messaging_service_sid:
-            kwargs["messaging_service_sid"] = self.messaging_service_sid
-        else:
-            kwargs["from_"] = self.from_number
-        return create_message(self.client, self.http, **kwargs)
+        return create_message(self.client, self.http, to=message.to, body=message.body,
+                              status_callback=f"{self.status_callback_base}?checkin={message.checkin_id}",
+                              **sender_fields(self.messaging_service_sid, self.from_number))
 
     def find_sent(self, message: OutboundMessage) -> SendResult | None:
         """Ask Twilio for a message to this number with this body in the last day (crash reconciliation)."""

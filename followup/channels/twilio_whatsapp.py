@@ -12,6 +12,8 @@ from followup.channels.twilio_sms import (
     HeaderKeepingHttpClient,
     create_message,
     find_recent,
+    sender_fields,
+    status_callback_base,
     twilio_client,
 )
 from followup.whatsapp_content import Delivery, plan_delivery, template_delivery, template_problems, template_text
@@ -46,8 +48,8 @@ class TwilioWhatsappChannel:
         client, http = twilio_client(t)
         return cls(client=client, http=http, whatsapp_from=t.whatsapp_from or None,
                    messaging_service_sid=t.whatsapp_messaging_service_sid or None,
-                   status_callback_base=settings.server.public_base_url.rstrip("/") + "/webhooks/twilio/status",
-                   templates=dict(settings.whatsapp.templates), max_per_second=settings.whatsapp.max_per_second)
+                   status_callback_base=status_callback_base(settings), templates=dict(settings.whatsapp.templates),
+                   max_per_second=settings.whatsapp.max_per_second)
 
     @property
     def sender(self) -> str:
@@ -74,10 +76,9 @@ class TwilioWhatsappChannel:
                             content_variables=json.dumps(delivery.variables, ensure_ascii=False))
 
     def _create(self, message: OutboundMessage, **content) -> SendResult:
-        sender = ({"messaging_service_sid": self.messaging_service_sid} if self.messaging_service_sid
-                  else {"from_": self.whatsapp_from})
-        return create_message(self.client, self.http, WHATSAPP_CODES, to=message.to, **sender, **content,
-                              status_callback=f"{self.status_callback_base}?checkin={message.checkin_id}")
+        return create_message(self.client, self.http, WHATSAPP_CODES, to=message.to, **content,
+                              status_callback=f"{self.status_callback_base}?checkin={message.checkin_id}",
+                              **sender_fields(self.messaging_service_sid, self.whatsapp_from))
 
     def find_sent(self, message: OutboundMessage) -> SendResult | None:
         """A message to this WhatsApp address in the last day that reads as the check-in's free text or as its

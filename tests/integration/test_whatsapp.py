@@ -52,6 +52,17 @@ def test_outside_the_window_the_check_in_is_the_approved_template(scheduled, fak
     assert row.state == "sent" and row.provider_message_id == form["sid"] and row.address == CUSTOMER
 
 
+def test_a_messaging_service_instead_of_from(fake_whatsapp, overrides, post_event, clock):
+    from aftercare.app import create_app
+
+    overrides["twilio"].update(whatsapp_from="", whatsapp_messaging_service_sid="MGwhatsapp")
+    rt2 = create_app(overrides).extensions["aftercare"]
+    checkin_id = post_event(interaction_event(**ON_WHATSAPP)).get_json()["checkin"]["id"]
+    due_now(rt2, clock, checkin_id)
+    assert dispatch(rt2, clock).sent == 1
+    assert sent(fake_whatsapp)["MessagingServiceSid"] == "MGwhatsapp" and "From" not in sent(fake_whatsapp)
+
+
 def test_a_locale_without_its_own_template_uses_its_language_then_english(fake_whatsapp, post_event, rt, clock):
     spanish = post_event(interaction_event(**ON_WHATSAPP, **{"customer.locale": "es-MX"})).get_json()["checkin"]["id"]
     italian = post_event(interaction_event(**ON_WHATSAPP, **{"customer.locale": "it", "customer.id": "cus_it",
