@@ -13,6 +13,7 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentInstance, ContentList
 from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
+from followup.channels.twilio_sms import twilio_client
 from followup.whatsapp_content import CATEGORY, CheckinContent, checkin_content, template_locales
 
 NOT_REQUESTED = ("", "unsubmitted")
@@ -37,7 +38,7 @@ def sync_from_settings(settings, locales: list[str] | None = None) -> list[Synce
     t = settings.twilio
     if not (t.account_sid and t.auth_token):
         raise ContentSyncError("twilio.account_sid and twilio.auth_token must be set")
-    client = Client(t.account_sid, t.auth_token.reveal())
+    client, _ = twilio_client(t)
     client.content.base_url = t.content_base_url.rstrip("/")
     return sync_checkin_templates(client, name_prefix=settings.whatsapp.template_name, locales=locales)
 

@@ -323,11 +323,14 @@ def test_a_second_sync_creates_nothing_and_reports_the_approval(content_api, app
     runner.invoke(args=["whatsapp", "templates", "sync"])
     fake_twilio.approve(fake_twilio.content_sid("en"))
     fake_twilio.approve(fake_twilio.content_sid("de"), "rejected", "INVALID_FORMAT")
+    fake_twilio.contents[fake_twilio.content_sid("fr")]["types"]["twilio/quick-reply"]["body"] = "Bonjour {{1}}"
     fake_twilio.content_requests.clear()
     result = runner.invoke(args=["whatsapp", "templates", "sync"])
     assert result.exit_code == 0, result.output
     assert [m for m, _, _ in fake_twilio.content_requests].count("POST") == 0
-    assert "exists   approval: approved" in result.output and "approval: rejected  (INVALID_FORMAT)" in result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if "aftercare_checkin_" in line}
+    assert "exists   approval: approved" in lines["en"] and "approval: rejected  (INVALID_FORMAT)" in lines["de"]
+    assert "approval: received  (the wording in Twilio differs from config/templates" in lines["fr"]
 
 
 def test_sync_of_an_unknown_locale_says_which_are_known(content_api, app):
