@@ -82,6 +82,7 @@ class UnderstandingSettings:
 class FollowupSettings:
     channel_sms: str = "console"
     channel_email: str = "console"
+    channel_whatsapp: str = "console"
     company_name: str = "Acme"
     default_delay_hours: float = 3
     late_cutoff: str = "17:00"
@@ -129,6 +130,18 @@ class TwilioSettings:
     timeout_seconds: float = 10.0
     max_per_second: float = 1.0
     reply_acknowledgement: bool = True
+    whatsapp_from: str = ""
+    whatsapp_messaging_service_sid: str = ""
+    content_base_url: str = "https://content.twilio.com"
+
+
+@dataclass(frozen=True)
+class WhatsappSettings:
+    """WhatsApp check-ins: the approved Content template per locale (`templates.<locale>.checkin`, an `HX…` SID)."""
+
+    template_name: str = "aftercare_checkin"
+    max_per_second: float = 0.0
+    templates: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -207,6 +220,7 @@ class Settings:
     triage: TriageSettings
     scheduler: SchedulerSettings
     twilio: TwilioSettings
+    whatsapp: WhatsappSettings
     sendgrid: SendgridSettings
     zendesk: ZendeskSettings
     logging: LoggingSettings

@@ -41,6 +41,7 @@ class CheckinSchema(Schema):
     due_at = fields.DateTime()
     sent_at = fields.DateTime(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
+    read_at = fields.DateTime(allow_none=True, metadata={"description": "WhatsApp: the customer opened it"})
     replied_at = fields.DateTime(allow_none=True)
     attempts = fields.Integer()
     subject = fields.String(allow_none=True)

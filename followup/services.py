@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from followup import views
 from followup.channels import build_channels, sendgrid_webhooks, twilio_webhooks
+from followup.channels.twilio_content import ContentSyncError, sync_from_settings as sync_whatsapp_templates
 from followup.checkins import (
     FollowupContext,
     interaction_facts,
@@ -27,14 +28,17 @@ from followup.outcomes import DEFINITIONS as OUTCOME_DEFINITIONS, csv_rows as ou
 from followup.replies import receive_reply
 from followup.retention import BATCH as PURGE_BATCH, CasePurgeReport, cutoff_for as retention_cutoff, purge_closed_cases
 from followup.understanding import ReplyContext, classify_reply
+from followup.whatsapp_content import template_locales as whatsapp_template_locales
 
 __all__ = [
-    "OUTCOME_DEFINITIONS", "PURGE_BATCH", "STORED_LENGTHS", "CasePurgeReport", "DispatchConfig", "FollowupContext",
+    "OUTCOME_DEFINITIONS", "PURGE_BATCH", "STORED_LENGTHS", "CasePurgeReport", "ContentSyncError", "DispatchConfig",
+    "FollowupContext",
     "ReplyContext", "blueprints", "build_channels", "build_crm_adapter", "case_teams", "classify_reply", "crm_policy",
     "deliver_crm_notices", "dispatch_backlog", "dispatch_due", "interaction_facts", "outcome_csv_rows",
     "outcome_report", "process_commitments", "purge_closed_cases", "receive_reply", "record_case_updated",
     "record_churn", "record_contact", "record_customer_contacted", "record_interaction_closed", "release_claims",
-    "reopened_cases", "retention_cutoff", "triage_interaction", "unmatched_replies",
+    "reopened_cases", "retention_cutoff", "sync_whatsapp_templates", "triage_interaction", "unmatched_replies",
+    "whatsapp_template_locales",
 ]
 
 

@@ -66,7 +66,8 @@ class CommitmentSchema(Base):
 class InteractionSchema(Base):
     id = Stored(stored("interaction.id"), min=1, required=True)
     case_id = Stored(stored("interaction.case_id"), WebhookEvent.case_key, min=1, required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(("voice", "chat", "email", "sms", "bot")))
+    channel = fields.String(required=True,
+                            validate=validate.OneOf(("voice", "chat", "email", "sms", "whatsapp", "bot")))
     journey_stage = Stored(stored("interaction.journey_stage"), allow_none=True)
     category = Stored(stored("interaction.category"), allow_none=True)
     started_at = Instant(allow_none=True)
@@ -96,6 +97,7 @@ class AgentSchema(Base):
 class ConsentSchema(Base):
     sms = fields.Boolean(load_default=False)
     email = fields.Boolean(load_default=False)
+    whatsapp = fields.Boolean(load_default=False)
 
 
 class CustomerSchema(Base):

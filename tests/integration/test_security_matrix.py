@@ -57,6 +57,7 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("POST", "/api/v1/break-rules/simulate"): {M},
     ("POST", "/webhooks/crm"): SIGNED,
     ("POST", "/webhooks/twilio/sms"): SIGNED,
+    ("POST", "/webhooks/twilio/whatsapp"): SIGNED,
     ("POST", "/webhooks/twilio/status"): SIGNED,
     ("POST", "/webhooks/sendgrid/inbound"): SIGNED,
     ("POST", "/webhooks/sendgrid/events"): SIGNED,
@@ -284,6 +285,9 @@ def test_logs_mask_phones_and_emails_through_a_whole_loop(url_secret, client, po
     sent_checkin(client, post_event, rt, clock, manager_headers)
     raw, headers = twilio_request("/webhooks/twilio/sms", {"From": OTHER_PHONE, "Body": f"I'm {EMAIL}, call me"})
     assert client.post("/webhooks/twilio/sms", data=raw, headers=headers).status_code == 200
+    raw, headers = twilio_request("/webhooks/twilio/whatsapp", {"From": f"whatsapp:{OTHER_PHONE}", "Body": "hi",
+                                                                "WaId": OTHER_PHONE[1:], "ButtonPayload": "reopen"})
+    assert client.post("/webhooks/twilio/whatsapp", data=raw, headers=headers).status_code == 200
     raw, headers = twilio_request("/webhooks/twilio/status", {"MessageSid": "SMunknown", "To": PHONE, "From": PHONE})
     client.post("/webhooks/twilio/status", data=raw, headers=headers)
     client.post("/webhooks/sendgrid/inbound", headers=inbound_headers(),

@@ -21,9 +21,11 @@ FORBIDDEN = [
     r"24/7", r"\bimmediately\b", r"de inmediato", r"imm[ée]diatement", r"sofort", r"imediatamente",
     r"\bi will pick it up\b", r"\bguarantee", r"garantiz", r"garanti", r"garantier", r"garant",
 ]
-AGENT_KEYS = {"sms", "email_body", "ack_reopen_agent"}  # the check-in comes from the agent; one ack names them
+# the check-in comes from the agent; one ack names them
+AGENT_KEYS = {"sms", "email_body", "whatsapp_template", "ack_reopen_agent"}
 REQUIRED = {"sms", "email_subject", "email_body", "question", "help", "ack_resolved", "ack_reopen_agent",
-            "ack_reopen_team", "ack_already_open", "yesterday", "today"}
+            "ack_reopen_team", "ack_already_open", "yesterday", "today", "whatsapp_template",
+            "whatsapp_button_resolved", "whatsapp_button_reopen"}
 YES_WORD = {"en": "YES", "es": "SI", "fr": "OUI", "de": "JA", "pt": "SIM"}
 
 
@@ -63,6 +65,7 @@ def test_check_ins_ask_a_closed_question_and_invite_free_text(locale):
         assert YES_WORD[locale] in t[key], f"{locale}.{key} does not say how to answer YES"
     question = t["question"]
     assert question.strip("¿? ").lower() in t["sms"].lower()
+    assert question.strip("¿? ").lower() in t["whatsapp_template"].lower()
     verdict = classify_reply(YES_WORD[locale], ReplyContext(locale=locale, question=question))
     assert verdict.intent == "resolved", f"{locale}: YES to {question!r} read as {verdict}"
 
