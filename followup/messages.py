@@ -54,7 +54,7 @@ def template_values(fields: dict[str, str]) -> dict[str, str]:
 
 def fit_sms(template: str, fields: dict[str, str]) -> str:
     """SMS conventions (GSM-7 where possible, at most 2 segments) are kept by followup.channels.smstext."""
-    return smstext.render_sms(template, fields, max_segments=2)
+    return smstext.render_sms(template, fields, max_segments=2, reduce_names=False)
 
 
 def canned(key: str, *, locale: str | None, agent_name: str | None, company: str) -> str:

@@ -93,3 +93,11 @@ def test_acknowledgements_say_what_happened(locale):
     assert "Priya" not in ack("added to the reopened case: a person already has it", None)
     assert ack("acknowledged: nothing to do now", None) is None
     assert ack("unmatched: stored for a person to read", None) is None
+
+
+def test_a_check_in_without_an_agent_name_names_the_team_whole():
+    """The fallback "the support team" is not a person's name: it used to be cut to "this is the from Acme"."""
+    text = render_checkin(channel="sms", locale="en", customer_name=None, agent_name=None, company="Acme",
+                          category="double_charge", ended_at=datetime(2025, 1, 1, 10, tzinfo=timezone.utc),
+                          due_at=datetime(2025, 1, 1, 14, tzinfo=timezone.utc), tz="UTC").body
+    assert text.startswith("Hi there, this is the support team from Acme."), text
