@@ -89,6 +89,7 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
 def _wire_services(rt: Runtime) -> None:
     rt.services["channels"] = followup.build_channels(rt.settings)
     rt.services["crm"] = followup.build_crm_adapter(rt.settings)
+    rt.services["crm_adapters"] = followup.CrmAdapters(rt.settings, rt.services["crm"])
     rt.services["routing"] = wellbeing.build_routing_adapter(rt.settings)
     wellbeing.bind(rt.db.sessions, rt.settings, routing=rt.services["routing"])
 
