@@ -57,6 +57,7 @@ def _door(desk: str):
         session = db_session()
         if (seen := received(session, event_id)) is not None:
             return replayed(seen)
+        session.rollback()  # hold no transaction (on SQLite: no write lock) while the desk's API is asked
         try:
             event = connector.translate(payload, delivery_id=delivery_id, now=rt.clock())
         except LookupFailed as exc:

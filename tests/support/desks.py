@@ -73,6 +73,7 @@ class DeskCase:
     reopen: list[tuple[str, str]]  # (method, path) of the calls a reopen makes, in order
     desk_ref: str
     stale: bool = True  # the desk signs a timestamp (a stale one is refused)
+    close_looks_up: bool = True  # the close fixture lacks contact details the desk's API has
     needs_lookup: Callable[[dict], dict] = field(default=lambda payload: payload)
 
     def payload(self, name: str | None = None) -> dict:
@@ -122,7 +123,7 @@ CASES = {case.name: case for case in (
              close="ticket_closed", ignored="internal_note", contacted="customer_article",
              customer_id="zammad:8", checkin=("email", "emily@example.com"), timezone="UTC",
              lookups={"/api/v1/users/8": "user"}, failing_lookup="/api/v1/users/8",
-             reopen=[("PUT", "/api/v1/tickets/81")], desk_ref="81", stale=False,
+             reopen=[("PUT", "/api/v1/tickets/81")], desk_ref="81", stale=False, close_looks_up=False,
              needs_lookup=_zammad_without_customer),
     DeskCase(name="freshdesk", sign=freshdesk_headers,
              settings=lambda url: {"freshdesk": {"base_url": url, "api_key": "fd-key", "webhook_user": "aftercare",
