@@ -128,6 +128,7 @@ def validated(data: dict) -> dict:
 def _store_for_workers(data: dict):
     """Queued mode: one INSERT (or nothing, for a repeat) and the 202; the workers act on it in arrival order."""
     event = accepted(data)
+    db_session().rollback()  # end the read an API-key check began: the door writes on a connection of its own
     link = url_for("crm.received_event", event_id=event["event_id"])
     interaction = event.get("interaction") or {}
     response = {"event_id": event["event_id"], "status": "queued", "type": event["type"],

@@ -222,3 +222,64 @@ def test_a_reopen_the_desk_cannot_take_is_a_dead_letter(desk, client, post_desk,
     [item] = client.get("/api/v1/crm/dead-letters", headers=read_headers).get_json()["items"]
     assert item["adapter"] == desk.name and "404" in item["last_error"]
     assert len(deliveries(rt)) == 1
+
+
+# -- what each desk's own payload says ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("desk", [CASES["zendesk"]])
+def test_a_zendesk_trigger_body_is_a_close_with_the_satisfaction_as_sentiment(desk, client, post_desk, httpserver,
+                                                                              manager_headers):
+    serve_lookups(httpserver, desk)
+    resp = post_desk(desk.payload("trigger_body"), headers=None)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    case = client.get("/api/v1/cases/zendesk:5159", headers=manager_headers).get_json()
+    [interaction] = case["interactions"]
+    assert interaction["customer_sentiment"] == -0.8 and interaction["team"] == "Billing"
+    assert interaction["agent_name"] == "Maria Lopez" and case["desk_ref"] == "5159"
+
+
+@pytest.mark.parametrize("desk", [CASES["zendesk"]])
+def test_a_zendesk_agent_reply_touches_the_case_and_an_internal_note_is_ignored(desk, client, post_desk, httpserver,
+                                                                                manager_headers):
+    _closed(client, desk, post_desk, httpserver, manager_headers)
+    note = desk.payload("comment_by_requester")
+    note["id"], note["event"]["comment"]["is_public"] = "note-1", False
+    assert post_desk(note).get_json()["status"] == "ignored"
+    reply = desk.payload("comment_by_requester")
+    reply["id"], reply["event"]["comment"]["author"]["is_staff"] = "reply-1", True
+    assert post_desk(reply).status_code == 202
+    [checkin] = _case(client, desk, manager_headers)["checkins"]
+    assert checkin["state"] == "cancelled"  # followup.postpone_on_case_update_minutes = 0: an agent touch cancels
+
+
+@pytest.mark.parametrize("desk", [CASES["chatwoot"]])
+def test_a_chatwoot_conversation_reopened_is_the_customer_coming_back(desk, client, post_desk, httpserver,
+                                                                      manager_headers):
+    _closed(client, desk, post_desk, httpserver, manager_headers)
+    assert post_desk(desk.payload("conversation_reopened")).status_code == 202
+    assert _case(client, desk, manager_headers)["checkins"][0]["state"] == "cancelled"
+
+
+@pytest.mark.parametrize("desk", [CASES["intercom"]])
+def test_an_intercom_admin_reply_touches_the_case(desk, client, post_desk, httpserver, manager_headers):
+    _closed(client, desk, post_desk, httpserver, manager_headers)
+    reply = desk.payload("user_replied")
+    reply["topic"], reply["id"] = "conversation.admin.replied", "notif_admin_reply"
+    assert post_desk(reply).status_code == 202
+    assert _case(client, desk, manager_headers)["checkins"][0]["state"] == "cancelled"
+
+
+@pytest.mark.parametrize("desk", [CASES["zammad"]])
+def test_zammad_contact_details_it_cannot_use_are_noted_on_the_interaction(desk, client, post_desk, httpserver,
+                                                                           manager_headers, rt):
+    """The example's "0061 2 1234 7777" dials out of Australia's international prefix: it is +61…; a Zammad user
+    has no time zone, so the default is used and the interaction says so."""
+    from followup.models import Customer
+
+    case = _closed(client, desk, post_desk, httpserver, manager_headers)
+    [interaction] = case["interactions"]
+    assert interaction["contact_notes"] == ["zammad has no time zone: connectors.default_timezone UTC used"]
+    with rt.db.session() as session:
+        assert session.get(Customer, "zammad:8").phone == "+61212347777"
+    assert interaction["signals"] == ["abusive_language", "priority_high"] and interaction["team"] == "Service Desk"
+    assert interaction["agent_name"] == "Emma Taylor"
