@@ -106,8 +106,8 @@ class FreshdeskConnector:
         return ["Admin → Workflows → Automations → Ticket updates → New rule: when Status is changed to Resolved "
                 "or Closed → Action: Trigger webhook",
                 f"  Request type POST, URL {public_base_url.rstrip('/')}/webhooks/freshdesk",
-                f"  Requires authentication: username {self._user or '<freshdesk.webhook_user>'}, password: the value "
-                "of freshdesk.webhook_password",
+                f"  Requires authentication: username {self._user or '(set freshdesk.webhook_user)'}, password "
+                f"{self._password or '(set freshdesk.webhook_password)'}",
                 "  Encoding JSON, content Advanced: the body in docs/freshdesk.md"]
 
 

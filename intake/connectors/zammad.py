@@ -102,8 +102,8 @@ class ZammadConnector:
 
     def paste(self, public_base_url: str) -> list[str]:
         return ["Settings → Manage → Webhook → New Webhook",
-                f"  Endpoint: {public_base_url.rstrip('/')}/webhooks/zammad; HMAC SHA1 Signature Token: the value "
-                "of zammad.webhook_secret",
+                f"  Endpoint: {public_base_url.rstrip('/')}/webhooks/zammad",
+                f"  HMAC SHA1 Signature Token: {self._secret or '(set zammad.webhook_secret first)'}",
                 "Settings → Manage → Trigger → New Trigger: Action is always; conditions 'State is closed' OR "
                 "'Article sender is Customer'; Execute: Webhook → the webhook above"]
 
