@@ -33,6 +33,7 @@ class ZendeskCrm:
         if not ticket.isdigit():
             raise CrmDeliveryError(f"case id {ticket!r} is not a Zendesk ticket id (ticket ids are numbers)",
                                    permanent=True)
-        call(self.http, "PUT", f"{self.base_url}/api/v2/tickets/{ticket}.json", what=f"Zendesk ticket {ticket}", timeout=self.timeout, auth=(f"{self.email}/token", self._token),
+        call(self.http, "PUT", f"{self.base_url}/api/v2/tickets/{ticket}.json", what=f"Zendesk ticket {ticket}",
+             timeout=self.timeout, auth=(f"{self.email}/token", self._token),
              json={"ticket": {"status": "open", "comment": {"body": internal_note(notice), "public": False}}})
 

@@ -14,7 +14,9 @@ import requests
 from cachetools import TTLCache
 from tenacity import RetryError, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from intake.connectors.base import LookupFailed
+from typing import Callable
+
+from intake.connectors.base import CheckLine, LookupFailed
 
 USER_AGENT = "Aftercare/0.1 (+https://aftercare.dev)"
 
@@ -77,3 +79,17 @@ class DeskApi:
         if not isinstance(document, dict):
             raise LookupFailed(f"{what}: {self.desk} answered JSON that is not an object")
         return document
+
+
+def credentials_check(*, secret_set: bool, secret_names: str, api: DeskApi, api_names: str, purpose: str,
+                      probe: str, credential: str, describe: Callable[[dict], list[CheckLine]]) -> list[CheckLine]:
+    """What `flask connectors check` says for every desk: is the webhook secret set, are the API settings there,
+    and does the desk accept the credentials (`probe` is a cheap GET that needs them)."""
+    lines = [CheckLine(True, f"{secret_names} set") if secret_set else
+             CheckLine(False, f"{secret_names} empty: every delivery gets 401")]
+    if not api.configured:
+        return [*lines, CheckLine(False, f"{api_names} are needed to {purpose}")]
+    try:
+        return [*lines, *describe(api.get(probe, what=f"the {credential}", cached=False))]
+    except LookupFailed as exc:
+        return [*lines, CheckLine(False, f"{credential} refused: {exc}")]

@@ -18,8 +18,8 @@ import hashlib
 from datetime import datetime
 
 from aftercare.core.signing import safe_equals
-from intake.connectors.api import DeskApi
-from intake.connectors.base import CheckLine, Delivery, Ignored, LookupFailed, Refused, hmac_hex, path, required, within
+from intake.connectors.api import DeskApi, credentials_check
+from intake.connectors.base import CheckLine, Delivery, Ignored, Refused, hmac_hex, path, required, within
 from intake.connectors.mapping import (
     Closing, Contact, MappingRules, closed_event, contacted_event, priority_of, rating_sentiment, split_tags,
     text_or_none, unix_time, updated_event,
@@ -94,7 +94,8 @@ class ChatwootConnector:
                           channel=CHANNELS.get(str(payload.get("channel") or ""), "chat"), contact=contact,
                           agent_id=text_or_none(assignee.get("id")), agent_name=text_or_none(assignee.get("name")),
                           team=text_or_none(team.get("name")), tags=split_tags(payload.get("labels")),
-                          priority=priority_of(payload.get("priority")), started_at=unix_time(payload.get("created_at")),
+                          priority=priority_of(payload.get("priority")),
+                          started_at=unix_time(payload.get("created_at")),
                           sentiment=_csat(payload))
         return closed_event(closing, self.rules)
 
@@ -120,21 +121,17 @@ class ChatwootConnector:
                                native_id=text_or_none(conversation))
 
     def check(self) -> list[CheckLine]:
-        lines = [CheckLine(bool(self._secret), "chatwoot.webhook_secret is set" if self._secret else
-                           "chatwoot.webhook_secret is empty: every delivery gets 401")]
-        if not self.api.configured:
-            return [*lines, CheckLine(False, "chatwoot.base_url, chatwoot.account_id and chatwoot.api_access_token "
-                                             "are needed to look contacts up and to reopen conversations")]
-        try:
-            me = self.api.get("/api/v1/profile", what="the access token", cached=False)
-            lines.append(CheckLine(True, f"access token works: {me.get('name')} <{me.get('email')}>"))
+        def profile(me: dict) -> list[CheckLine]:
             accounts = {str(a.get("id")) for a in me.get("accounts") or [] if isinstance(a, dict)}
-            lines.append(CheckLine(self.account_id in accounts, f"account {self.account_id} "
-                                   + ("is one of this token's accounts" if self.account_id in accounts else
-                                      f"is not among this token's accounts ({', '.join(sorted(accounts)) or 'none'})")))
-        except LookupFailed as exc:
-            lines.append(CheckLine(False, f"access token refused: {exc}"))
-        return lines
+            mine = self.account_id in accounts
+            return [CheckLine(True, f"access token works: {me.get('name')} <{me.get('email')}>"),
+                    CheckLine(mine, f"account {self.account_id} " + ("is one of this token's accounts" if mine else
+                              f"is not among this token's accounts ({', '.join(sorted(accounts)) or 'none'})"))]
+
+        return credentials_check(secret_set=bool(self._secret), secret_names="chatwoot.webhook_secret", api=self.api,
+                                 api_names="chatwoot.base_url, chatwoot.account_id and chatwoot.api_access_token",
+                                 purpose="look contacts up and to reopen conversations", probe="/api/v1/profile",
+                                 credential="access token", describe=profile)
 
     def paste(self, public_base_url: str) -> list[str]:
         return ["Settings → Integrations → Webhooks → Add new webhook",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aftercare.core.signing import safe_equals
-from intake.connectors.api import DeskApi
+from intake.connectors.api import DeskApi, credentials_check
 from intake.connectors.base import CheckLine, Delivery, Ignored, LookupFailed, Refused, required
 from intake.connectors.mapping import (
     Closing, Contact, MappingRules, closed_event, iso_time, priority_of, split_tags, text_or_none,
@@ -57,7 +57,8 @@ class FreshdeskConnector:
         if status not in CLOSED:
             return Ignored(f"ticket status {status or '(none)'!r}: the automation rule should fire when the status "
                            "changes to Resolved or Closed")
-        requester = text_or_none(fields.get("ticket_requester_id")) or text_or_none(fields.get("ticket_requester_email"))
+        requester = (text_or_none(fields.get("ticket_requester_id"))
+                     or text_or_none(fields.get("ticket_requester_email")))
         if requester is None:
             required({"freshdesk_webhook": fields}, "freshdesk_webhook.ticket_requester_id", desk="Freshdesk")
         closing = Closing(desk=self.name, delivery_id=delivery_id, native_id=ticket,
@@ -67,7 +68,8 @@ class FreshdeskConnector:
                           agent_id=text_or_none(fields.get("ticket_agent_id")) or
                           text_or_none(fields.get("ticket_agent_email")),
                           agent_name=text_or_none(fields.get("ticket_agent_name")),
-                          team=text_or_none(fields.get("ticket_group_name")), tags=split_tags(fields.get("ticket_tags")),
+                          team=text_or_none(fields.get("ticket_group_name")),
+                          tags=split_tags(fields.get("ticket_tags")),
                           priority=priority_of(fields.get("ticket_priority")))
         return closed_event(closing, self.rules)
 
@@ -89,18 +91,14 @@ class FreshdeskConnector:
                        attributes=found.get("custom_fields") or {})
 
     def check(self) -> list[CheckLine]:
-        set_ = bool(self._user and self._password)
-        lines = [CheckLine(set_, "freshdesk.webhook_user and webhook_password are set" if set_ else
-                           "freshdesk.webhook_user / webhook_password are empty: every delivery gets 401")]
-        if not self.api.configured:
-            return [*lines, CheckLine(False, "freshdesk.base_url and freshdesk.api_key are needed to look contacts "
-                                             "up (time zones) and to reopen tickets")]
-        try:
-            me = self.api.get("/api/v2/agents/me", what="the API key", cached=False)
-            lines.append(CheckLine(True, f"API key works: agent {me.get('contact', {}).get('email') or me.get('id')}"))
-        except LookupFailed as exc:
-            lines.append(CheckLine(False, f"API key refused: {exc}"))
-        return lines
+        def agent(me: dict) -> list[CheckLine]:
+            return [CheckLine(True, f"API key works: agent {(me.get('contact') or {}).get('email') or me.get('id')}")]
+
+        return credentials_check(secret_set=bool(self._user and self._password),
+                                 secret_names="freshdesk.webhook_user / webhook_password", api=self.api,
+                                 api_names="freshdesk.base_url and freshdesk.api_key",
+                                 purpose="look contacts up (time zones) and to reopen tickets",
+                                 probe="/api/v2/agents/me", credential="API key", describe=agent)
 
     def paste(self, public_base_url: str) -> list[str]:
         return ["Admin → Workflows → Automations → Ticket updates → New rule: when Status is changed to Resolved "

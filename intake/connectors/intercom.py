@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from intake.connectors.api import DeskApi
+from intake.connectors.api import DeskApi, credentials_check
 from intake.connectors.base import CheckLine, Delivery, Ignored, LookupFailed, path, required, verify_hub_signature
 from intake.connectors.mapping import (
     Closing, Contact, MappingRules, closed_event, contacted_event, rating_sentiment, split_tags, text_or_none,
@@ -68,7 +68,8 @@ class IntercomConnector:
         closing = Closing(desk=self.name, delivery_id=delivery_id, native_id=conversation, occurred_at=at,
                           channel=CHANNELS.get(str(path(item, "source.type") or ""), "chat"),
                           contact=self._contact(contact_id), agent_id=admin,
-                          team=text_or_none(item.get("team_assignee_id")) and f"intercom-team-{item['team_assignee_id']}",
+                          team=(text_or_none(item.get("team_assignee_id"))
+                                and f"intercom-team-{item['team_assignee_id']}"),
                           tags=split_tags(path(item, "tags.tags")),
                           priority="high" if item.get("priority") == "priority" else None,
                           sentiment=rating_sentiment(path(item, "conversation_rating.rating"), worst=1, best=5),
@@ -93,17 +94,14 @@ class IntercomConnector:
             return None
 
     def check(self) -> list[CheckLine]:
-        lines = [CheckLine(bool(self._secret), "intercom.client_secret is set" if self._secret else
-                           "intercom.client_secret is empty: every delivery gets 401")]
-        if not self.api.configured:
-            return [*lines, CheckLine(False, "intercom.access_token is needed to look contacts up and to reopen")]
-        try:
-            me = self.api.get("/me", what="the access token", cached=False)
-            lines.append(CheckLine(True, f"access token works: {me.get('name')} in workspace "
-                                         f"{path(me, 'app.name')} ({path(me, 'app.id_code')})"))
-        except LookupFailed as exc:
-            lines.append(CheckLine(False, f"access token refused: {exc}"))
-        return lines
+        def workspace(me: dict) -> list[CheckLine]:
+            return [CheckLine(True, f"access token works: {me.get('name')} in workspace {path(me, 'app.name')} "
+                                    f"({path(me, 'app.id_code')})")]
+
+        return credentials_check(secret_set=bool(self._secret), secret_names="intercom.client_secret", api=self.api,
+                                 api_names="intercom.access_token and intercom.api_base_url",
+                                 purpose="look contacts up and to reopen conversations", probe="/me",
+                                 credential="access token", describe=workspace)
 
     def paste(self, public_base_url: str) -> list[str]:
         return ["Developer Hub → your app → Webhooks",

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from intake.connectors.api import DeskApi
-from intake.connectors.base import CheckLine, Delivery, Ignored, LookupFailed, path, required, verify_hub_signature
+from intake.connectors.api import DeskApi, credentials_check
+from intake.connectors.base import CheckLine, Delivery, Ignored, path, required, verify_hub_signature
 from intake.connectors.mapping import (
     Closing, Contact, MappingRules, closed_event, contacted_event, iso_time, priority_of, split_tags, text_or_none,
     updated_event,
@@ -88,17 +88,13 @@ class ZammadConnector:
                        phone=user.get("mobile") or user.get("phone"), attributes=user)
 
     def check(self) -> list[CheckLine]:
-        lines = [CheckLine(bool(self._secret), "zammad.webhook_secret is set" if self._secret else
-                           "zammad.webhook_secret is empty: every delivery gets 401")]
-        if not self.api.configured:
-            return [*lines, CheckLine(False, "zammad.base_url and zammad.api_token are needed to look users up and "
-                                             "to reopen tickets")]
-        try:
-            me = self.api.get("/api/v1/users/me", what="the API token", cached=False)
-            lines.append(CheckLine(True, f"API token works: signed in as {me.get('login') or me.get('email')}"))
-        except LookupFailed as exc:
-            lines.append(CheckLine(False, f"API token refused: {exc}"))
-        return lines
+        def signed_in(me: dict) -> list[CheckLine]:
+            return [CheckLine(True, f"API token works: signed in as {me.get('login') or me.get('email')}")]
+
+        return credentials_check(secret_set=bool(self._secret), secret_names="zammad.webhook_secret", api=self.api,
+                                 api_names="zammad.base_url and zammad.api_token",
+                                 purpose="look users up and to reopen tickets", probe="/api/v1/users/me",
+                                 credential="API token", describe=signed_in)
 
     def paste(self, public_base_url: str) -> list[str]:
         return ["Settings → Manage → Webhook → New Webhook",

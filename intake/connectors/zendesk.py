@@ -18,7 +18,7 @@ import hmac
 from datetime import datetime
 
 from aftercare.core.signing import safe_equals
-from intake.connectors.api import DeskApi
+from intake.connectors.api import DeskApi, credentials_check
 from intake.connectors.base import CheckLine, Delivery, Ignored, LookupFailed, Refused, path, required, within
 from intake.connectors.mapping import (
     Closing, Contact, MappingRules, closed_event, contacted_event, iso_time, priority_of, split_tags, text_or_none,
@@ -110,7 +110,8 @@ class ZendeskConnector:
         contact = Contact(id=text_or_none(requester.get("id")) or text_or_none(requester.get("email")) or number,
                           name=requester.get("name"), email=requester.get("email"), phone=requester.get("phone"),
                           timezone=requester.get("time_zone"), locale=requester.get("locale"))
-        if text_or_none(requester.get("id")) and (not contact.reachable or not contact.timezone) and self.api.configured:
+        incomplete = not contact.reachable or not contact.timezone
+        if text_or_none(requester.get("id")) and incomplete and self.api.configured:
             found = self._user(requester["id"], "requester")
             contact = Contact(id=contact.id, name=contact.name or found.name, email=contact.email or found.email,
                               phone=contact.phone or found.phone, timezone=found.timezone or contact.timezone,
@@ -143,18 +144,15 @@ class ZendeskConnector:
             return None
 
     def check(self) -> list[CheckLine]:
-        lines = [CheckLine(bool(self._secret), "zendesk.webhook_signing_secret is set" if self._secret else
-                           "zendesk.webhook_signing_secret is empty: every delivery gets 401")]
-        if not self.api.configured:
-            return [*lines, CheckLine(False, "zendesk.base_url, zendesk.email and zendesk.api_token are needed to "
-                                             "look requesters up and to reopen tickets")]
-        try:
-            me = self.api.get("/api/v2/users/me.json", what="the API token", cached=False).get("user") or {}
-            lines.append(CheckLine(me.get("id") is not None, f"API token works: signed in as {me.get('email')} "
-                                                             f"({me.get('role')})"))
-        except LookupFailed as exc:
-            lines.append(CheckLine(False, f"API token refused: {exc}"))
-        return lines
+        def signed_in(me: dict) -> list[CheckLine]:
+            user = me.get("user") or {}
+            return [CheckLine(user.get("id") is not None, f"API token works: signed in as {user.get('email')} "
+                                                          f"({user.get('role')})")]
+
+        return credentials_check(secret_set=bool(self._secret), secret_names="zendesk.webhook_signing_secret",
+                                 api=self.api, api_names="zendesk.base_url, zendesk.email and zendesk.api_token",
+                                 purpose="look requesters up and to reopen tickets", probe="/api/v2/users/me.json",
+                                 credential="API token", describe=signed_in)
 
     def paste(self, public_base_url: str) -> list[str]:
         return [f"Admin Center → Apps and integrations → Webhooks → Create webhook → Zendesk events",
