@@ -107,6 +107,7 @@ def _register_blueprints(api: Api) -> None:
                       outcomes_views.blp):
         api.register_blueprint(blueprint)
     api._app.register_blueprint(health.assets)
+    api._app.register_blueprint(desk_views.url_checks)
     api._app.register_blueprint(dashboard_views.bp)
 
 

@@ -283,3 +283,10 @@ def test_zammad_contact_details_it_cannot_use_are_noted_on_the_interaction(desk,
         assert session.get(Customer, "zammad:8").phone == "+61212347777"
     assert interaction["signals"] == ["abusive_language", "priority_high"] and interaction["team"] == "Service Desk"
     assert interaction["agent_name"] == "Emma Taylor"
+
+
+def test_intercom_can_check_each_desk_url_with_a_head(client):
+    """Intercom sends a HEAD before it saves a webhook URL; any other path stays unknown."""
+    assert client.head("/webhooks/intercom").status_code == 200
+    assert client.head("/webhooks/zendesk").status_code == 200
+    assert client.head("/webhooks/nodesk").status_code in (404, 405)
