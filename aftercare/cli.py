@@ -1,5 +1,5 @@
 """`flask --app wsgi ...` commands: db upgrade, serve, worker, demo, followup classify, retention purge, whatsapp
-templates sync (keys and managers: `aftercare.cli_access`)."""
+templates sync (keys and managers: `aftercare.cli_access`; help-desk connectors: `aftercare.cli_connectors`)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +15,7 @@ from werkzeug.serving import run_simple
 
 from aftercare import devserver, migrate, scheduler
 from aftercare.cli_access import register_access_commands
+from aftercare.cli_connectors import register_connector_commands
 from aftercare.core.leased_queue import worker_name
 from aftercare.demo import play_story
 from aftercare.demo_history import seed_history
@@ -147,3 +148,4 @@ def register_cli(app: Flask, create_app: Callable[..., Flask]) -> None:
     for group in (db, followup, retention, whatsapp):
         app.cli.add_command(group)
     register_access_commands(app)
+    register_connector_commands(app)

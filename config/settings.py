@@ -164,6 +164,52 @@ class ZendeskSettings:
     base_url: str = ""
     email: str = ""
     api_token: Secret = Secret()
+    webhook_signing_secret: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class ChatwootSettings:
+    base_url: str = ""
+    account_id: str = ""
+    api_access_token: Secret = Secret()
+    webhook_secret: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class IntercomSettings:
+    api_base_url: str = "https://api.intercom.io"
+    access_token: Secret = Secret()
+    client_secret: Secret = Secret()
+    admin_id: str = ""
+
+
+@dataclass(frozen=True)
+class ZammadSettings:
+    base_url: str = ""
+    api_token: Secret = Secret()
+    webhook_secret: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class FreshdeskSettings:
+    base_url: str = ""
+    api_key: Secret = Secret()
+    webhook_user: str = ""
+    webhook_password: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class ConnectorsSettings:
+    """How the native help-desk connectors map a desk's payload to our events (docs/connectors.md)."""
+
+    default_timezone: str = "UTC"
+    tag_signals: dict = field(default_factory=dict)
+    sms_consent_attribute: str = "sms_consent"
+    timezone_attribute: str = "timezone"
+    replay_window_seconds: int = 300
+    lookup_cache_seconds: int = 600
+    lookup_attempts: int = 3
+    timeout_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -223,6 +269,11 @@ class Settings:
     whatsapp: WhatsappSettings
     sendgrid: SendgridSettings
     zendesk: ZendeskSettings
+    chatwoot: ChatwootSettings
+    intercom: IntercomSettings
+    zammad: ZammadSettings
+    freshdesk: FreshdeskSettings
+    connectors: ConnectorsSettings
     logging: LoggingSettings
     dashboard: DashboardSettings
     retention: RetentionSettings

@@ -81,9 +81,10 @@ def opted_out_addresses(session: Session, *addresses: str | None) -> frozenset[s
 
 
 def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_id: str, interaction: dict,
-                              agent: dict | None, customer: dict, now: datetime) -> dict:
+                              agent: dict | None, customer: dict, now: datetime, origin: dict | None = None) -> dict:
     """Triage the interaction, store it, and schedule a check-in or a human callback (409 if it was already
-    recorded, under another event id)."""
+    recorded, under another event id). `origin` (from a native connector) is the desk the case lives in, its id
+    there, and notes on how the customer's contact details were found."""
     if session.get(Interaction, interaction["id"]) is not None:
         raise Problem(409, "Conflict", f"Interaction {interaction['id']!r} was already recorded under another "
                                        "event_id.", kind="conflict")
@@ -99,6 +100,8 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
     case.team = agent.get("team") or case.team
     case.journey_stage = interaction.get("journey_stage") or case.journey_stage
     case.category = interaction.get("category") or case.category
+    if origin:
+        case.desk, case.desk_ref = origin["desk"], origin["ref"]
     facts = interaction_facts(interaction)
     decision = triage(facts, ctx.triage_policy)
     commitment = interaction.get("commitment") or {}
@@ -113,7 +116,7 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
         irreversible_action=facts.irreversible_action, commitment_text=commitment.get("text"),
         commitment_due_at=commitment.get("due_at"), triage_decision=decision.decision,
         triage_scores=dict(decision.scores), triage_reasons=list(decision.reasons), important=decision.important,
-        created_at=now)
+        contact_notes=list((origin or {}).get("notes") or []) or None, created_at=now)
     session.add(row)
     session.flush()
     checkin = None

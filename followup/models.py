@@ -41,6 +41,8 @@ class Case(Base):
     team: Mapped[str | None] = mapped_column(String(128))
     journey_stage: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(64))
+    desk: Mapped[str | None] = mapped_column(String(32))  # the help desk a native connector took it from
+    desk_ref: Mapped[str | None] = mapped_column(String(128))  # that desk's ticket / conversation id
     reopen_reason: Mapped[str | None] = mapped_column(Text)
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -79,6 +81,7 @@ class Interaction(Base):
     important: Mapped[bool] = mapped_column(Boolean, default=False)
     held_out: Mapped[bool] = mapped_column(Boolean, default=False)
     schedule_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    contact_notes: Mapped[list | None] = mapped_column(JSON)  # how a connector reached the customer (fallbacks)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -18,8 +18,12 @@ from followup.checkins import (
     triage_interaction,
 )
 from followup.commitments import process_commitments
-from followup.crm import build_crm_adapter, views as crm_views
-from followup.crm.outbox import deliver_pending as deliver_crm_notices, policy_from_settings as crm_policy
+from followup.crm import ADAPTERS as CRM_ADAPTERS, CrmAdapters, build_crm_adapter, views as crm_views
+from followup.crm.outbox import (
+    deliver_every_adapter as deliver_all_crm_notices,
+    deliver_pending as deliver_crm_notices,
+    policy_from_settings as crm_policy,
+)
 from followup.dispatch import DispatchConfig, dispatch_backlog, dispatch_due, release_claims
 from followup.event_lengths import STORED_LENGTHS
 from followup.inbox import case_teams, reopened_cases, unmatched_replies
@@ -31,8 +35,8 @@ from followup.understanding import ReplyContext, classify_reply
 from followup.whatsapp_content import template_locales as whatsapp_template_locales
 
 __all__ = [
-    "OUTCOME_DEFINITIONS", "PURGE_BATCH", "STORED_LENGTHS", "CasePurgeReport", "ContentSyncError", "DispatchConfig",
-    "FollowupContext",
+    "CRM_ADAPTERS", "CrmAdapters", "ContentSyncError", "DispatchConfig", "FollowupContext", "OUTCOME_DEFINITIONS",
+    "PURGE_BATCH", "STORED_LENGTHS", "CasePurgeReport", "deliver_all_crm_notices",
     "ReplyContext", "blueprints", "build_channels", "build_crm_adapter", "case_teams", "classify_reply", "crm_policy",
     "deliver_crm_notices", "dispatch_backlog", "dispatch_due", "interaction_facts", "outcome_csv_rows",
     "outcome_report", "process_commitments", "purge_closed_cases", "receive_reply", "record_case_updated",

@@ -13,6 +13,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 import wellbeing.services as wellbeing
 from aftercare.core.fields import Instant, Stored, fits
 from followup import services as followup
+from intake.connectors import DESKS
 from intake.models import WebhookEvent
 
 
@@ -125,10 +126,21 @@ class EnvelopeSchema(Base):
     occurred_at = Instant(required=True)
 
 
+class OriginSchema(Base):
+    """Set by a native connector (`/webhooks/<desk>`), never by our own format: the desk the case lives in (it is
+    reopened there), its id there, and notes on how the customer's contact details were found."""
+
+    desk = fields.String(required=True, validate=validate.OneOf(DESKS))
+    ref = Stored(stored("interaction.case_id"), min=1, required=True)
+    notes = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
+                        validate=validate.Length(max=20))
+
+
 class InteractionClosedSchema(EnvelopeSchema):
     interaction = fields.Nested(InteractionSchema, required=True)
     agent = fields.Nested(AgentSchema, allow_none=True)
     customer = fields.Nested(CustomerSchema, required=True)
+    origin = fields.Nested(OriginSchema, allow_none=True)
 
 
 class CaseUpdatedSchema(EnvelopeSchema):
