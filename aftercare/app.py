@@ -24,7 +24,8 @@ from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config, view
 from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
 from config.settings import Settings, SettingsError, load_settings
 from followup import services as followup
-from intake import views as intake_views
+from intake import desk_views, views as intake_views
+from intake.connectors import build_connectors
 
 
 @dataclass
@@ -72,6 +73,12 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
                                        "components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"},
         "crmSignature": {"type": "apiKey", "in": "header", "name": "Aftercare-Signature"},
+        "zendeskSignature": {"type": "apiKey", "in": "header", "name": "X-Zendesk-Webhook-Signature"},
+        "chatwootSignature": {"type": "apiKey", "in": "header", "name": "X-Chatwoot-Signature"},
+        "hubSignature": {"type": "apiKey", "in": "header", "name": "X-Hub-Signature",
+                         "description": "Intercom (intercom.client_secret) and Zammad (zammad.webhook_secret)"},
+        "freshdeskBasic": {"type": "http", "scheme": "basic",
+                           "description": "freshdesk.webhook_user / freshdesk.webhook_password"},
         "twilioSignature": {"type": "apiKey", "in": "header", "name": "X-Twilio-Signature"},
         "sendgridInbound": {"type": "http", "scheme": "basic",
                             "description": "or the URL secret as ?key=<sendgrid.inbound_url_secret>"},
@@ -96,15 +103,18 @@ def _wire_services(rt: Runtime) -> None:
     rt.services["spool"] = Spool(spool_dir(rt.settings))
     rt.services["channels"] = followup.build_channels(rt.settings)
     rt.services["crm"] = followup.build_crm_adapter(rt.settings)
+    rt.services["crm_adapters"] = followup.CrmAdapters(rt.settings, rt.services["crm"])
+    rt.services["desks"] = build_connectors(rt.settings)
     rt.services["routing"] = wellbeing.build_routing_adapter(rt.settings)
     wellbeing.bind(rt.db.sessions, rt.settings, routing=rt.services["routing"])
 
 
 def _register_blueprints(api: Api) -> None:
-    for blueprint in (health.blp, intake_views.blp, *followup.blueprints(), *wellbeing.blueprints(),
+    for blueprint in (health.blp, intake_views.blp, desk_views.blp, *followup.blueprints(), *wellbeing.blueprints(),
                       outcomes_views.blp):
         api.register_blueprint(blueprint)
     api._app.register_blueprint(health.assets)
+    api._app.register_blueprint(desk_views.url_checks)
     api._app.register_blueprint(dashboard_views.bp)
 
 

@@ -1,5 +1,6 @@
-"""`flask --app wsgi ...` commands: db upgrade, serve, worker, demo, followup classify, retention purge (keys and
-managers: `aftercare.cli_access`; the reply spool: `aftercare.cli_spool`)."""
+"""`flask --app wsgi ...` commands: db upgrade, serve, worker, demo, followup classify, retention purge, whatsapp
+templates sync (keys and managers: `aftercare.cli_access`; help-desk connectors: `aftercare.cli_connectors`; the
+reply spool: `aftercare.cli_spool`)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from werkzeug.serving import run_simple
 
 from aftercare import devserver, migrate, scheduler
 from aftercare.cli_access import register_access_commands
+from aftercare.cli_connectors import register_connector_commands
 from aftercare.cli_spool import register_spool_commands
 from aftercare.core.leased_queue import worker_name
 from aftercare.core.outage import database_unreachable
@@ -29,6 +31,7 @@ def register_cli(app: Flask, create_app: Callable[..., Flask]) -> None:
     db = AppGroup("db", help="Database migrations.")
     followup = AppGroup("followup", help="Follow-up tools.")
     retention = AppGroup("retention", help="Data retention.")
+    whatsapp = AppGroup("whatsapp", help="WhatsApp check-ins through Twilio.")
 
     @db.command("upgrade")
     @click.option("--revision", default="head")
@@ -123,7 +126,36 @@ def register_cli(app: Flask, create_app: Callable[..., Flask]) -> None:
             if name not in ("cutoff", "dry_run", "cases"):
                 click.echo(f"  {name}: {count}")
 
-    for group in (db, followup, retention):
+    @whatsapp.group("templates")
+    def whatsapp_templates() -> None:
+        """The check-in templates in Twilio's Content API."""
+
+    @whatsapp_templates.command("sync")
+    @click.option("--locale", "locales", multiple=True,
+                  help="Only these locales (default: every locale in config/templates).")
+    def whatsapp_templates_sync(locales: tuple[str, ...]) -> None:
+        """Create the check-in template of each locale (body with variables, buttons `resolved` and `reopen`) in
+        Twilio's Content API, request WhatsApp approval (category UTILITY), and print each SID and approval status."""
+        known = followup_services.whatsapp_template_locales()
+        unknown = sorted(set(locales) - set(known))
+        if unknown:
+            raise click.BadParameter(f"no check-in template for {', '.join(unknown)}; known: {', '.join(known)}",
+                                     param_hint="--locale")
+        try:
+            synced = followup_services.sync_whatsapp_templates(app.extensions["aftercare"].settings,
+                                                               list(locales) or None)
+        except followup_services.ContentSyncError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for t in synced:
+            click.echo(f"{t.locale:<6} {t.name:<24} {t.sid}  {'created' if t.created else 'exists '}  "
+                       f"approval: {t.approval}" + (f"  ({t.note})" if t.note else ""))
+        click.echo("\n# config (AFTERCARE_CONFIG file); a locale is used once its approval is `approved`:")
+        click.echo("[whatsapp.templates]")
+        for t in synced:
+            click.echo(f'{t.locale} = {{ checkin = "{t.sid}" }}')
+
+    for group in (db, followup, retention, whatsapp):
         app.cli.add_command(group)
     register_access_commands(app)
+    register_connector_commands(app)
     register_spool_commands(app)

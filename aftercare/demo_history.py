@@ -114,7 +114,7 @@ class Seeder:
         first, last = FIRST[n % len(FIRST)], LAST[(n * 7) % len(LAST)]
         return {"id": f"cus_{self.run}_{n}", "name": f"{first} {last}", "phone": f"+447700900{n % 1000:03d}",
                 "email": f"{first.lower()}.{last.lower()}{n}@example.com", "timezone": zone, "locale": locale,
-                "consent": {"sms": n % 5 != 0, "email": True}}
+                "consent": {"sms": n % 5 != 0, "email": True, "whatsapp": n % 3 == 0}}
 
     def interaction(self, *, rough: float = 0.45, stage: str | None = None, agent: tuple | None = None) -> None:
         now, rng = self.rt.clock(), self.rng
@@ -134,7 +134,7 @@ class Seeder:
         agent_id, agent_name = agent or rng.choice(TEAMS[team])
         repeats = sum(1 for r in again if r["n"] == n and r["category"] == category)
         is_rough = rng.random() < rough
-        channel = rng.choices(("chat", "voice", "email", "sms", "bot"), weights=(30, 20, 12, 8, 30))[0]
+        channel = rng.choices(("chat", "voice", "email", "sms", "whatsapp", "bot"), weights=(26, 20, 12, 8, 8, 26))[0]
         escalated = rng.random() < (0.45 if channel == "bot" else 0.04)
         if channel == "bot" and escalated:
             channel = "chat"

@@ -59,8 +59,8 @@ def _work(rt, worker: str, stopping: Callable[[], bool]) -> None:
                  report.retried, report.failed, report.cancelled)
     if stopping():
         return
-    followup.deliver_crm_notices(rt.db, rt.services["crm"], clock=rt.clock, policy=followup.crm_policy(rt.settings),
-                                 worker=worker)
+    followup.deliver_all_crm_notices(rt.db, rt.services["crm_adapters"], clock=rt.clock,
+                                     policy=followup.crm_policy(rt.settings), worker=worker)
     followup.process_commitments(rt.db, now=rt.clock(), worker=worker)
     wellbeing.process_breaks(rt.db, now=rt.clock(), worker=worker)
 

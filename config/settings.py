@@ -84,6 +84,7 @@ class UnderstandingSettings:
 class FollowupSettings:
     channel_sms: str = "console"
     channel_email: str = "console"
+    channel_whatsapp: str = "console"
     company_name: str = "Acme"
     default_delay_hours: float = 3
     late_cutoff: str = "17:00"
@@ -132,6 +133,18 @@ class TwilioSettings:
     timeout_seconds: float = 10.0
     max_per_second: float = 1.0
     reply_acknowledgement: bool = True
+    whatsapp_from: str = ""
+    whatsapp_messaging_service_sid: str = ""
+    content_base_url: str = "https://content.twilio.com"
+
+
+@dataclass(frozen=True)
+class WhatsappSettings:
+    """WhatsApp check-ins: the approved Content template per locale (`templates.<locale>.checkin`, an `HX…` SID)."""
+
+    template_name: str = "aftercare_checkin"
+    max_per_second: float = 0.0
+    templates: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,52 @@ class ZendeskSettings:
     base_url: str = ""
     email: str = ""
     api_token: Secret = Secret()
+    webhook_signing_secret: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class ChatwootSettings:
+    base_url: str = ""
+    account_id: str = ""
+    api_access_token: Secret = Secret()
+    webhook_secret: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class IntercomSettings:
+    api_base_url: str = "https://api.intercom.io"
+    access_token: Secret = Secret()
+    client_secret: Secret = Secret()
+    admin_id: str = ""
+
+
+@dataclass(frozen=True)
+class ZammadSettings:
+    base_url: str = ""
+    api_token: Secret = Secret()
+    webhook_secret: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class FreshdeskSettings:
+    base_url: str = ""
+    api_key: Secret = Secret()
+    webhook_user: str = ""
+    webhook_password: Secret = Secret()
+
+
+@dataclass(frozen=True)
+class ConnectorsSettings:
+    """How the native help-desk connectors map a desk's payload to our events (docs/connectors.md)."""
+
+    default_timezone: str = "UTC"
+    tag_signals: dict = field(default_factory=dict)
+    sms_consent_attribute: str = "sms_consent"
+    timezone_attribute: str = "timezone"
+    replay_window_seconds: int = 300
+    lookup_cache_seconds: int = 600
+    lookup_attempts: int = 3
+    timeout_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -210,8 +269,14 @@ class Settings:
     triage: TriageSettings
     scheduler: SchedulerSettings
     twilio: TwilioSettings
+    whatsapp: WhatsappSettings
     sendgrid: SendgridSettings
     zendesk: ZendeskSettings
+    chatwoot: ChatwootSettings
+    intercom: IntercomSettings
+    zammad: ZammadSettings
+    freshdesk: FreshdeskSettings
+    connectors: ConnectorsSettings
     logging: LoggingSettings
     dashboard: DashboardSettings
     retention: RetentionSettings

@@ -69,6 +69,7 @@ def upsert_customer(session: Session, data: dict) -> Customer:
     customer.locale = data.get("locale") or customer.locale
     customer.consent_sms = bool(consent.get("sms", customer.consent_sms or False))
     customer.consent_email = bool(consent.get("email", customer.consent_email or False))
+    customer.consent_whatsapp = bool(consent.get("whatsapp", customer.consent_whatsapp or False))
     return customer
 
 
@@ -80,9 +81,10 @@ def opted_out_addresses(session: Session, *addresses: str | None) -> frozenset[s
 
 
 def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_id: str, interaction: dict,
-                              agent: dict | None, customer: dict, now: datetime) -> dict:
+                              agent: dict | None, customer: dict, now: datetime, origin: dict | None = None) -> dict:
     """Triage the interaction, store it, and schedule a check-in or a human callback (409 if it was already
-    recorded, under another event id)."""
+    recorded, under another event id). `origin` (from a native connector) is the desk the case lives in, its id
+    there, and notes on how the customer's contact details were found."""
     if session.get(Interaction, interaction["id"]) is not None:
         raise Problem(409, "Conflict", f"Interaction {interaction['id']!r} was already recorded under another "
                                        "event_id.", kind="conflict")
@@ -98,6 +100,8 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
     case.team = agent.get("team") or case.team
     case.journey_stage = interaction.get("journey_stage") or case.journey_stage
     case.category = interaction.get("category") or case.category
+    if origin:
+        case.desk, case.desk_ref = origin["desk"], origin["ref"]
     facts = interaction_facts(interaction)
     decision = triage(facts, ctx.triage_policy)
     commitment = interaction.get("commitment") or {}
@@ -112,7 +116,7 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
         irreversible_action=facts.irreversible_action, commitment_text=commitment.get("text"),
         commitment_due_at=commitment.get("due_at"), triage_decision=decision.decision,
         triage_scores=dict(decision.scores), triage_reasons=list(decision.reasons), important=decision.important,
-        created_at=now)
+        contact_notes=list((origin or {}).get("notes") or []) or None, created_at=now)
     session.add(row)
     session.flush()
     checkin = None
@@ -139,8 +143,10 @@ def _schedule_checkin(session: Session, *, ctx: FollowupContext, case: Case, cus
         CheckIn.due_at >= now - timedelta(days=31))))
     contact = pol.Contact(timezone=customer.timezone, phone=customer.phone, email=customer.email,
                           consent_sms=customer.consent_sms, consent_email=customer.consent_email,
-                          opted_out=opted_out_addresses(session, customer.phone, customer.email))
-    used = interaction.channel if interaction.channel in ("sms", "email") else None
+                          consent_whatsapp=customer.consent_whatsapp,
+                          opted_out=opted_out_addresses(session, customer.phone, customer.email,
+                                                        pol.whatsapp_address(customer.phone)))
+    used = interaction.channel if interaction.channel in pol.CHANNEL_ORDER else None
     plan = pol.plan_checkin(interaction_id=interaction.id, ended_at=interaction.ended_at, used_channel=used,
                             category=interaction.category, contact=contact, recent_checkins=recent,
                             policy=ctx.schedule_policy, now=now)
@@ -154,10 +160,11 @@ def _schedule_checkin(session: Session, *, ctx: FollowupContext, case: Case, cus
                           agent_name=interaction.agent_name, company=channel_settings.company_name,
                           category=interaction.category, ended_at=interaction.ended_at, due_at=plan.due_at,
                           tz=customer.timezone)
-    provider = channel_settings.channel_sms if plan.channel == "sms" else channel_settings.channel_email
+    provider = getattr(channel_settings, f"channel_{plan.channel}")  # followup.channel_sms / _email / _whatsapp
     checkin = CheckIn(id=new_id("chk"), case_id=case.id, interaction_id=interaction.id, customer_id=customer.id,
                       channel=plan.channel, provider=provider, address=plan.address, locale=locale,
-                      subject=text.subject, body=text.body, state="scheduled", due_at=plan.due_at,
+                      subject=text.subject, body=text.body, template_fields=text.fields, state="scheduled",
+                      due_at=plan.due_at,
                       important=interaction.important, reply_token=secrets.token_urlsafe(18), created_at=now)
     session.add(checkin)
     return checkin

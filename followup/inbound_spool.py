@@ -1,7 +1,7 @@
 """Replies that cannot reach the database: what goes into the spool (`aftercare.core.spool`) and how it is replayed.
 
-Twilio never retries an inbound SMS, so a customer's "no, still broken" that arrives while the database is away
-would be lost. A provider's webhook verifies the sender, then hands its use case (`followup.inbound`) to
+Twilio never retries an inbound SMS or WhatsApp message, so a customer's "no, still broken" that arrives while the
+database is away would be lost. A provider's webhook verifies the sender, then hands its use case (`followup.inbound`) to
 `act_or_spool`: while the database cannot be reached — or older replies still wait in the spool, so that the
 order of arrival holds — the verified reply is appended to the spool and the provider is answered as usual.
 `replay_spool` (the tick, `flask spool replay`) later runs each entry through the same use case with the time it
@@ -25,7 +25,7 @@ from followup.crm import CrmAdapter
 from followup.inbound_email import ReplyTrust
 
 log = logging.getLogger("aftercare.spool")
-SMS, EMAIL = "sms", "email"
+SMS, WHATSAPP, EMAIL = "sms", "whatsapp", "email"  # an entry's kind: its channel
 T = TypeVar("T")
 
 
@@ -49,8 +49,8 @@ def act_or_spool(spool: Spool, act: Callable[[], T], *, kind: str, data: dict, n
     return entry
 
 
-def sms_data(*, sender: str, body: str, message_sid: str | None) -> dict:
-    return {"sender": sender, "body": body, "message_sid": message_sid}
+def text_data(message: inbound.InboundText) -> dict:
+    return asdict(message)
 
 
 def email_data(email: inbound.InboundEmail) -> dict:
@@ -60,18 +60,19 @@ def email_data(email: inbound.InboundEmail) -> dict:
 def describe_entry(entry: SpoolEntry) -> dict:
     """What `flask spool list` shows of an entry: who (masked as in the logs), the provider's id, how long."""
     data = entry.data
-    text = data.get("body") if entry.kind == SMS else data.get("text")
+    text = data.get("text") if entry.kind == EMAIL else data.get("body")
     return {"id": entry.id, "kind": entry.kind, "received_at": entry.received_at,
             "sender": mask_pii(data.get("sender") or ""),
             "provider_id": data.get("message_sid") or data.get("message_id"),
             "characters": len(text or ""), **({"error": data["_error"]} if "_error" in data else {})}
 
 
-def _replay_sms(uow, data: dict, *, now, crm: CrmAdapter, ctx: FollowupContext) -> bool:
-    if inbound.already_seen(uow.session, data["message_sid"]):
+def _replay_text(uow, data: dict, *, now, crm: CrmAdapter, ctx: FollowupContext) -> bool:
+    message = inbound.InboundText(**data)
+    if inbound.already_seen(uow.session, message.message_sid):
         return False
-    inbound.receive_sms(uow, sender=data["sender"], body=data["body"], message_sid=data["message_sid"], now=now,
-                        crm=crm, ctx=ctx, acknowledge=False)  # the TwiML answer went out empty at arrival
+    inbound.receive_message(uow, message=message, now=now, crm=crm, ctx=ctx,
+                            acknowledge=False)  # the TwiML answer went out, empty, at arrival
     return True
 
 
@@ -80,7 +81,7 @@ def _replay_email(uow, data: dict, *, now, crm: CrmAdapter, ctx: FollowupContext
     return inbound.receive_email(uow, email=email, now=now, crm=crm, ctx=ctx)["status"] == "stored"
 
 
-REPLAYERS = {SMS: _replay_sms, EMAIL: _replay_email}
+REPLAYERS = {SMS: _replay_text, WHATSAPP: _replay_text, EMAIL: _replay_email}
 
 
 @dataclass

@@ -49,16 +49,18 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(_OPT_OUT_PHRASE.sub("optout", normal))
 
 
-def _is_short_opt_out(words: list[str]) -> bool:
+def _is_short_opt_out(words: list[str], keywords: frozenset[str]) -> bool:
     """A short message that starts with an opt-out keyword and otherwise only says whom, what or please."""
     if not words or len(words) > MAX_OPT_OUT_WORDS:
         return False
     rest = words[next((i for i, word in enumerate(words) if word not in LEADING_WORDS), len(words)) :]
-    return bool(rest) and rest[0] in OPT_OUT_KEYWORDS and all(w in OPT_OUT_TRAILING_WORDS for w in rest[1:])
+    return bool(rest) and rest[0] in keywords and all(w in OPT_OUT_TRAILING_WORDS for w in rest[1:])
 
 
-def keyword_action(text: str | None, opted_out: bool = False) -> KeywordAction | None:
-    """The keyword action an inbound SMS asks for, or None for an ordinary reply.
+def keyword_action(text: str | None, opted_out: bool = False, carrier: bool = True) -> KeywordAction | None:
+    """The keyword action an inbound SMS (or WhatsApp message: `carrier=False`) asks for, or None for an ordinary
+    reply. The carrier SMS keywords CANCEL, END, QUIT and REVOKE count only on SMS: on WhatsApp, as in an email,
+    "cancel" is more likely talk about an order than an opt-out.
 
     Carriers honour only the exact keyword; we match case-insensitively with surrounding whitespace and
     punctuation ignored ("Stop.", " stop! ", "STOP!!!"), and are more protective for opt-out: a message of
@@ -75,4 +77,5 @@ def keyword_action(text: str | None, opted_out: bool = False) -> KeywordAction |
             return KeywordAction.HELP
         if word in OPT_IN_KEYWORDS and (word != "yes" or opted_out):
             return KeywordAction.OPT_IN
-    return KeywordAction.OPT_OUT if _is_short_opt_out(words) else None
+    keywords = OPT_OUT_KEYWORDS if carrier else ANY_CHANNEL_OPT_OUT_KEYWORDS
+    return KeywordAction.OPT_OUT if _is_short_opt_out(words, keywords) else None

@@ -1,48 +1,20 @@
 """Check-in wording from per-locale templates (config/templates/<locale>.toml), falling back to `en`."""
 from __future__ import annotations
 
-import functools
-import tomllib
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from followup.channels import smstext
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "config" / "templates"
+from followup.locales import TEMPLATES, templates_for  # noqa: F401 - TEMPLATES: where the wording lives
 
 
 @dataclass(frozen=True)
 class CheckinText:
     body: str
     subject: str | None = None
-
-
-@functools.lru_cache(maxsize=64)
-def templates_for(locale: str | None) -> dict[str, str]:
-    """en-GB → en-GB.toml, then en.toml; a missing key falls back to en."""
-    base = _read("en")
-    for candidate in _candidates(locale):
-        found = _read(candidate)
-        if found:
-            return {**base, **found}
-    return base
-
-
-def _candidates(locale: str | None) -> list[str]:
-    if not locale:
-        return []
-    norm = locale.replace("_", "-")
-    return [norm, norm.split("-")[0].lower()]
-
-
-def _read(name: str) -> dict[str, str]:
-    path = TEMPLATES / f"{name}.toml"
-    if not path.is_file() or not name.replace("-", "").isalnum():
-        return {}
-    with open(path, "rb") as fh:
-        return tomllib.load(fh)
+    fields: dict[str, str] | None = None  # WhatsApp: what an approved template is filled with outside the window
 
 
 def first_name(name: str | None, default: str) -> str:
@@ -64,12 +36,25 @@ def render_checkin(*, channel: str, locale: str | None, customer_name: str | Non
               "issue": humanise_issue(category), "when": t["today"] if same_day else t["yesterday"]}
     if channel == "sms":
         return CheckinText(body=fit_sms(t["sms"], fields))
+    if channel == "whatsapp":
+        values = template_values(fields)
+        return CheckinText(body=smstext.fill(t["sms"], values), fields=values)
     return CheckinText(body=t["email_body"].format(**fields), subject=t["email_subject"].format(**fields))
+
+
+# WhatsApp refuses a template variable with a line break, a tab or four spaces in a row; a long issue is cut.
+_BLANKS = re.compile(r"\s+")
+MAX_VARIABLE = 60
+
+
+def template_values(fields: dict[str, str]) -> dict[str, str]:
+    """Check-in fields as a messaging template takes them: one line each, not too long."""
+    return {key: smstext.clip(_BLANKS.sub(" ", str(value)).strip(), MAX_VARIABLE) for key, value in fields.items()}
 
 
 def fit_sms(template: str, fields: dict[str, str]) -> str:
     """SMS conventions (GSM-7 where possible, at most 2 segments) are kept by followup.channels.smstext."""
-    return smstext.render_sms(template, fields, max_segments=2)
+    return smstext.render_sms(template, fields, max_segments=2, reduce_names=False)
 
 
 def canned(key: str, *, locale: str | None, agent_name: str | None, company: str) -> str:

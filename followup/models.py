@@ -26,6 +26,7 @@ class Customer(Base):
     locale: Mapped[str | None] = mapped_column(String(35))
     consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_whatsapp: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -40,6 +41,8 @@ class Case(Base):
     team: Mapped[str | None] = mapped_column(String(128))
     journey_stage: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(64))
+    desk: Mapped[str | None] = mapped_column(String(32))  # the help desk a native connector took it from
+    desk_ref: Mapped[str | None] = mapped_column(String(128))  # that desk's ticket / conversation id
     reopen_reason: Mapped[str | None] = mapped_column(Text)
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -78,6 +81,7 @@ class Interaction(Base):
     important: Mapped[bool] = mapped_column(Boolean, default=False)
     held_out: Mapped[bool] = mapped_column(Boolean, default=False)
     schedule_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    contact_notes: Mapped[list | None] = mapped_column(JSON)  # how a connector reached the customer (fallbacks)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -101,9 +105,14 @@ class CheckIn(LeaseColumns, Base):
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     important: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the text was written from (names, issue, when): a WhatsApp template is sent as these variables.
+    template_fields: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # The provider refused free text (WhatsApp 63016: outside the 24-hour window): only the template may go.
+    needs_template: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -136,6 +145,20 @@ class OptOut(Base):
     channel: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(200))
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChannelContact(Base):
+    """An address that wrote to us on a conversational channel (WhatsApp): when it last did, which opens the
+    provider's customer-service window, and the name its profile shows."""
+
+    __tablename__ = "channel_contacts"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    profile_name: Mapped[str | None] = mapped_column(String(200))
+    provider_user_id: Mapped[str | None] = mapped_column(String(64))
+    last_inbound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class SenderSlot(Base):

@@ -76,7 +76,7 @@ def load_history(session: Session, *, start: datetime, end: datetime) -> oc.Hist
     checkins = []
     for c in session.scalars(select(CheckIn).where(CheckIn.sent_at >= start, CheckIn.sent_at < end)):
         origin = by_id.get(c.interaction_id)
-        checkins.append(oc.CheckinRec(id=c.id, case_id=c.case_id, sent_at=c.sent_at,
+        checkins.append(oc.CheckinRec(id=c.id, case_id=c.case_id, sent_at=c.sent_at, channel=c.channel,
                                       team=origin.team if origin else None,
                                       journey_stage=origin.journey_stage if origin else None))
     replies = []

@@ -15,6 +15,7 @@ REPEAT_WITHIN = timedelta(days=7)
 STAY_CLOSED = timedelta(days=7)
 CHURN_HORIZONS = (30, 90)
 NO_STAGE = "unknown"
+CHANNELS = ("sms", "email", "whatsapp")  # always shown, in this order; another channel follows if one was used
 
 DEFINITIONS: dict[str, str] = {
     "repeat_contacts": "Share of contacts (closed interactions and customer.contacted events) in the window whose "
@@ -32,7 +33,8 @@ DEFINITIONS: dict[str, str] = {
     "bot_escalation": "Of interactions that started with the bot (channel 'bot' or escalated_from_bot), the share "
                       "escalated to a human (escalated_from_bot), by journey stage.",
     "checkins": "Check-ins sent in the window; reply rate = check-ins with at least one reply / sent; resolved and "
-                "reopen rates = first reply's intent 'resolved' / 'reopen' among replied check-ins.",
+                "reopen rates = first reply's intent 'resolved' / 'reopen' among replied check-ins; the same per "
+                "channel (SMS, email, WhatsApp), so the channels customers answer show.",
     "reopen_latency": "For replies in the window that reopened a case: seconds from the reply being received to "
                       "its case item being created in a human queue; median and p90.",
     "unmatched_replies": "Replies in the window that matched no check-in (stored for a person to read; not "
@@ -91,6 +93,7 @@ class CheckinRec:
     sent_at: datetime
     team: str | None = None
     journey_stage: str | None = None
+    channel: str = "sms"
 
 
 @dataclass(frozen=True)
@@ -289,12 +292,7 @@ def bot_escalation(interactions: Iterable[InteractionRec], window: Window) -> di
     return {"by_journey_stage": rows, "total": {"bot_started": n, "escalated": e, "rate": _rate(e, n)}}
 
 
-def checkin_funnel(checkins: Iterable[CheckinRec], replies: Iterable[ReplyRec], window: Window) -> dict:
-    first_reply: dict[str, ReplyRec] = {}
-    for reply in sorted(replies, key=lambda r: r.received_at):
-        if reply.checkin_id and reply.checkin_id not in first_reply:
-            first_reply[reply.checkin_id] = reply
-    sent = [c for c in checkins if window.contains(c.sent_at) and window.matches(c.team, c.journey_stage)]
+def _funnel(sent: Sequence[CheckinRec], first_reply: Mapping[str, ReplyRec]) -> dict:
     intents: dict[str, int] = defaultdict(int)
     for checkin in sent:
         if checkin.id in first_reply:
@@ -304,6 +302,19 @@ def checkin_funnel(checkins: Iterable[CheckinRec], replies: Iterable[ReplyRec], 
             "resolved": intents["resolved"], "resolved_rate": _rate(intents["resolved"], replied),
             "reopen": intents["reopen"], "reopen_rate": _rate(intents["reopen"], replied),
             "ack": intents["ack"], "opt_out": intents["opt_out"]}
+
+
+def checkin_funnel(checkins: Iterable[CheckinRec], replies: Iterable[ReplyRec], window: Window) -> dict:
+    """The funnel over all check-ins, and per channel (`by_channel`) with the same measures."""
+    first_reply: dict[str, ReplyRec] = {}
+    for reply in sorted(replies, key=lambda r: r.received_at):
+        if reply.checkin_id and reply.checkin_id not in first_reply:
+            first_reply[reply.checkin_id] = reply
+    sent = [c for c in checkins if window.contains(c.sent_at) and window.matches(c.team, c.journey_stage)]
+    channels = list(CHANNELS) + sorted({c.channel for c in sent} - set(CHANNELS))
+    return {**_funnel(sent, first_reply),
+            "by_channel": [{"channel": channel, **_funnel([c for c in sent if c.channel == channel], first_reply)}
+                           for channel in channels]}
 
 
 def reopen_latency(replies: Iterable[ReplyRec], window: Window) -> dict:
@@ -373,6 +384,8 @@ def csv_rows(report: Mapping) -> list[list]:
     for name, group in report["churn_after_friction"]["groups"].items():
         add("churn_after_friction", name, group)
     add("checkins", "all", report["checkins"])
+    for row in report["checkins"]["by_channel"]:
+        add("checkins", row["channel"], {k: v for k, v in row.items() if k != "channel"})
     add("reopen_latency", "all", report["reopen_latency"])
     add("unmatched_replies", "all", {"n": report["unmatched_replies"]})
     for row in report["breaks"]["per_agent"]:

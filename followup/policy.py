@@ -8,6 +8,14 @@ from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Without a preference (the customer used voice, chat or a bot): texts first, then WhatsApp, then email.
+CHANNEL_ORDER = ("sms", "whatsapp", "email")
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+def whatsapp_address(phone: str | None) -> str | None:
+    """A WhatsApp user is addressed as `whatsapp:+E164`; its opt-out is its own, apart from the number's SMS."""
+    return f"{WHATSAPP_PREFIX}{phone}" if phone else None
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class Contact:
     email: str | None = None
     consent_sms: bool = False
     consent_email: bool = False
+    consent_whatsapp: bool = False
     opted_out: frozenset[str] = frozenset()
 
 
@@ -118,9 +127,12 @@ def _out_of_quiet_hours(candidate: datetime, zone: ZoneInfo, policy: SchedulePol
 
 
 def choose_channel(contact: Contact, used_channel: str | None) -> tuple[str | None, str | None, str]:
-    """The channel the customer used if consented, else SMS, else email; opted-out addresses are skipped."""
-    options = {"sms": (contact.consent_sms, contact.phone), "email": (contact.consent_email, contact.email)}
-    order = ["sms", "email"]
+    """The channel the customer used if consented, else SMS, else WhatsApp, else email; opted-out addresses are
+    skipped. WhatsApp needs its own consent (a native help-desk connector gives it when the conversation itself
+    was on WhatsApp), and goes to the customer's phone number as a WhatsApp address."""
+    options = {"sms": (contact.consent_sms, contact.phone), "email": (contact.consent_email, contact.email),
+               "whatsapp": (contact.consent_whatsapp, whatsapp_address(contact.phone))}
+    order = list(CHANNEL_ORDER)
     if used_channel in options:
         order.remove(used_channel)
         order.insert(0, used_channel)
@@ -133,7 +145,11 @@ def choose_channel(contact: Contact, used_channel: str | None) -> tuple[str | No
         if address in contact.opted_out:
             skipped.append(f"{channel} address opted out")
             continue
-        return channel, address, f"channel {channel}" + (" (the one the customer used)" if channel == used_channel else "")
+        if channel == used_channel:
+            return channel, address, f"channel {channel} (the one the customer used)"
+        if used_channel in options:  # it was skipped first
+            return channel, address, f"channel {channel} (not {used_channel}, the one the customer used: {skipped[0]})"
+        return channel, address, f"channel {channel}"
     return None, None, "no consented channel: " + ", ".join(skipped)
 
 

@@ -125,9 +125,10 @@ def _reopen(session: Session, *, case: Case, reply: Reply, verdict: ReplyVerdict
         details={"reply_id": reply.id, "reply": reply.text, "verdict": verdict.as_dict()})
     if received is not None:
         REOPEN_LATENCY.observe(time.perf_counter() - received)
-    record_reopen(session, adapter=crm.name, now=now, notice=ReopenNotice(
+    # A case a native connector brought in is reopened in its own desk; crm.adapter decides for the others.
+    record_reopen(session, adapter=case.desk or crm.name, now=now, notice=ReopenNotice(
         case_id=case.id, reply_text=reply.text, intent=verdict.intent, confidence=verdict.confidence,
         reasons=tuple(verdict.reasons), routed_agent_id=routing.agent_id, routed_team=routing.team,
-        routing_reason=routing.reason, reopened_at=now))
+        routing_reason=routing.reason, reopened_at=now, desk_ref=case.desk_ref or ""))
     target = f"agent {routing.agent_id}" if routing.agent_id else f"team {routing.team or 'any'}"
     return f"reopened to {target} ({routing.reason})", routing.agent_id

@@ -1,10 +1,11 @@
 """Data retention: a closed case past `retention.days` keeps its ids, states, timestamps and scores (so outcome
 metrics still add up) but loses what people wrote and how to reach the customer.
 
-Purged, per eligible case: check-in body, subject and address; reply text and sender address; the reply quoted in
+Purged, per eligible case: check-in body, subject, address and template fields; reply text and sender address; the reply quoted in
 the case's reopen reason, in its routing queue items and in CRM notices already delivered or dead; the agent's
 commitment text; and the customer's name, phone and email once every case of theirs is eligible. Also the raw
 payload of CRM events a worker failed on (queued intake, purged by `intake.queue`), once received before the
+cutoff; and what a WhatsApp address's last message told us (profile name, WhatsApp id) once it last wrote before the
 cutoff. Kept on purpose: opt-outs (an address that said STOP must stay suppressed, whatever its age). The routing
 queue's copies are wellbeing's to redact (`wellbeing.services.redact_case_items`).
 
@@ -17,14 +18,14 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, not_, or_, select, update
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 import wellbeing.services as wellbeing
 from aftercare.core.db import Database
 from followup.commitment_models import Commitment
 from followup.crm.models import CrmDelivery
-from followup.models import Case, CheckIn, Customer, Interaction, Reply
+from followup.models import Case, ChannelContact, CheckIn, Customer, Interaction, Reply
 
 log = logging.getLogger("aftercare.retention")
 REDACTED = "[redacted]"
@@ -45,6 +46,7 @@ class CasePurgeReport:
     commitments: int = 0
     crm_deliveries: int = 0
     queue_items: int = 0
+    channel_contacts: int = 0
 
     def as_dict(self) -> dict:
         return {**asdict(self), "cutoff": self.cutoff.isoformat()}
@@ -79,6 +81,7 @@ def purge_closed_cases(db: Database, *, now: datetime, days: int, dry_run: bool 
             ids = list(session.scalars(select(Case.id).where(eligible(report.cutoff), Case.id > after)
                                        .order_by(Case.id).limit(batch_size)))
             if not ids:
+                report.channel_contacts += _purge_channel_contacts(session, cutoff=report.cutoff, dry_run=dry_run)
                 return report
             after = ids[-1]
             purge_cases(session, case_ids=ids, cutoff=report.cutoff, report=report, dry_run=dry_run)
@@ -104,7 +107,8 @@ def purge_cases(session: Session, *, case_ids: list[str], cutoff: datetime, repo
 
     apply(CheckIn, and_(CheckIn.case_id.in_(case_ids), or_(CheckIn.body != REDACTED, CheckIn.address != REDACTED,
                                                            CheckIn.subject.is_not(None))),
-          {"body": REDACTED, "address": REDACTED, "subject": None}, "checkins", CheckIn.case_id)
+          {"body": REDACTED, "address": REDACTED, "subject": None, "template_fields": None}, "checkins",
+          CheckIn.case_id)
     apply(Reply, and_(Reply.case_id.in_(case_ids), or_(Reply.text != REDACTED, Reply.from_address.is_not(None))),
           {"text": REDACTED, "from_address": None}, "replies", Reply.case_id)
     apply(Interaction, and_(Interaction.case_id.in_(case_ids), Interaction.commitment_text.is_not(None),
@@ -130,6 +134,16 @@ def purge_cases(session: Session, *, case_ids: list[str], cutoff: datetime, repo
     report.cases += len(touched)
     if not dry_run:
         session.flush()
+
+
+def _purge_channel_contacts(session: Session, *, cutoff: datetime, dry_run: bool) -> int:
+    """Addresses that last wrote before the cutoff: their window closed long ago, and their profile is forgotten."""
+    stale = ChannelContact.last_inbound_at < cutoff
+    if dry_run:
+        return session.scalar(select(func.count()).select_from(ChannelContact).where(stale)) or 0
+    deleted = session.execute(delete(ChannelContact).where(stale)).rowcount or 0
+    session.commit()
+    return deleted
 
 
 def _customer_names(session: Session, case_ids: list[str]) -> dict[str, str]:

@@ -41,6 +41,7 @@ class CheckinSchema(Schema):
     due_at = fields.DateTime()
     sent_at = fields.DateTime(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
+    read_at = fields.DateTime(allow_none=True, metadata={"description": "WhatsApp: the customer opened it"})
     replied_at = fields.DateTime(allow_none=True)
     attempts = fields.Integer()
     subject = fields.String(allow_none=True)
@@ -86,6 +87,9 @@ class InteractionViewSchema(Schema):
     triage_reasons = fields.List(fields.String())
     triage_scores = fields.Dict(keys=fields.String(), values=fields.Float())
     schedule_reasons = fields.List(fields.String())
+    contact_notes = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "How a help-desk connector reached the customer: look-ups, a time zone that fell back to "
+                       "connectors.default_timezone, contact details it could not use"})
     held_out = fields.Boolean()
 
 
@@ -97,6 +101,9 @@ class CaseSchema(Schema):
     team = fields.String(allow_none=True)
     journey_stage = fields.String(allow_none=True)
     category = fields.String(allow_none=True)
+    desk = fields.String(allow_none=True, metadata={"description": "The help desk the case came from through its "
+                                                                   "native connector (it is reopened there)"})
+    desk_ref = fields.String(allow_none=True, metadata={"description": "The case's ticket/conversation id there"})
     reopen_reason = fields.String(allow_none=True)
     reopened_at = fields.DateTime(allow_none=True)
     loop_closed_at = fields.DateTime(allow_none=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from followup import views
 from followup.channels import build_channels, sendgrid_webhooks, twilio_webhooks
+from followup.channels.twilio_content import ContentSyncError, sync_from_settings as sync_whatsapp_templates
 from followup.checkins import (
     FollowupContext,
     interaction_facts,
@@ -17,8 +18,12 @@ from followup.checkins import (
     triage_interaction,
 )
 from followup.commitments import process_commitments
-from followup.crm import build_crm_adapter, views as crm_views
-from followup.crm.outbox import deliver_pending as deliver_crm_notices, policy_from_settings as crm_policy
+from followup.crm import ADAPTERS as CRM_ADAPTERS, CrmAdapters, build_crm_adapter, views as crm_views
+from followup.crm.outbox import (
+    deliver_every_adapter as deliver_all_crm_notices,
+    deliver_pending as deliver_crm_notices,
+    policy_from_settings as crm_policy,
+)
 from followup.dispatch import DispatchConfig, dispatch_backlog, dispatch_due, release_claims
 from followup.event_lengths import STORED_LENGTHS
 from followup.inbound_spool import ReplayReport, describe_entry, replay_spool
@@ -28,15 +33,17 @@ from followup.outcomes import DEFINITIONS as OUTCOME_DEFINITIONS, csv_rows as ou
 from followup.replies import receive_reply
 from followup.retention import BATCH as PURGE_BATCH, CasePurgeReport, cutoff_for as retention_cutoff, purge_closed_cases
 from followup.understanding import ReplyContext, classify_reply
+from followup.whatsapp_content import template_locales as whatsapp_template_locales
 
 __all__ = [
-    "OUTCOME_DEFINITIONS", "PURGE_BATCH", "STORED_LENGTHS", "CasePurgeReport", "DispatchConfig", "FollowupContext",
-    "ReplayReport", "ReplyContext", "blueprints", "build_channels", "build_crm_adapter", "case_teams",
-    "classify_reply", "crm_policy", "deliver_crm_notices", "describe_entry", "dispatch_backlog", "dispatch_due",
-    "interaction_facts", "outcome_csv_rows", "outcome_report", "process_commitments", "purge_closed_cases",
-    "receive_reply", "record_case_updated", "record_churn", "record_contact", "record_customer_contacted",
-    "record_interaction_closed", "release_claims", "reopened_cases", "replay_spool", "retention_cutoff",
-    "triage_interaction", "unmatched_replies",
+    "blueprints", "build_channels", "build_crm_adapter", "case_teams", "CasePurgeReport", "classify_reply",
+    "ContentSyncError", "CRM_ADAPTERS", "crm_policy", "CrmAdapters", "deliver_all_crm_notices",
+    "deliver_crm_notices", "describe_entry", "dispatch_backlog", "dispatch_due", "DispatchConfig",
+    "FollowupContext", "interaction_facts", "outcome_csv_rows", "OUTCOME_DEFINITIONS", "outcome_report",
+    "process_commitments", "PURGE_BATCH", "purge_closed_cases", "receive_reply", "record_case_updated",
+    "record_churn", "record_contact", "record_customer_contacted", "record_interaction_closed", "release_claims",
+    "reopened_cases", "replay_spool", "ReplayReport", "ReplyContext", "retention_cutoff", "STORED_LENGTHS",
+    "sync_whatsapp_templates", "triage_interaction", "unmatched_replies", "whatsapp_template_locales",
 ]
 
 

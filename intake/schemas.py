@@ -13,6 +13,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 import wellbeing.services as wellbeing
 from aftercare.core.fields import Instant, Stored, fits
 from followup import services as followup
+from intake.connectors import DESKS
 from intake.models import WebhookEvent
 
 
@@ -66,7 +67,8 @@ class CommitmentSchema(Base):
 class InteractionSchema(Base):
     id = Stored(stored("interaction.id"), min=1, required=True)
     case_id = Stored(stored("interaction.case_id"), WebhookEvent.case_key, min=1, required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(("voice", "chat", "email", "sms", "bot")))
+    channel = fields.String(required=True,
+                            validate=validate.OneOf(("voice", "chat", "email", "sms", "whatsapp", "bot")))
     journey_stage = Stored(stored("interaction.journey_stage"), allow_none=True)
     category = Stored(stored("interaction.category"), allow_none=True)
     started_at = Instant(allow_none=True)
@@ -96,6 +98,7 @@ class AgentSchema(Base):
 class ConsentSchema(Base):
     sms = fields.Boolean(load_default=False)
     email = fields.Boolean(load_default=False)
+    whatsapp = fields.Boolean(load_default=False)
 
 
 class CustomerSchema(Base):
@@ -123,10 +126,21 @@ class EnvelopeSchema(Base):
     occurred_at = Instant(required=True)
 
 
+class OriginSchema(Base):
+    """Set by a native connector (`/webhooks/<desk>`), never by our own format: the desk the case lives in (it is
+    reopened there), its id there, and notes on how the customer's contact details were found."""
+
+    desk = fields.String(required=True, validate=validate.OneOf(DESKS))
+    ref = Stored(stored("interaction.case_id"), min=1, required=True)
+    notes = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
+                        validate=validate.Length(max=20))
+
+
 class InteractionClosedSchema(EnvelopeSchema):
     interaction = fields.Nested(InteractionSchema, required=True)
     agent = fields.Nested(AgentSchema, allow_none=True)
     customer = fields.Nested(CustomerSchema, required=True)
+    origin = fields.Nested(OriginSchema, allow_none=True)
 
 
 class CaseUpdatedSchema(EnvelopeSchema):

@@ -21,7 +21,7 @@ def interaction_closed(session, event: dict, now: datetime, ctx: followup.Follow
     interaction = event["interaction"]
     result = followup.record_interaction_closed(session, ctx=ctx, event_id=event["event_id"],
                                                 interaction=interaction, agent=event.get("agent"),
-                                                customer=event["customer"], now=now)
+                                                customer=event["customer"], now=now, origin=event.get("origin"))
     result["agent_load"] = _agent_load(session, event, now)
     return result
 

@@ -130,6 +130,21 @@ def threaded_twilio():
 
 
 @pytest.fixture
+def fake_whatsapp(fake_twilio, overrides):
+    """WhatsApp through the real Twilio client against the same local fake, Messages and Content APIs (request
+    before `app`); the check-in templates are created in the fake by `whatsapp templates sync`'s own code."""
+    from config.settings import load_settings
+    from followup import services
+
+    overrides["twilio"].update(whatsapp_from="whatsapp:+15005550006", content_base_url=fake_twilio.base_url)
+    overrides["followup"]["channel_whatsapp"] = "twilio"
+    synced = services.sync_whatsapp_templates(load_settings(overrides, environ={}))
+    overrides["whatsapp"] = {"templates": {t.locale: {"checkin": t.sid} for t in synced}}
+    fake_twilio.content_requests.clear()
+    return fake_twilio
+
+
+@pytest.fixture
 def fake_sendgrid(httpserver, overrides):
     from tests.support.fakes import FakeSendgrid
 

@@ -117,6 +117,23 @@ def simulation_view(result: dict) -> dict:
             "service_chart": _service_level_chart(proposed, active)}
 
 
+CHANNEL_NAMES = {"sms": "SMS", "email": "email", "whatsapp": "WhatsApp"}
+
+
+def channel_name(channel: str) -> str:
+    return CHANNEL_NAMES.get(channel, channel)
+
+
+def _channel_chart(rows: list[dict]):
+    """Which channel customers answer, and what they say there."""
+    return charts.grouped_bars(
+        [f"{channel_name(r['channel'])} (n={r['sent']})" for r in rows],
+        [("replied", [r["reply_rate"] for r in rows], "ok"),
+         ("resolved, of replies", [r["resolved_rate"] for r in rows], "proposed"),
+         ("reopen, of replies", [r["reopen_rate"] for r in rows], "over")],
+        title="Reply rate and answer mix by channel", max_value=1)
+
+
 def outcome_charts(report: dict) -> dict:
     repeat = report["repeat_contacts"]["by_journey_stage"]
     bot = report["bot_escalation"]["by_journey_stage"]
@@ -139,6 +156,7 @@ def outcome_charts(report: dict) -> dict:
             ("sent", "sent", "muted"), ("replied", "replied", "ok"), ("resolved", "resolved", "ok"),
             ("reopen", "reopen", "over"), ("ack", "ack", "muted"), ("opt-out", "opt_out", "muted"))],
             title="Check-ins: sent, replied and what the first reply said", value_format="{:.0f}"),
+        "channels": _channel_chart(funnel["by_channel"]),
         "breaks": charts.hbar_chart([charts.Bar(r["agent_id"], float(r.get("minutes_above_threshold") or 0), "over",
                                                 "min") for r in report["breaks"]["per_agent"]],
                                     title="Minutes above the load threshold per agent", value_format="{:.0f}"),

@@ -15,7 +15,15 @@ from aftercare.core.problems import errors_by_field
 from aftercare.core.web import db_session, runtime
 from aftercare.dashboard import charts
 from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf, small_number
-from aftercare.dashboard.presenters import document_of, mask, outcome_charts, pretty, simulation_view, with_diffs
+from aftercare.dashboard.presenters import (
+    channel_name,
+    document_of,
+    mask,
+    outcome_charts,
+    pretty,
+    simulation_view,
+    with_diffs,
+)
 from aftercare.managers import (
     SignInError,
     SignInThrottled,
@@ -295,7 +303,7 @@ def outcomes():
             errors = _flat(exc.messages)
     return render_template("dashboard/outcomes.html", report=report, errors=errors, query=request.args,
                            teams=_teams(), charts=outcome_charts(report) if report else {},
-                           definitions=followup.OUTCOME_DEFINITIONS), 422 if errors else 200
+                           definitions=followup.OUTCOME_DEFINITIONS, channel_name=channel_name), 422 if errors else 200
 
 
 @bp.route("/outcomes.csv")

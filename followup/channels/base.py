@@ -1,19 +1,24 @@
-"""The channel Protocol every SMS/email adapter implements, and the errors it may raise."""
+"""The channel Protocol every SMS/email/WhatsApp adapter implements, and the errors it may raise."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from datetime import timedelta
+from typing import Mapping, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
 class OutboundMessage:
     checkin_id: str
-    channel: str  # "sms" | "email"
+    channel: str  # "sms" | "email" | "whatsapp"
     to: str
     body: str
     subject: str | None = None
     reply_token: str | None = None
     html: str | None = None
+    locale: str | None = None
+    template_fields: Mapping[str, str] | None = None  # what the body was written from (a template's variables)
+    inbound_age: timedelta | None = None  # how long ago this address last wrote to us (None: never, as far as known)
+    needs_template: bool = False  # the provider refused free text for this check-in: only a template may go
 
 
 @dataclass(frozen=True)

@@ -129,10 +129,10 @@ def fill(template: str, fields: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda match: str(fields[match.group(1)]), template)
 
 
-def _sms_fields(fields: Mapping[str, str]) -> dict[str, str]:
+def _sms_fields(fields: Mapping[str, str], *, reduce_names: bool = True) -> dict[str, str]:
     """Field values as they go into an SMS: GSM-7 punctuation, trimmed, people named by first name only."""
     values = {key: to_gsm7(str(value)).strip() for key, value in fields.items()}
-    for key in _NAME_FIELDS:
+    for key in _NAME_FIELDS if reduce_names else ():
         if key in values:
             values[key] = first_name(values[key])
     return values
@@ -143,11 +143,14 @@ def _fill_sms(template: str, values: Mapping[str, str]) -> str:
     return to_gsm7(fill(template, values)).strip()
 
 
-def render_sms(template: str, fields: Mapping[str, str], max_segments: int = 2) -> str:
-    """Fill a check-in template within `max_segments`, shortening `{issue}` before cutting anything else."""
+def render_sms(template: str, fields: Mapping[str, str], max_segments: int = 2, *, reduce_names: bool = True) -> str:
+    """Fill a check-in template within `max_segments`, shortening `{issue}` before cutting anything else.
+
+    `reduce_names=False` when the caller already chose what to call people: a fallback such as "the support team"
+    must not be cut to its first word."""
     if max_segments < 1:
         raise ValueError("max_segments must be at least 1")
-    values = _sms_fields(fields)
+    values = _sms_fields(fields, reduce_names=reduce_names)
     text = _fill_sms(template, values)
     if segments(text) <= max_segments:
         return text

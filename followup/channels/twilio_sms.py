@@ -35,6 +35,47 @@ class HeaderKeepingHttpClient(TwilioHttpClient):
         return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
+def twilio_client(twilio_settings) -> tuple[Client, HeaderKeepingHttpClient]:
+    """The real client, its Messages API at `twilio.api_base_url` (a local fake in tests)."""
+    http = HeaderKeepingHttpClient(timeout=twilio_settings.timeout_seconds)
+    client = Client(twilio_settings.account_sid, twilio_settings.auth_token.reveal(), http_client=http)
+    client.api.base_url = twilio_settings.api_base_url.rstrip("/")
+    return client, http
+
+
+def status_callback_base(settings) -> str:
+    """Where Twilio reports delivery, for every channel it carries; `?checkin=<id>` is added per message."""
+    return settings.server.public_base_url.rstrip("/") + "/webhooks/twilio/status"
+
+
+def sender_fields(messaging_service_sid: str | None, from_address: str | None) -> dict:
+    """A Messaging Service picks the sender from its pool; otherwise the message comes From this address."""
+    return {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {"from_": from_address}
+
+
+def create_message(client: Client, http: HeaderKeepingHttpClient, codes: dict[int, str] = PERMANENT_CODES,
+                   **kwargs) -> SendResult:
+    """`messages.create`, its refusals as SendErrors (`codes` names the permanent ones)."""
+    try:
+        created = client.messages.create(**kwargs)
+    except TwilioRestException as exc:
+        raise send_error(exc, http, codes) from exc
+    except requests.RequestException as exc:
+        raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
+    return SendResult(provider_message_id=created.sid, status=created.status or "queued")
+
+
+def send_error(exc: TwilioRestException, http: HeaderKeepingHttpClient, codes: dict[int, str] = PERMANENT_CODES):
+    """Twilio's refusal as a SendError: 429 (honouring Retry-After) and 5xx are worth retrying, the rest is not."""
+    if exc.status == 429:
+        return TransientSendError("Twilio rate limit (429)", code=exc.code,
+                                  retry_after=retry_after_seconds(http.last_header("Retry-After")))
+    if exc.status >= 500:
+        return TransientSendError(f"Twilio server error ({exc.status})", code=exc.code)
+    reason = codes.get(exc.code, f"Twilio refused the message ({exc.status}, code {exc.code})")
+    return PermanentSendError(reason, code=exc.code, opt_out=exc.code == UNSUBSCRIBED)
+
+
 class TwilioSmsChannel:
     name = "twilio"
 
@@ -50,13 +91,10 @@ class TwilioSmsChannel:
     @classmethod
     def from_config(cls, settings) -> "TwilioSmsChannel":
         t = settings.twilio
-        http = HeaderKeepingHttpClient(timeout=t.timeout_seconds)
-        client = Client(t.account_sid, t.auth_token.reveal(), http_client=http)
-        client.api.base_url = t.api_base_url.rstrip("/")
+        client, http = twilio_client(t)
         return cls(client=client, http=http, from_number=t.from_number or None,
                    messaging_service_sid=t.messaging_service_sid or None,
-                   status_callback_base=settings.server.public_base_url.rstrip("/") + "/webhooks/twilio/status",
-                   max_per_second=t.max_per_second)
+                   status_callback_base=status_callback_base(settings), max_per_second=t.max_per_second)
 
     @property
     def sender(self) -> str:
@@ -64,40 +102,25 @@ class TwilioSmsChannel:
         return self.messaging_service_sid or self.from_number or ""
 
     def send(self, message: OutboundMessage) -> SendResult:
-        kwargs = {"to": message.to, "body": message.body,
-                  "status_callback": f"{self.status_callback_base}?checkin={message.checkin_id}"}
-        if self.messaging_service_sid:
-            kwargs["messaging_service_sid"] = self.messaging_service_sid
-        else:
-            kwargs["from_"] = self.from_number
-        try:
-            created = self.client.messages.create(**kwargs)
-        except TwilioRestException as exc:
-            raise self._classify(exc) from exc
-        except requests.RequestException as exc:
-            raise TransientSendError(f"Twilio unreachable: {type(exc).__name__}") from exc
-        return SendResult(provider_message_id=created.sid, status=created.status or "queued")
-
-    def _classify(self, exc: TwilioRestException):
-        if exc.status == 429:
-            return TransientSendError("Twilio rate limit (429)", code=exc.code,
-                                      retry_after=retry_after_seconds(self.http.last_header("Retry-After")))
-        if exc.status >= 500:
-            return TransientSendError(f"Twilio server error ({exc.status})", code=exc.code)
-        reason = PERMANENT_CODES.get(exc.code, f"Twilio refused the message ({exc.status}, code {exc.code})")
-        return PermanentSendError(reason, code=exc.code, opt_out=exc.code == UNSUBSCRIBED)
+        return create_message(self.client, self.http, to=message.to, body=message.body,
+                              status_callback=f"{self.status_callback_base}?checkin={message.checkin_id}",
+                              **sender_fields(self.messaging_service_sid, self.from_number))
 
     def find_sent(self, message: OutboundMessage) -> SendResult | None:
-        """Ask Twilio for a message to this number with this body in the last day (crash reconciliation).
+        """Ask Twilio for a message to this number with this body in the last day (crash reconciliation)."""
+        return find_recent(self.client, message.to, (message.body,))
 
-        Raises TransientSendError when Twilio cannot be asked: "unknown" must never be read as "not sent"."""
-        try:
-            recent = self.client.messages.list(to=message.to,
-                                               date_sent_after=datetime.now(timezone.utc) - timedelta(days=1),
-                                               limit=50)
-        except (TwilioRestException, requests.RequestException) as exc:
-            raise TransientSendError(f"could not list Twilio messages: {type(exc).__name__}") from exc
-        for found in recent:
-            if (found.body or "").strip() == message.body.strip():
-                return SendResult(provider_message_id=found.sid, status=found.status or "sent")
-        return None
+
+def find_recent(client: Client, to: str, bodies) -> SendResult | None:
+    """A message to `to` in the last day whose body is one of `bodies`, as Twilio lists it.
+
+    Raises TransientSendError when Twilio cannot be asked: "unknown" must never be read as "not sent"."""
+    wanted = {body.strip() for body in bodies}
+    try:
+        recent = client.messages.list(to=to, date_sent_after=datetime.now(timezone.utc) - timedelta(days=1), limit=50)
+    except (TwilioRestException, requests.RequestException) as exc:
+        raise TransientSendError(f"could not list Twilio messages: {type(exc).__name__}") from exc
+    for found in recent:
+        if (found.body or "").strip() in wanted:
+            return SendResult(provider_message_id=found.sid, status=found.status or "sent")
+    return None

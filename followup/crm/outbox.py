@@ -84,6 +84,16 @@ def deliver_pending(db: Database, adapter: CrmAdapter, *, now: datetime | None =
                  returning=(CrmDelivery.id, CrmDelivery.payload))
 
 
+def deliver_every_adapter(db: Database, adapters, *, clock: Clock, policy: OutboxPolicy = OutboxPolicy(),
+                          worker: str | None = None) -> dict[str, OutboxReport]:
+    """One tick for every adapter that has notices due (`crm.adapter`'s and each desk's cases came from)."""
+    with db.session() as session:
+        names = list(session.scalars(select(CrmDelivery.adapter).where(
+            CrmDelivery.state == "pending", CrmDelivery.next_attempt_at <= clock()).distinct()))
+    return {name: deliver_pending(db, adapters.get(name), clock=clock, policy=policy, worker=worker)
+            for name in sorted(names)}
+
+
 def dead_letters(session: Session, *, limit: int = 100) -> list[CrmDelivery]:
     """Notices the CRM never took, newest first."""
     return list(session.scalars(select(CrmDelivery).where(CrmDelivery.state == "dead")

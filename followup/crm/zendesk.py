@@ -1,6 +1,7 @@
 """`crm.adapter = "zendesk"`: reopen the ticket and add an internal note, via the Zendesk Tickets API.
 
-The case id in our events is the Zendesk ticket id (what a Zendesk trigger sends as `{{ticket.id}}`), so
+The ticket is the case's own Zendesk id when it came through `/webhooks/zendesk`; for a case in our own format the
+case id is the Zendesk ticket id (what a Zendesk trigger sends as `{{ticket.id}}`). So
 `PUT {base_url}/api/v2/tickets/{case_id}.json` sets `status: open` and adds a private comment with the
 customer's reply, our verdict and its reasons. Auth is an API token: basic `{email}/token:{api_token}`.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import requests
 
-from followup.crm.base import CrmDeliveryError, ReopenNotice
+from followup.crm.base import CrmDeliveryError, ReopenNotice, internal_note, require_settings
 from followup.crm.http import call
 
 
@@ -23,26 +24,16 @@ class ZendeskCrm:
     @classmethod
     def from_config(cls, settings) -> "ZendeskCrm":
         z = settings.zendesk
-        if not (z.base_url and z.email and z.api_token):
-            raise ValueError("crm.adapter = 'zendesk' needs zendesk.base_url, zendesk.email and zendesk.api_token")
+        require_settings("zendesk", z, "base_url", "email", "api_token")
         return cls(base_url=z.base_url, email=z.email, api_token=z.api_token.reveal(),
                    timeout=settings.crm.timeout_seconds)
 
     def case_reopened(self, notice: ReopenNotice) -> None:
-        if not notice.case_id.isdigit():
-            raise CrmDeliveryError(f"case id {notice.case_id!r} is not a Zendesk ticket id (ticket ids are numbers)",
+        ticket = notice.native_id
+        if not ticket.isdigit():
+            raise CrmDeliveryError(f"case id {ticket!r} is not a Zendesk ticket id (ticket ids are numbers)",
                                    permanent=True)
-        call(self.http, "PUT", f"{self.base_url}/api/v2/tickets/{notice.case_id}.json",
-             what=f"Zendesk ticket {notice.case_id}", timeout=self.timeout, auth=(f"{self.email}/token", self._token),
+        call(self.http, "PUT", f"{self.base_url}/api/v2/tickets/{ticket}.json", what=f"Zendesk ticket {ticket}",
+             timeout=self.timeout, auth=(f"{self.email}/token", self._token),
              json={"ticket": {"status": "open", "comment": {"body": internal_note(notice), "public": False}}})
 
-
-def internal_note(notice: ReopenNotice) -> str:
-    """What the agent reads on the ticket: the reply in the customer's words, then why we reopened it."""
-    reasons = "\n".join(f"- {reason}" for reason in notice.reasons) or "- (none given)"
-    quoted = "\n".join(f"> {line}" for line in notice.reply_text.splitlines() or [""])
-    return (f"Aftercare reopened this ticket: the customer's reply to the follow-up needs a person.\n\n"
-            f"Customer reply:\n{quoted}\n\n"
-            f"Verdict: {notice.intent} (confidence {notice.confidence:.2f})\n"
-            f"Reasons:\n{reasons}\n\n"
-            f"Routed to {notice.routed_to}: {notice.routing_reason}")

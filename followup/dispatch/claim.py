@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from aftercare.core.leased_queue import Lease, LeasedQueue, among
 from followup.dispatch.config import DispatchConfig
-from followup.models import Case, CheckIn, OptOut
+from followup.models import Case, ChannelContact, CheckIn, OptOut
 
 # Two index range scans on (state, due_at) that stop at the batch size: one `OR` of both would make PostgreSQL
 # sort every due row for each batch. A claimed check-in is in state "claimed"; handed back, "scheduled" again.
@@ -21,7 +21,8 @@ CHECKINS = LeasedQueue(
 
 # What sending needs, returned by the claim itself (no second read of the batch).
 CLAIMED_COLUMNS = (CheckIn.id, CheckIn.channel, CheckIn.address, CheckIn.body, CheckIn.subject, CheckIn.reply_token,
-                   CheckIn.case_id, CheckIn.send_started_at)
+                   CheckIn.case_id, CheckIn.send_started_at, CheckIn.locale, CheckIn.template_fields,
+                   CheckIn.needs_template)
 
 
 def claim_batch(session: Session, *, now: datetime, worker: str, config: DispatchConfig) -> Lease:
@@ -64,3 +65,12 @@ def cancel_reasons(session: Session, rows: list) -> dict[str, str]:
         elif row.case_id in reopened:
             reasons[row.id] = "case reopened: a person has it"
     return reasons
+
+
+def last_inbound(session: Session, rows: list) -> dict[str, datetime]:
+    """Address → when it last wrote to us on a conversational channel (the provider's customer-service window)."""
+    addresses = {row.address for row in rows}
+    if not addresses:
+        return {}
+    return dict(session.execute(select(ChannelContact.address, ChannelContact.last_inbound_at)
+                                .where(among(session, ChannelContact.address, addresses))).all())

@@ -24,7 +24,7 @@ from aftercare.core.db import Database
 from aftercare.core.leased_queue import Lease, finished, worker_name
 from aftercare.core.outage import database_unreachable
 from followup.channels import Channel, OutboundMessage, PermanentSendError, SendResult, TransientSendError
-from followup.dispatch.claim import CHECKINS, cancel_reason, cancel_reasons, claim_batch
+from followup.dispatch.claim import CHECKINS, cancel_reason, cancel_reasons, claim_batch, last_inbound
 from followup.dispatch.config import DispatchConfig, DispatchReport
 from followup.dispatch.send_slots import reserve_send_slot
 from followup.dispatch.writes import apply_outcome, cancel_claimed, mark_sent, mark_started, record_many, release
@@ -33,9 +33,13 @@ from followup.models import CheckIn
 log = logging.getLogger("aftercare.dispatch")
 
 
-def _message(checkin) -> OutboundMessage:
+def _message(checkin, inbound: Mapping[str, datetime], now: datetime) -> OutboundMessage:
+    """What the channel needs to send a check-in, including how long ago the customer last wrote from its address."""
+    last = inbound.get(checkin.address)
     return OutboundMessage(checkin_id=checkin.id, channel=checkin.channel, to=checkin.address, body=checkin.body,
-                           subject=checkin.subject, reply_token=checkin.reply_token)
+                           subject=checkin.subject, reply_token=checkin.reply_token, locale=checkin.locale,
+                           template_fields=checkin.template_fields, needs_template=bool(checkin.needs_template),
+                           inbound_age=now - last if last is not None else None)
 
 
 def dispatch_one(db: Database, channels: Mapping[str, Channel], lease: Lease, checkin_id: str, *, now: datetime,
@@ -51,7 +55,7 @@ def dispatch_one(db: Database, channels: Mapping[str, Channel], lease: Lease, ch
             session.commit()
             report.cancelled += 1
             return
-        message, channel = _message(checkin), channels[checkin.channel]
+        message, channel = _message(checkin, last_inbound(session, [checkin]), now), channels[checkin.channel]
         if checkin.send_started_at is not None and _reconciled(session, checkin, channel, message, now=now,
                                                                config=config, report=report):
             session.commit()
@@ -178,6 +182,7 @@ def _dispatch_chunk(db: Database, channels: Mapping[str, Channel], lease: Lease,
     fast, slow = [], []
     with db.session() as session:
         cancels = cancel_reasons(session, rows)
+        inbound = last_inbound(session, rows)
         cancel_claimed(session, lease, cancels, now=at)
         report.cancelled += len(cancels)
         for row in rows:
@@ -206,7 +211,7 @@ def _dispatch_chunk(db: Database, channels: Mapping[str, Channel], lease: Lease,
             unsent.append(row.id)
             continue
         try:
-            outcomes.append((row.id, channels[row.channel].send(_message(row))))
+            outcomes.append((row.id, channels[row.channel].send(_message(row, inbound, at))))
         except (TransientSendError, PermanentSendError) as exc:
             outcomes.append((row.id, exc))
         except Exception as exc:  # noqa: BLE001 - left in doubt: reconciled when its lease expires

@@ -279,8 +279,11 @@ def plain_strings(schema, prefix=""):
 def string_cases():
     from intake.schemas import SCHEMAS
 
+    # `origin` is a native connector's to set (POST /webhooks/crm drops it); connectors bound its ids to the columns
+    # (tests/unit/test_desk_mapping.py).
     return [pytest.param(kind, dotted, length, id=f"{kind} {dotted}")
-            for kind, schema in SCHEMAS.items() for dotted, length in plain_strings(schema()) if dotted != "type"]
+            for kind, schema in SCHEMAS.items() for dotted, length in plain_strings(schema())
+            if dotted != "type" and not dotted.startswith("origin.")]
 
 
 def with_value(kind: str, dotted: str, value) -> dict:

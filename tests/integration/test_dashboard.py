@@ -261,3 +261,24 @@ def test_passwords_are_stored_hashed(app, manager):
     with app.extensions["aftercare"].db.session() as session:
         stored = session.scalars(select(Manager.password_hash)).one()
     assert PASSWORD not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_outcomes_show_reply_rate_and_answer_mix_per_channel(signed_in, post_event, manager_headers, rt, clock):
+    """SMS, email and WhatsApp side by side (console channels): a manager sees which one customers answer."""
+    whatsapp = {"interaction.channel": "whatsapp", "customer.consent": {"sms": True, "whatsapp": True}}
+    for case, changes, answer in (("c_sms", {}, None), ("c_wa1", whatsapp, "yes, all sorted, thanks"),
+                                  ("c_wa2", whatsapp, "no, it is still charging me twice")):
+        event = interaction_event(**{"interaction.case_id": case, "customer.id": f"cus_{case}", **changes})
+        checkin = post_event(event).get_json()["checkin"]["id"]
+        signed_in.post(f"/api/v1/checkins/{checkin}/send-now", headers=manager_headers)
+        dispatch_due(rt.db, rt.services["channels"], now=clock.now, worker="test")
+        if answer:
+            signed_in.post(f"/api/v1/checkins/{checkin}/simulate-reply", json={"text": answer}, headers=manager_headers)
+    clock.advance(minutes=1)  # the window ends now, exclusive
+    html = page(signed_in, "/dashboard/outcomes")
+    rows = {channel: re.sub(r"<[^>]+>", " ", row).split() for channel, row in
+            re.findall(r'<tr data-channel="(\w+)">(.*?)</tr>', html, re.S)}
+    assert rows["sms"] == ["SMS", "1", "0", "0%", "0", "(–)", "0", "(–)", "0", "0"]
+    assert rows["email"][:4] == ["email", "0", "0", "–"]
+    assert rows["whatsapp"] == ["WhatsApp", "2", "2", "100%", "1", "(50%)", "1", "(50%)", "0", "0"]
+    assert "Reply rate and answer mix by channel" in html

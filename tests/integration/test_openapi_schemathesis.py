@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from followup.crm.models import CrmDelivery
 from followup.models import CheckIn
+from tests.support.desks import CASES as DESK_CASES
 from tests.support.factories import TEST_SECRET, TestClock as ManualClock, interaction_event, make_key
 from tests.support.reopen import reopen_via_reply
 from tests.support.signing import (
@@ -222,6 +223,14 @@ class Sender:
             raw, signed = (event_request(self.event_key, events, now=self.clock.now) if "json" in body
                            else (_raw(body.get("data")), {}))
             headers.update(signed if credentials else {"Content-Type": "application/json"})
+            body = {"data": raw}
+        elif path.startswith("/webhooks/") and path.rsplit("/", 1)[1] in DESK_CASES:
+            desk = DESK_CASES[path.rsplit("/", 1)[1]]
+            payload = body.get("json")
+            if deep and _even(payload):
+                payload = desk.payload()  # a real delivery: mapping and the (failing) contact look-up run too
+            raw = json.dumps(payload).encode() if "json" in body or payload is not None else _raw(body.get("data"))
+            headers.update(desk.headers(raw, self.clock.now) if credentials else {"Content-Type": "application/json"})
             body = {"data": raw}
         elif "bearerAuth" in security and credentials:
             headers["Authorization"] = f"Bearer {self.seeded['key']}"

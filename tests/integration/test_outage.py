@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from aftercare.core.retry import OutageBackoff
 from aftercare.scheduler import tick
-from followup.models import OptOut, Reply
+from followup.models import ChannelContact, OptOut, Reply
 from intake.models import WebhookEvent
 from tests.support.factories import interaction_event
 from tests.support.outage import FaultProxy, inbound_parse_form, sms_form, unreachable_url
@@ -119,6 +119,23 @@ def test_an_sms_during_the_outage_is_answered_spooled_and_stored_once_when_it_is
     tick(app, "test-worker")
     post_sms(client, sms_form("SMoutage1"))  # the same message again: recognised by its MessageSid
     assert len(replies(rt)) == 1
+
+
+def test_a_whatsapp_message_during_the_outage_keeps_its_button_profile_and_time(down, app, rt, clock):
+    arrived = clock.now
+    form = {**sms_form("SMwa1", body="No, still need help", sender="whatsapp:+447700900123"),
+            "ButtonPayload": "reopen", "ButtonText": "No, still need help", "ProfileName": "Sam C", "WaId": "447700900123"}
+    body, headers = twilio_request("/webhooks/twilio/whatsapp", form)
+    resp = down.test_client().post("/webhooks/twilio/whatsapp", data=body, headers=headers)
+    assert resp.status_code == 200 and "<Message>" not in resp.get_data(as_text=True)
+    clock.advance(hours=1)
+    tick(app, "test-worker")
+    with rt.db.session() as session:
+        reply = session.scalars(select(Reply)).one()
+        contact = session.get(ChannelContact, "whatsapp:+447700900123")
+        assert (reply.provider_message_id, reply.channel, reply.intent, reply.reasons) == \
+            ("SMwa1", "whatsapp", "reopen", ["button"])
+        assert (contact.profile_name, contact.last_inbound_at) == ("Sam C", arrived)  # its 24-hour window: from then
 
 
 def test_an_email_during_the_outage_is_spooled_and_stored_once_with_its_trust(down, app, rt, clock):

@@ -124,8 +124,9 @@ def test_outcome_figures_match_the_hand_counted_history(history, client, read_he
     assert groups["followed_up"]["pending_90d"] == 1 and groups["control"]["pending_90d"] == 0  # Priya: open
     # bot: Sam's escalated chat and his bot-only chat
     assert report["bot_escalation"]["total"] == {"bot_started": 2, "escalated": 1, "rate": 0.5}
-    assert report["checkins"] == {"sent": 2, "replied": 2, "reply_rate": 1.0, "resolved": 1, "resolved_rate": 0.5,
-                                  "reopen": 1, "reopen_rate": 0.5, "ack": 0, "opt_out": 0}
+    funnel = {k: v for k, v in report["checkins"].items() if k != "by_channel"}
+    assert funnel == {"sent": 2, "replied": 2, "reply_rate": 1.0, "resolved": 1, "resolved_rate": 0.5,
+                      "reopen": 1, "reopen_rate": 0.5, "ack": 0, "opt_out": 0}
     # the reopened case's item was queued in the same transaction as the reply (the test clock stands still)
     assert report["reopen_latency"] == {"n": 1, "median_seconds": 0.0, "p90_seconds": 0.0}
     assert set(report["definitions"]) >= {"repeat_contacts", "time_to_resolution", "churn_after_friction",

@@ -162,3 +162,29 @@ def test_purged_case_still_reads_through_the_api(client, rt, history, read_heade
     body = case.get_json()
     assert body["state"] == "closed" and body["replies"][0]["text"] == REDACTED
     assert body["checkins"][0]["address"] == REDACTED and body["interactions"][0]["triage_decision"]
+
+
+def test_whatsapp_template_fields_and_profiles_of_long_silent_addresses_go(client, post_event, rt, clock,
+                                                                           manager_headers):
+    from followup.models import ChannelContact
+
+    on_whatsapp = {"interaction.channel": "whatsapp", "customer.consent": {"whatsapp": True}}
+    checkin_id = sent_checkin(client, post_event, rt, clock, manager_headers, **on_whatsapp)
+    case_update(post_event, "case_77", "closed")
+    with rt.db.session() as session:
+        assert session.get(CheckIn, checkin_id).template_fields["customer_first_name"] == "Sam"
+        session.add(ChannelContact(address="whatsapp:+447700900123", channel="whatsapp", profile_name="Sam Carter",
+                                   last_inbound_at=clock.now))
+        session.commit()
+    clock.advance(days=DAYS + 10)
+    with rt.db.session() as session:
+        session.add(ChannelContact(address="whatsapp:+447700900999", channel="whatsapp", profile_name="Recent",
+                                   last_inbound_at=clock.now))
+        session.commit()
+    assert purge(rt.db, now=clock.now, days=DAYS, dry_run=True).channel_contacts == 1
+    report = purge(rt.db, now=clock.now, days=DAYS)
+    assert report.channel_contacts == 1 and report.checkins == 1
+    with rt.db.session() as session:
+        assert session.get(CheckIn, checkin_id).template_fields is None
+        assert [c.profile_name for c in session.scalars(select(ChannelContact))] == ["Recent"]
+    assert purge(rt.db, now=clock.now, days=DAYS).rows == 0

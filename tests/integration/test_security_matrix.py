@@ -25,6 +25,7 @@ KEYS = ("crm", "agent", "manager", "read")
 UNKNOWN = ("no key", "bad key", "revoked key")  # a revoked manager key must be as good as none
 CALLERS = (*KEYS, *UNKNOWN)
 PUBLIC, SIGNED, SESSION = "public", "signed", "session"
+SIGNED_OR_CRM_KEY = "signed, or an API key with the crm scope"  # POST /webhooks/crm (SPEC §10)
 R, A, M = "read", "agent", "manager"
 
 # Who may call what: a set of API-key scopes (a key holding any of them gets in; `manager` is listed where the
@@ -55,8 +56,14 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/api/v1/break-rules/history"): {M},
     ("POST", "/api/v1/break-rules/rollback"): {M},
     ("POST", "/api/v1/break-rules/simulate"): {M},
-    ("POST", "/webhooks/crm"): SIGNED,
+    ("POST", "/webhooks/crm"): SIGNED_OR_CRM_KEY,
+    ("POST", "/webhooks/zendesk"): SIGNED,
+    ("POST", "/webhooks/chatwoot"): SIGNED,
+    ("POST", "/webhooks/intercom"): SIGNED,
+    ("POST", "/webhooks/zammad"): SIGNED,
+    ("POST", "/webhooks/freshdesk"): SIGNED,
     ("POST", "/webhooks/twilio/sms"): SIGNED,
+    ("POST", "/webhooks/twilio/whatsapp"): SIGNED,
     ("POST", "/webhooks/twilio/status"): SIGNED,
     ("POST", "/webhooks/sendgrid/inbound"): SIGNED,
     ("POST", "/webhooks/sendgrid/events"): SIGNED,
@@ -87,7 +94,8 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/dashboard/rules/history"): SESSION,
     ("POST", "/dashboard/rules/rollback"): SESSION,
 }
-SIGNATURE_SCHEMES = {"crmSignature", "twilioSignature", "sendgridInbound", "sendgridEventSignature"}
+SIGNATURE_SCHEMES = {"crmSignature", "twilioSignature", "sendgridInbound", "sendgridEventSignature",
+                     "zendeskSignature", "chatwootSignature", "hubSignature", "freshdeskBasic"}
 
 
 def _app_routes() -> tuple[set[tuple[str, str]], dict]:
@@ -129,6 +137,9 @@ def test_openapi_documents_each_routes_access():
                 assert {"401", "403"} <= set(operation["responses"]), (method, path)
             elif expected == SIGNED:
                 assert schemes and schemes <= SIGNATURE_SCHEMES, (method, path, schemes)
+            elif expected == SIGNED_OR_CRM_KEY:
+                assert schemes == {"crmSignature", "bearerAuth"}, (method, path, schemes)
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
             else:
                 assert "bearerAuth" not in schemes, (method, path)
 
@@ -179,6 +190,11 @@ def test_access_matrix(method, path, callers, client):
                 assert resp.status_code == 403 and resp.mimetype == "application/problem+json", got
         elif expected == SIGNED:
             assert resp.status_code in (401, 403), got  # an API key is no signature
+        elif expected == SIGNED_OR_CRM_KEY:
+            if caller == "crm":
+                assert resp.status_code == 422, got  # let in: the empty body is what is refused
+            else:
+                assert resp.status_code == (401 if caller in UNKNOWN else 403), got
         elif expected == SESSION:
             assert resp.status_code in (302, 303, 400, 401), got
             if resp.status_code in (302, 303):
@@ -284,6 +300,9 @@ def test_logs_mask_phones_and_emails_through_a_whole_loop(url_secret, client, po
     sent_checkin(client, post_event, rt, clock, manager_headers)
     raw, headers = twilio_request("/webhooks/twilio/sms", {"From": OTHER_PHONE, "Body": f"I'm {EMAIL}, call me"})
     assert client.post("/webhooks/twilio/sms", data=raw, headers=headers).status_code == 200
+    raw, headers = twilio_request("/webhooks/twilio/whatsapp", {"From": f"whatsapp:{OTHER_PHONE}", "Body": "hi",
+                                                                "WaId": OTHER_PHONE[1:], "ButtonPayload": "reopen"})
+    assert client.post("/webhooks/twilio/whatsapp", data=raw, headers=headers).status_code == 200
     raw, headers = twilio_request("/webhooks/twilio/status", {"MessageSid": "SMunknown", "To": PHONE, "From": PHONE})
     client.post("/webhooks/twilio/status", data=raw, headers=headers)
     client.post("/webhooks/sendgrid/inbound", headers=inbound_headers(),

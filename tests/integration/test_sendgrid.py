@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from followup.dispatch import DispatchConfig, dispatch_due
 from followup.models import CheckIn, OptOut
+from tests.support.dispatching import dispatch, stored_checkin as row
 from tests.support.factories import interaction_event
 from tests.support.pages import assert_protected_page
 from tests.support.signing import event_request
@@ -32,18 +32,6 @@ def email_checkin(fake_sendgrid, event_key, post_event, rt, clock):
         session.get(CheckIn, checkin_id).due_at = clock.now
         session.commit()
     return checkin_id
-
-
-def dispatch(rt, clock):
-    return dispatch_due(rt.db, rt.services["channels"], now=clock.now, worker="w1",
-                        config=DispatchConfig(backoff_base_seconds=10))
-
-
-def row(rt, checkin_id) -> CheckIn:
-    with rt.db.session() as session:
-        found = session.get(CheckIn, checkin_id)
-        session.expunge(found)
-        return found
 
 
 def test_mail_send_carries_reply_to_custom_args_and_one_click_unsubscribe(email_checkin, fake_sendgrid, rt, clock):

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from followup.dispatch import DispatchConfig, dispatch_due
 from followup.models import CheckIn, OptOut, Reply
+from tests.support.dispatching import dispatch, due_now, stored_checkin as checkin
 from tests.support.factories import interaction_event
 from tests.support.fakes import twilio_error
 
@@ -18,25 +18,6 @@ def scheduled(fake_twilio, post_event):
     """One SMS check-in made due now."""
     body = post_event(interaction_event()).get_json()
     return body["checkin"]["id"]
-
-
-def due_now(rt, clock, *ids):
-    with rt.db.session() as session:
-        for checkin_id in ids:
-            session.get(CheckIn, checkin_id).due_at = clock.now
-        session.commit()
-
-
-def dispatch(rt, clock, **config):
-    return dispatch_due(rt.db, rt.services["channels"], now=clock.now, worker="w1",
-                        config=DispatchConfig(**{"backoff_base_seconds": 10, **config}))
-
-
-def checkin(rt, checkin_id) -> CheckIn:
-    with rt.db.session() as session:
-        row = session.get(CheckIn, checkin_id)
-        session.expunge(row)
-        return row
 
 
 def test_send_uses_the_messages_api_with_status_callback(scheduled, fake_twilio, rt, clock):

@@ -14,6 +14,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from aftercare.core.signing import sign
+from tests.support.desks import configure_desks
 from tests.support.factories import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN
 
 INBOUND_USER, INBOUND_PASSWORD = "parse", "parse-pass"
@@ -22,7 +23,8 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def configure_providers(overrides: dict) -> ec.EllipticCurvePrivateKey:
-    """Give every provider webhook a secret to check (channels stay console); returns the SendGrid event key."""
+    """Give every provider and help-desk webhook a secret to check (channels stay console; desk APIs point at a
+    closed port); returns the SendGrid event key."""
     key = ec.generate_private_key(ec.SECP256R1())
     public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     overrides["twilio"] = {**overrides.get("twilio", {}), "auth_token": TWILIO_TOKEN}
@@ -30,6 +32,8 @@ def configure_providers(overrides: dict) -> ec.EllipticCurvePrivateKey:
                              "inbound_password": INBOUND_PASSWORD, "inbound_domain": INBOUND_DOMAIN,
                              "event_public_key": base64.b64encode(public).decode()}
     overrides["server"]["public_base_url"] = PUBLIC_BASE
+    configure_desks(overrides)
+    overrides["connectors"] = {**overrides.get("connectors", {}), "lookup_attempts": 1}
     return key
 
 

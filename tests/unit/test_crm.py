@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 import pytest
 
 from config.settings import load_settings
-from followup.crm import ADAPTERS, CrmAdapter, ReopenNotice, build_crm_adapter
-from followup.crm.zendesk import internal_note
+from followup.crm import ADAPTERS, CrmAdapter, CrmAdapters, ReopenNotice, build_crm_adapter
+from followup.crm.base import html_note, internal_note
 
 NOTICE = ReopenNotice(case_id="4321", reply_text="still broken\nand nobody called", intent="reopen", confidence=0.81,
                       reasons=("unresolved: “still broken”", "negative sentiment"), routed_agent_id=None,
@@ -15,7 +15,11 @@ NOTICE = ReopenNotice(case_id="4321", reply_text="still broken\nand nobody calle
                       reopened_at=datetime(2026, 11, 25, 14, 10, tzinfo=timezone.utc), delivery_id="crm_1")
 CONFIGURED = {"crm": {"webhook_secret": "x", "webhook_url": "https://crm.example.com/hook",
                       "webhook_signing_secret": "s"},
-              "zendesk": {"base_url": "https://acme.zendesk.com/", "email": "a@acme.test", "api_token": "t"}}
+              "zendesk": {"base_url": "https://acme.zendesk.com/", "email": "a@acme.test", "api_token": "t"},
+              "chatwoot": {"base_url": "https://chat.acme.test", "account_id": "1", "api_access_token": "t"},
+              "freshdesk": {"base_url": "https://acme.freshdesk.com", "api_key": "k"},
+              "intercom": {"access_token": "t", "admin_id": "7"},
+              "zammad": {"base_url": "https://acme.zammad.com", "api_token": "t"}}
 
 
 @pytest.mark.parametrize("name", sorted(ADAPTERS))
@@ -30,9 +34,29 @@ def test_unknown_adapter_is_refused():
         build_crm_adapter(load_settings({"crm": {"webhook_secret": "x", "adapter": "salesforce"}}, environ={}))
 
 
-def test_zendesk_needs_its_credentials():
-    with pytest.raises(ValueError, match="zendesk.base_url"):
-        build_crm_adapter(load_settings({"crm": {"webhook_secret": "x", "adapter": "zendesk"}}, environ={}))
+@pytest.mark.parametrize("desk,missing", [("zendesk", "zendesk.base_url"), ("chatwoot", "chatwoot.base_url"),
+                                          ("freshdesk", "freshdesk.api_key"), ("intercom", "intercom.access_token"),
+                                          ("zammad", "zammad.api_token")])
+def test_each_desk_needs_its_credentials(desk, missing):
+    with pytest.raises(ValueError, match=missing):
+        build_crm_adapter(load_settings({"crm": {"webhook_secret": "x", "adapter": desk}}, environ={}))
+
+
+def test_a_desk_without_credentials_is_built_as_one_that_dead_letters_each_notice():
+    """A case came from Chatwoot, but chatwoot.* is not configured: its notices say so, permanently."""
+    from followup.crm import CrmDeliveryError
+
+    settings = load_settings({"crm": {"webhook_secret": "x"}}, environ={})
+    adapters = CrmAdapters(settings, build_crm_adapter(settings))
+    assert adapters.get("builtin") is adapters.default
+    with pytest.raises(CrmDeliveryError, match="chatwoot.base_url") as refused:
+        adapters.get("chatwoot").case_reopened(NOTICE)
+    assert refused.value.permanent and adapters.get("chatwoot") is adapters.get("chatwoot")
+
+
+def test_the_html_note_escapes_the_customer_reply():
+    note = html_note(ReopenNotice(**{**NOTICE.__dict__, "reply_text": "<script>x</script> & co"}))
+    assert "<script>" not in note and "&lt;script&gt;x&lt;/script&gt; &amp; co" in note
 
 
 def test_secrets_never_print():

@@ -151,7 +151,8 @@ def test_checkins_replies_and_reopen_latency():
         ReplyRec("u3", T(20, 12, month=10), "ack"),                         # unmatched, outside the window
     ]
     # sent: ck1 ck2 ck3 ck4 ck6 = 5; replied 4 (ck4 never); first replies: resolved, reopen, ack, opt_out
-    assert oc.checkin_funnel(checkins, replies, WINDOW) == {
+    funnel = oc.checkin_funnel(checkins, replies, WINDOW)
+    assert {k: v for k, v in funnel.items() if k != "by_channel"} == {
         "sent": 5, "replied": 4, "reply_rate": 0.8, "resolved": 1, "resolved_rate": 0.25, "reopen": 1,
         "reopen_rate": 0.25, "ack": 1, "opt_out": 1}
     # routed reopens in the window: 2 s, 10 s, 4 s → median 4, p90 = 4 + 0.8 * 6 = 8.8
@@ -199,3 +200,23 @@ def test_csv_keeps_ordinary_text_and_numbers_as_they_are():
     assert oc.spreadsheet_cell("billing") == "billing" and oc.spreadsheet_cell("ag_1") == "ag_1"
     assert oc.spreadsheet_cell(-0.25) == -0.25 and oc.spreadsheet_cell(0) == 0 and oc.spreadsheet_cell("") == ""
     assert oc.spreadsheet_cell("-1") == "'-1"  # text that only looks like a number came from outside: quoted
+
+
+def test_reply_rate_and_answer_mix_per_channel():
+    """A manager sees which channel customers answer: every channel's funnel, SMS, email and WhatsApp always shown."""
+    checkins = [CheckinRec("s1", "k1", T(2)), CheckinRec("s2", "k2", T(3)),
+                CheckinRec("w1", "k3", T(4), channel="whatsapp"), CheckinRec("w2", "k4", T(5), channel="whatsapp"),
+                CheckinRec("w3", "k5", T(6), channel="whatsapp")]
+    replies = [ReplyRec("r1", T(2, 12), "reopen", checkin_id="s1"),
+               ReplyRec("r2", T(4, 12), "resolved", checkin_id="w1"), ReplyRec("r3", T(5, 12), "resolved", checkin_id="w2"),
+               ReplyRec("r4", T(6, 12), "reopen", checkin_id="w3")]
+    by_channel = {row["channel"]: row for row in oc.checkin_funnel(checkins, replies, WINDOW)["by_channel"]}
+    assert list(by_channel) == ["sms", "email", "whatsapp"]
+    assert {k: by_channel["sms"][k] for k in ("sent", "replied", "reply_rate", "reopen_rate")} == \
+        {"sent": 2, "replied": 1, "reply_rate": 0.5, "reopen_rate": 1.0}
+    assert by_channel["email"] == {"channel": "email", "sent": 0, "replied": 0, "reply_rate": None, "resolved": 0,
+                                   "resolved_rate": None, "reopen": 0, "reopen_rate": None, "ack": 0, "opt_out": 0}
+    assert {k: by_channel["whatsapp"][k] for k in ("sent", "reply_rate", "resolved_rate", "reopen_rate")} == \
+        {"sent": 3, "reply_rate": 1.0, "resolved_rate": 0.6667, "reopen_rate": 0.3333}
+    rows = oc.csv_rows(oc.compute_outcomes(oc.History(checkins=checkins, replies=replies), WINDOW))
+    assert ["checkins", "whatsapp", "reply_rate", 1.0] in rows and ["checkins", "email", "reply_rate", ""] in rows

@@ -21,9 +21,11 @@ FORBIDDEN = [
     r"24/7", r"\bimmediately\b", r"de inmediato", r"imm[ée]diatement", r"sofort", r"imediatamente",
     r"\bi will pick it up\b", r"\bguarantee", r"garantiz", r"garanti", r"garantier", r"garant",
 ]
-AGENT_KEYS = {"sms", "email_body", "ack_reopen_agent"}  # the check-in comes from the agent; one ack names them
+# the check-in comes from the agent; one ack names them
+AGENT_KEYS = {"sms", "email_body", "whatsapp_template", "ack_reopen_agent"}
 REQUIRED = {"sms", "email_subject", "email_body", "question", "help", "ack_resolved", "ack_reopen_agent",
-            "ack_reopen_team", "ack_already_open", "yesterday", "today"}
+            "ack_reopen_team", "ack_already_open", "yesterday", "today", "whatsapp_template",
+            "whatsapp_button_resolved", "whatsapp_button_reopen"}
 YES_WORD = {"en": "YES", "es": "SI", "fr": "OUI", "de": "JA", "pt": "SIM"}
 
 
@@ -63,6 +65,7 @@ def test_check_ins_ask_a_closed_question_and_invite_free_text(locale):
         assert YES_WORD[locale] in t[key], f"{locale}.{key} does not say how to answer YES"
     question = t["question"]
     assert question.strip("¿? ").lower() in t["sms"].lower()
+    assert question.strip("¿? ").lower() in t["whatsapp_template"].lower()
     verdict = classify_reply(YES_WORD[locale], ReplyContext(locale=locale, question=question))
     assert verdict.intent == "resolved", f"{locale}: YES to {question!r} read as {verdict}"
 
@@ -90,3 +93,11 @@ def test_acknowledgements_say_what_happened(locale):
     assert "Priya" not in ack("added to the reopened case: a person already has it", None)
     assert ack("acknowledged: nothing to do now", None) is None
     assert ack("unmatched: stored for a person to read", None) is None
+
+
+def test_a_check_in_without_an_agent_name_names_the_team_whole():
+    """The fallback "the support team" is not a person's name: it used to be cut to "this is the from Acme"."""
+    text = render_checkin(channel="sms", locale="en", customer_name=None, agent_name=None, company="Acme",
+                          category="double_charge", ended_at=datetime(2025, 1, 1, 10, tzinfo=timezone.utc),
+                          due_at=datetime(2025, 1, 1, 14, tzinfo=timezone.utc), tz="UTC").body
+    assert text.startswith("Hi there, this is the support team from Acme."), text
