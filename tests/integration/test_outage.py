@@ -20,6 +20,7 @@ from aftercare.core.retry import OutageBackoff
 from aftercare.scheduler import tick
 from followup.models import ChannelContact, OptOut, Reply
 from intake.models import WebhookEvent
+from tests.support.desks import CASES, body_of, configure_desks
 from tests.support.factories import interaction_event
 from tests.support.outage import FaultProxy, inbound_parse_form, sms_form, unreachable_url
 from tests.support.problems import assert_problem, row_counts
@@ -84,9 +85,26 @@ def test_webhooks_and_api_answer_503_and_store_nothing(mode, overrides, down, rt
     client = down.test_client()
     before = row_counts(rt)
     assert_outage(post_crm(client, clock, interaction_event()))
+    event = json.dumps(interaction_event()).encode()  # the own-format door with a desk's key (SPEC §10)
+    assert_outage(client.post("/webhooks/crm", data=event, headers={"Authorization": "Bearer ak_any",
+                                                                    "Content-Type": "application/json"}))
     assert_outage(client.get("/api/v1/crm/events?state=failed", headers={"Authorization": "Bearer ak_any"}))
     assert_outage(client.get("/api/v1/cases/case_77", headers={"Authorization": "Bearer ak_any"}))
     assert row_counts(rt) == before  # never a 202 for an event that was not stored
+
+
+@pytest.mark.parametrize("desk", sorted(CASES))
+def test_every_help_desk_webhook_answers_503_and_stores_nothing(desk, overrides, app, rt, database_url, tmp_path,
+                                                                  clock):
+    configure_desks(overrides)  # their APIs at a port nothing answers: a contact look-up fails too
+    down = service_app(overrides, clock, url=unreachable_url(database_url, tmp_path))
+    case, before = CASES[desk], row_counts(rt)
+    body = body_of(case.payload())
+    try:
+        assert_outage(down.test_client().post(f"/webhooks/{desk}", data=body, headers=case.headers(body, clock.now)))
+    finally:
+        down.extensions["aftercare"].db.dispose()
+    assert row_counts(rt) == before
 
 
 def test_readyz_says_why_and_healthz_stays_up(down):
