@@ -18,6 +18,7 @@ from aftercare.core.bodies import BoundedBodies
 from aftercare.core.clock import utcnow
 from aftercare.core.db import Database
 from aftercare.core.logs import configure_logging
+from aftercare.core.spool import Spool
 from aftercare.core.web import RUNTIME, close_db_session
 from aftercare.dashboard import CookieOnlyWhenSentSessions, session_config, views as dashboard_views
 from aftercare.errors import ProblemApi, ProblemResponsesPlugin, register_error_handlers
@@ -29,7 +30,7 @@ from intake.connectors import build_connectors
 
 @dataclass
 class Runtime:
-    """What one app owns: settings, database, channel adapters, CRM adapter and the clock."""
+    """What one app owns: settings, database, channel adapters, CRM adapter, the reply spool and the clock."""
 
     settings: Settings
     db: Database
@@ -93,7 +94,13 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
     return app
 
 
+def spool_dir(settings: Settings) -> Path:
+    """`server.spool_dir`, or `spool/` in the instance folder."""
+    return Path(settings.server.spool_dir or Path(settings.server.instance_dir) / "spool")
+
+
 def _wire_services(rt: Runtime) -> None:
+    rt.services["spool"] = Spool(spool_dir(rt.settings))
     rt.services["channels"] = followup.build_channels(rt.settings)
     rt.services["crm"] = followup.build_crm_adapter(rt.settings)
     rt.services["crm_adapters"] = followup.CrmAdapters(rt.settings, rt.services["crm"])

@@ -1,5 +1,6 @@
 """`flask --app wsgi ...` commands: db upgrade, serve, worker, demo, followup classify, retention purge, whatsapp
-templates sync (keys and managers: `aftercare.cli_access`; help-desk connectors: `aftercare.cli_connectors`)."""
+templates sync (keys and managers: `aftercare.cli_access`; help-desk connectors: `aftercare.cli_connectors`; the
+reply spool: `aftercare.cli_spool`)."""
 from __future__ import annotations
 
 import json
@@ -16,7 +17,9 @@ from werkzeug.serving import run_simple
 from aftercare import devserver, migrate, scheduler
 from aftercare.cli_access import register_access_commands
 from aftercare.cli_connectors import register_connector_commands
+from aftercare.cli_spool import register_spool_commands
 from aftercare.core.leased_queue import worker_name
+from aftercare.core.outage import database_unreachable
 from aftercare.demo import play_story
 from aftercare.demo_history import seed_history
 from aftercare.retention import purge
@@ -66,9 +69,15 @@ def register_cli(app: Flask, create_app: Callable[..., Flask]) -> None:
         while not stopping.wait(3600):
             pass
         ticking.shutdown(wait=True)  # the in-flight tick sees `stopping` and returns after its current send
-        released = followup_services.release_claims(rt.db, worker=worker_name())
+        try:
+            released = followup_services.release_claims(rt.db, worker=worker_name())
+            handed_back = f"{released} claimed check-ins handed back"
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            handed_back = "the database is unreachable: its claims are taken up when their leases run out"
         rt.db.dispose()
-        click.echo(f"worker {worker_name()}: stopped; {released} claimed check-ins handed back", err=True)
+        click.echo(f"worker {worker_name()}: stopped; {handed_back}", err=True)
 
     @app.cli.command("demo")
     @click.option("--days", type=click.IntRange(1, 90), default=None,
@@ -149,3 +158,4 @@ def register_cli(app: Flask, create_app: Callable[..., Flask]) -> None:
         app.cli.add_command(group)
     register_access_commands(app)
     register_connector_commands(app)
+    register_spool_commands(app)

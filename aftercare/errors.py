@@ -1,5 +1,5 @@
-"""Every error as RFC 9457 problem details: the app's handlers (validation, auth, 404/405/413, unexpected 500s) and
-the OpenAPI description of them."""
+"""Every error as RFC 9457 problem details: the app's handlers (validation, auth, 404/405/413, an unreachable
+database's 503, unexpected 500s) and the OpenAPI description of them."""
 from __future__ import annotations
 
 import http
@@ -13,8 +13,9 @@ from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from aftercare.core.outage import database_unreachable, outage_problem
 from aftercare.core.problems import PROBLEM_JSON, Problem, nul_fields, nul_problem, problem_body, validation_problem
-from aftercare.core.web import ProblemSchema, problem_json
+from aftercare.core.web import ProblemSchema, problem_json, runtime
 
 log = logging.getLogger("aftercare.errors")
 
@@ -56,9 +57,18 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         if _is_nul_refusal(error):
             return _nul_problem()
+        if database_unreachable(error):
+            return _outage()
         log.exception("unhandled error", exc_info=error)
         return problem_response(500, "Internal Server Error",
                                 "Something went wrong on our side; nothing was half-written. Quote the request id.")
+
+
+def _outage() -> Response:
+    """The database is unreachable (SPEC §8): 503 with Retry-After, never a 500, whichever view was asked. This
+    process's status logs the outage once (`aftercare.core.outage`), not once per request."""
+    problem = outage_problem(runtime().settings.server.outage_retry_after_seconds)
+    return problem_json(problem.as_dict(), headers=problem.headers)
 
 
 def _is_nul_refusal(error: Exception) -> bool:
@@ -90,8 +100,13 @@ class ProblemApi(Api):
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
+# Operations that answer without the database; every other one answers 503 while it is unreachable.
+WITHOUT_DATABASE = frozenset({"/healthz", "/metrics", "/static/swagger-ui/{filename}"})
+
+
 class ProblemResponsesPlugin(BasePlugin):
-    """Documents the errors every operation can answer (401/403 behind an API key, 404 for an unknown id), and
+    """Documents the errors every operation can answer (401/403 behind an API key, 404 for an unknown id, 503 while
+    the database is unreachable), and
     gives an error documented by description alone the problem+json body it is answered with."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
@@ -104,6 +119,8 @@ class ProblemResponsesPlugin(BasePlugin):
                 responses.setdefault("403", "FORBIDDEN")
             if path and "{" in path:
                 responses.setdefault("404", "NOT_FOUND")
+            if path not in WITHOUT_DATABASE:
+                responses.setdefault("503", "SERVICE_UNAVAILABLE")
             for code, response in responses.items():
                 if str(code).isdigit() and int(code) >= 400 and isinstance(response, dict) \
                         and "content" not in response and "$ref" not in response:

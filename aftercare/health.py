@@ -6,6 +6,7 @@ from flask import Blueprint as FlaskBlueprint, jsonify, send_from_directory
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from aftercare.core.outage import database_unreachable, outage_reason
 from aftercare.core.problems import Problem
 from aftercare.core.web import db_session
 from aftercare.migrate import current_and_head
@@ -30,7 +31,9 @@ def readyz():
         db_session().execute(text("SELECT 1"))
         current, head = current_and_head(db_session().connection())
     except Exception as exc:  # noqa: BLE001 - readiness reports any database failure as 503
-        raise Problem(503, "Not ready", f"database unreachable: {type(exc).__name__}", kind="not-ready") from exc
+        why = f"database unreachable: {outage_reason(exc)}" if database_unreachable(exc) else \
+            f"database error: {type(exc).__name__}"
+        raise Problem(503, "Not ready", why, kind="not-ready") from exc
     if current != head:
         raise Problem(503, "Not ready", f"migrations not current: at {current}, head is {head}", kind="not-ready")
     return jsonify(status="ready", migration=current)

@@ -12,6 +12,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -33,6 +34,8 @@ API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 OTHER_METHOD, UNMATCHED_ROUTE = "other", "unmatched"
 REQUESTS = Counter("http_requests_total", "HTTP requests answered", ("method", "route", "status"))
+SPOOL_DEPTH = Gauge("aftercare_spool_depth", "Inbound replies in this machine's spool, waiting for the database",
+                    multiprocess_mode="livemostrecent")
 LATENCY = Histogram("http_request_duration_seconds", "Time to answer an HTTP request", ("method", "route"),
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
@@ -43,8 +46,8 @@ blp = Blueprint("observability", __name__, description="Prometheus metrics")
 @blp.doc(summary="Prometheus metrics (text exposition format)", security=[{}, {"metricsToken": []}],
          description="`server.metrics_access`: `public` (anyone who reaches the port), `token` (send "
                      "`Authorization: Bearer <server.metrics_token>`) or `off` (the route does not exist). "
-                     "Includes `reopen_latency_seconds`, `http_requests_total` and "
-                     "`http_request_duration_seconds`.",
+                     "Includes `reopen_latency_seconds`, `http_requests_total`, "
+                     "`http_request_duration_seconds`, `aftercare_db_up` and `aftercare_spool_depth`.",
          responses={"200": {"description": "Current metrics",
                             "content": {"text/plain": {"schema": {"type": "string"}}}},
                     "401": "UNAUTHORIZED"})
@@ -53,6 +56,7 @@ def metrics():
     if server.metrics_access == "token" and not _token_ok(server.metrics_token.reveal()):
         raise Problem(401, "Unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.",
                       kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    SPOOL_DEPTH.set(runtime().services["spool"].depth())
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
                     headers={"Cache-Control": "no-store"})
 

@@ -53,6 +53,8 @@ class ServerSettings:
     metrics_access: str = "public"
     metrics_token: Secret = Secret()
     docs_access: str = "public"
+    spool_dir: str = ""
+    outage_retry_after_seconds: int = 5
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class SchedulerSettings:
     backoff_base_seconds: float = 30.0
     backoff_cap_seconds: float = 3600.0
     reconcile_grace_seconds: int = 600
+    outage_backoff_cap_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

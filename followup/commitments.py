@@ -19,6 +19,7 @@ import wellbeing.services as wellbeing
 from aftercare.core.db import Database
 from aftercare.core.ids import new_id
 from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
+from aftercare.core.outage import database_unreachable
 from followup.commitment_models import OPEN_COMMITMENT_STATES, Commitment
 from followup.models import Interaction
 
@@ -133,6 +134,8 @@ def process_commitments(db: Database, *, now: datetime, batch_size: int = 100,
                 if _handle_one(db, queue, lease, commitment_id, states=states, act=act, now=now):
                     setattr(report, counter, getattr(report, counter) + 1)
             except Exception as exc:  # noqa: BLE001 - logged and skipped; handed back for the next tick
+                if database_unreachable(exc):
+                    raise  # not a bad item: the database is away, and the tick waits it out
                 log.exception("commitment %s could not be processed", commitment_id)
                 report.errors.append(f"{commitment_id}: {type(exc).__name__}")
                 with db.session() as session:

@@ -67,6 +67,13 @@ def receive_sms(uow: UnitOfWork, *, sender: str, body: str, message_sid: str | N
                         acknowledge=acknowledge)
 
 
+def receive_message(uow: UnitOfWork, *, message: InboundText, now: datetime, crm: CrmAdapter, ctx: FollowupContext,
+                    acknowledge: bool) -> str | None:
+    """A customer's message on whichever texting channel brought it (what a webhook and a spool replay call)."""
+    receive = receive_whatsapp if message.channel == "whatsapp" else receive_text
+    return receive(uow, message=message, now=now, crm=crm, ctx=ctx, acknowledge=acknowledge)
+
+
 def receive_whatsapp(uow: UnitOfWork, *, message: InboundText, now: datetime, crm: CrmAdapter, ctx: FollowupContext,
                      acknowledge: bool) -> str | None:
     """A customer's WhatsApp message: it opens (or keeps open) the 24-hour window for free text and is kept with the

@@ -26,6 +26,7 @@ from followup.crm.outbox import (
 )
 from followup.dispatch import DispatchConfig, dispatch_backlog, dispatch_due, release_claims
 from followup.event_lengths import STORED_LENGTHS
+from followup.inbound_spool import ReplayReport, describe_entry, replay_spool
 from followup.inbox import case_teams, reopened_cases, unmatched_replies
 from followup.outcome_store import outcome_report, record_churn, record_contact
 from followup.outcomes import DEFINITIONS as OUTCOME_DEFINITIONS, csv_rows as outcome_csv_rows
@@ -35,14 +36,14 @@ from followup.understanding import ReplyContext, classify_reply
 from followup.whatsapp_content import template_locales as whatsapp_template_locales
 
 __all__ = [
-    "CRM_ADAPTERS", "CrmAdapters", "ContentSyncError", "DispatchConfig", "FollowupContext", "OUTCOME_DEFINITIONS",
-    "PURGE_BATCH", "STORED_LENGTHS", "CasePurgeReport", "deliver_all_crm_notices",
-    "ReplyContext", "blueprints", "build_channels", "build_crm_adapter", "case_teams", "classify_reply", "crm_policy",
-    "deliver_crm_notices", "dispatch_backlog", "dispatch_due", "interaction_facts", "outcome_csv_rows",
-    "outcome_report", "process_commitments", "purge_closed_cases", "receive_reply", "record_case_updated",
+    "blueprints", "build_channels", "build_crm_adapter", "case_teams", "CasePurgeReport", "classify_reply",
+    "ContentSyncError", "CRM_ADAPTERS", "crm_policy", "CrmAdapters", "deliver_all_crm_notices",
+    "deliver_crm_notices", "describe_entry", "dispatch_backlog", "dispatch_due", "DispatchConfig",
+    "FollowupContext", "interaction_facts", "outcome_csv_rows", "OUTCOME_DEFINITIONS", "outcome_report",
+    "process_commitments", "PURGE_BATCH", "purge_closed_cases", "receive_reply", "record_case_updated",
     "record_churn", "record_contact", "record_customer_contacted", "record_interaction_closed", "release_claims",
-    "reopened_cases", "retention_cutoff", "sync_whatsapp_templates", "triage_interaction", "unmatched_replies",
-    "whatsapp_template_locales",
+    "reopened_cases", "replay_spool", "ReplayReport", "ReplyContext", "retention_cutoff", "STORED_LENGTHS",
+    "sync_whatsapp_templates", "triage_interaction", "unmatched_replies", "whatsapp_template_locales",
 ]
 
 

@@ -14,7 +14,8 @@ import psycopg
 from psycopg.types.json import Json
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from aftercare.core.db import Database
+from aftercare.core.db import CONNECT_TIMEOUT_SECONDS, Database
+from aftercare.core.outage import DATABASE, database_unreachable
 from intake.models import ORDER_KEYS, WebhookEvent
 
 
@@ -54,22 +55,32 @@ class _PgDoor:
     def __init__(self, engine) -> None:
         args, kwargs = engine.dialect.create_connect_args(engine.url)
         kwargs.pop("context", None)  # SQLAlchemy's type adapters: this connection passes plain values and Json
-        self.args, self.kwargs = args, {"connect_timeout": 5, **kwargs}
+        self.args, self.kwargs = args, {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **kwargs}
         self.conn: psycopg.Connection | None = None
         self.lock = threading.Lock()
 
     def insert(self, params: dict) -> bool:
+        """Raises psycopg.OperationalError when the second try fails too: the database is unreachable, and the
+        webhook's answer is a 503 (`aftercare.core.outage`), never a 202 for an event not stored."""
         with self.lock:
             try:
                 return self._execute(params)
             except psycopg.OperationalError:
                 self.close()  # the server restarted or the socket died: once more on a fresh connection
-                return self._execute(params)
+                try:
+                    return self._execute(params)
+                except psycopg.OperationalError as exc:
+                    self.close()
+                    if database_unreachable(exc):
+                        DATABASE.failed(exc)
+                    raise
 
     def _execute(self, params: dict) -> bool:
         if self.conn is None or self.conn.closed:
             self.conn = psycopg.connect(*self.args, **self.kwargs, autocommit=True)
-        return self.conn.execute(self.SQL, params).fetchone() is not None
+        stored = self.conn.execute(self.SQL, params).fetchone() is not None
+        DATABASE.reached()
+        return stored
 
     def close(self) -> None:
         if self.conn is not None:

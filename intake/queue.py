@@ -28,6 +28,7 @@ from aftercare.core.clock import Clock
 from aftercare.core.db import Database
 from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
 from aftercare.core.logs import error_summary
+from aftercare.core.outage import database_unreachable
 from aftercare.core.problems import Problem, problem_body, validation_problem
 from intake.models import ORDER_KEYS, WebhookEvent
 from intake.schemas import SCHEMAS
@@ -152,6 +153,8 @@ def apply_one(db: Database, lease: Lease, event_id: str, *, ctx, now: datetime, 
     except Problem as problem:
         outcome = ("failed", problem.status, problem.as_dict(), problem.detail or problem.title)
     except Exception as exc:
+        if database_unreachable(exc):
+            raise  # not a bad item: the database is away, and the tick waits it out
         log.exception("CRM event %s could not be applied; it stays queued", event_id)
         outcome = ("retry", 500, None, error_summary(exc)[:2000])
     _record_failure(db, lease, event_id, outcome=outcome, now=now, max_attempts=max_attempts, report=report)

@@ -116,6 +116,20 @@ def fake_twilio(httpserver, overrides):
 
 
 @pytest.fixture
+def threaded_twilio():
+    """(FakeTwilio, its server) on a threaded pytest-httpserver, for worker processes that call it at once."""
+    from pytest_httpserver import HTTPServer
+
+    from tests.support.fakes import FakeTwilio
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield FakeTwilio(server), server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
 def fake_whatsapp(fake_twilio, overrides):
     """WhatsApp through the real Twilio client against the same local fake, Messages and Content APIs (request
     before `app`); the check-in templates are created in the fake by `whatsapp templates sync`'s own code."""

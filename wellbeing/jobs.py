@@ -11,6 +11,7 @@ from sqlalchemy import and_
 
 from aftercare.core.db import Database
 from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
+from aftercare.core.outage import database_unreachable
 from wellbeing.breaks import decide_break, end_break
 from wellbeing.context import context_of
 from wellbeing.models import Agent, Break
@@ -76,6 +77,8 @@ def _one(db: Database, queue: LeasedQueue, lease: Lease, break_id: str, state: s
             act(session, brk, now, report)
             session.commit()
     except Exception as exc:  # noqa: BLE001 - one bad break never stops the batch; it is retried next tick
+        if database_unreachable(exc):
+            raise  # not a bad item: the database is away, and the tick waits it out
         log.exception("break %s could not be processed", break_id)
         report.errors.append(f"{break_id}: {type(exc).__name__}")
         with db.session() as session:

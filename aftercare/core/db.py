@@ -11,6 +11,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from aftercare.core.outage import watch
+
+CONNECT_TIMEOUT_SECONDS = 5
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -57,11 +60,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE so that claims are serialised, not failed.
 
     Bound values (names, phone numbers, addresses, reply text) never appear in an error's text or in the
-    echo log (`hide_parameters`); the statement does.
+    echo log (`hide_parameters`); the statement does. PostgreSQL connections are pinged before use (a pool
+    that outlived a database restart reconnects instead of failing) and give up connecting after
+    CONNECT_TIMEOUT_SECONDS unless the URL says otherwise (`?connect_timeout=`): during an outage a request
+    gets its 503 rather than hanging on a host that does not answer.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, future=True)
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, future=True,
+                             connect_args=connect_args)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, echo=echo, hide_parameters=True,
@@ -84,11 +92,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 class Database:
-    """Engine + session factory owned by one app (nothing created at import time)."""
+    """Engine + session factory owned by one app (nothing created at import time); the engine reports to this
+    process's database status (`aftercare.core.outage`)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
+        watch(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -41,7 +41,8 @@ def mask_pii(text: str) -> str:
     return PHONE.sub(_keep_last_two_digits, text)
 
 
-def _chain(error: BaseException | None):
+def error_chain(error: BaseException | None):
+    """The error, then what it was raised from or while handling, each once."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
@@ -52,7 +53,7 @@ def _chain(error: BaseException | None):
 def without_row_values(text: str, error: BaseException | None) -> str:
     """`text` with each database error in `error`'s chain cut to its first line: PostgreSQL quotes values back
     in the lines after it ("DETAIL:  Key (address)=(…) already exists", "Failing row contains (…)", CONTEXT)."""
-    for found in _chain(error):
+    for found in error_chain(error):
         driver_error = found.orig if isinstance(found, DBAPIError) else found
         if isinstance(driver_error, psycopg.Error):
             full = str(driver_error)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from aftercare.core.clock import Clock, utcnow
 from aftercare.core.db import Database, UTCDateTime
 from aftercare.core.leased_queue import LeaseColumns, LeasedQueue, finished
+from aftercare.core.outage import database_unreachable
 from aftercare.core.retry import give_up_reason, retry_delay
 
 log = logging.getLogger("aftercare.outbox")
@@ -107,6 +108,8 @@ def drain(db: Database, queue: LeasedQueue, call: Callable[[Any], tuple[Delivery
                 session.commit()
             setattr(report, outcome, getattr(report, outcome) + 1)
         except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch; its lease expires, it retries
+            if database_unreachable(exc):
+                raise  # not a bad item: the database is away, and the tick waits it out
             log.exception("%s %s could not be delivered or recorded; it will be retried", queue.table.name, row_id)
             report.errors.append(f"{row_id}: {type(exc).__name__}")
     return report

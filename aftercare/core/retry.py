@@ -1,7 +1,9 @@
-"""Retry timing shared by every outbound call (providers, CRM, routing platform)."""
+"""Retry timing shared by every outbound call (providers, CRM, routing platform) and by the workers waiting out a
+database outage."""
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Callable
@@ -39,3 +41,28 @@ def retry_after_seconds(value: str | None) -> float | None:
             return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
         except (TypeError, ValueError):
             return None
+
+
+class OutageBackoff:
+    """How long a worker leaves the database alone once it is unreachable: each failed try doubles the wait
+    (`backoff_delay`: from `base`, jittered so that every worker does not knock at once, at most `cap`); the first
+    try that gets through resets it. Retrying never stops: a worker rides out an outage of any length."""
+
+    def __init__(self, *, base: float, cap: float, clock: Callable[[], float] = time.monotonic,
+                 rng: Callable[[], float] = random.random) -> None:
+        self.base, self.cap, self.clock, self.rng = base, cap, clock, rng
+        self.failures = 0
+        self.next_try = 0.0
+
+    def waiting(self) -> bool:
+        return self.clock() < self.next_try
+
+    def failed(self) -> float:
+        """Count a failed try; returns the wait before the next one."""
+        self.failures += 1
+        delay = backoff_delay(self.failures, base=self.base, cap=self.cap, rng=self.rng)
+        self.next_try = self.clock() + delay
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures, self.next_try = 0, 0.0

@@ -12,6 +12,7 @@ from flask import Response, current_app, g, json
 from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.orm import Session
 
+from aftercare.core.outage import database_unreachable
 from aftercare.core.problems import PROBLEM_JSON
 
 RUNTIME = "aftercare"
@@ -31,10 +32,18 @@ def db_session() -> Session:
 
 
 def close_db_session(_exc: BaseException | None = None) -> None:
+    """At teardown: roll back and return the connection; one the database dropped is thrown away instead (the
+    answer, a 503 or the spool's 200, has been given: teardown must not turn it into a 500)."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.rollback()
         session.close()
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        session.invalidate()
 
 
 def require_scope(*allowed: str) -> Callable:

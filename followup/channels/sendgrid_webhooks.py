@@ -1,7 +1,7 @@
 """SendGrid's webhooks for the email channel: Inbound Parse (a customer's reply; basic auth or a URL secret), the
 Event Webhook (delivery reports; ECDSA-signed, with a replay window) and the RFC 8058 one-click unsubscribe page
 the emails link to. Each verifies its caller before reading anything; what a reply or a report does is decided by
-`followup.inbound`."""
+`followup.inbound`; a reply that cannot reach the database is spooled (`followup.inbound_spool`)."""
 from __future__ import annotations
 
 import base64
@@ -16,17 +16,21 @@ from aftercare.core.db import column_length, storable_form
 from aftercare.core.page_headers import protect_page
 from aftercare.core.problems import Problem
 from aftercare.core.signing import safe_equals, within_replay_window
+from aftercare.core.spool import SpoolEntry
 from aftercare.core.unit_of_work import SessionUnitOfWork
-from aftercare.core.web import db_session, form_request_body, ok_response, runtime
+from aftercare.core.web import db_session, form_request_body, ok_response, problem_doc, runtime
 from followup import inbound
 from followup.inbound_email import extract_reply, reply_sender, reply_token_from_addresses, sender_trust
+from followup.inbound_spool import EMAIL, act_or_spool, email_data
 from followup.models import CheckIn, OptOut, Reply
 
 blp = Blueprint("sendgrid_webhooks", __name__, description="SendGrid email webhooks and the unsubscribe page")
 ADDRESS_LENGTH = column_length(Reply.from_address, OptOut.address)
 MESSAGE_ID_LENGTH = column_length(Reply.provider_message_id)
 STORED = {"type": "object", "properties": {
-    "status": {"type": "string", "enum": ["stored", "duplicate"]}, "reply_id": {"type": "string"},
+    "status": {"type": "string", "enum": ["stored", "duplicate", "spooled"],
+               "description": "spooled: the database was unreachable; kept on disk and stored when it is back"},
+    "reply_id": {"type": "string"}, "spool_id": {"type": "string"},
     "matched": {"type": "boolean", "description": "the reply was tied to a check-in (and so to its case)"},
     "trusted": {"type": "boolean", "description": "a valid reply token, or SendGrid's SPF/DKIM vouched for the "
                                                   "sender's domain; an untrusted reply changes nothing"},
@@ -64,8 +68,10 @@ def _fits(sender: str) -> str | None:
          parameters=[{"in": "query", "name": "key", "required": False, "schema": {"type": "string"}}],
          requestBody=form_request_body("multipart/form-data", "from", "to", "subject", "text", "html", "envelope",
                                        "headers"),
-         responses={"200": ok_response("application/json", "Stored (always, matched or not) or a duplicate", STORED),
-                    "401": "UNAUTHORIZED"})
+         responses={"200": ok_response("application/json", "Stored (always, matched or not), a duplicate, or "
+                                                           "spooled while the database is unreachable", STORED),
+                    "401": "UNAUTHORIZED",
+                    "503": problem_doc("The database is unreachable and the spool cannot be written")})
 def sendgrid_inbound():
     if not _inbound_authorised():
         raise Problem(401, "Unauthorized", "Inbound Parse needs the configured basic auth or URL secret.",
@@ -79,8 +85,11 @@ def sendgrid_inbound():
                                                rt.settings.sendgrid.inbound_domain),
         sender_trust=sender_trust(form.get("from"), spf=form.get("SPF"), dkim=form.get("dkim"),
                                   envelope_json=form.get("envelope")))
-    return inbound.receive_email(SessionUnitOfWork(db_session()), email=email, now=rt.clock(),
-                                 crm=rt.services["crm"], ctx=rt.followup), 200
+    now = rt.clock()
+    answer = act_or_spool(rt.services["spool"], lambda: inbound.receive_email(
+        SessionUnitOfWork(db_session()), email=email, now=now, crm=rt.services["crm"], ctx=rt.followup),
+        kind=EMAIL, data=email_data(email), now=now, retry_after=rt.settings.server.outage_retry_after_seconds)
+    return ({"status": "spooled", "spool_id": answer.id} if isinstance(answer, SpoolEntry) else answer), 200
 
 
 @blp.route("/webhooks/sendgrid/events", methods=["POST"])

@@ -1,6 +1,7 @@
 """Twilio's webhooks for the SMS and WhatsApp channels: inbound texts and WhatsApp messages (answered with TwiML) and
 delivery status callbacks (both channels). Each is verified with `X-Twilio-Signature` before anything is read; what a
-message or a report does is decided by `followup.inbound`."""
+message or a report does is decided by `followup.inbound`. While the database is unreachable an inbound message is
+kept in the spool (`followup.inbound_spool`) and answered with empty TwiML: Twilio never retries it."""
 from __future__ import annotations
 
 from flask import Response, request
@@ -9,10 +10,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 from aftercare.core.bodies import Blueprint
 from aftercare.core.db import column_length, storable_form
 from aftercare.core.problems import Problem, validation_problem
+from aftercare.core.spool import SpoolEntry
 from aftercare.core.twilio_signature import verified_twilio_form
 from aftercare.core.unit_of_work import SessionUnitOfWork
-from aftercare.core.web import db_session, form_request_body, ok_response, runtime
+from aftercare.core.web import db_session, form_request_body, ok_response, problem_doc, runtime
 from followup import inbound
+from followup.inbound_spool import act_or_spool, text_data
 from followup.models import ChannelContact, OptOut, Reply
 from followup.policy import WHATSAPP_PREFIX
 
@@ -45,8 +48,10 @@ def _twiml(text: str | None = None) -> Response:
          security=[{"twilioSignature": []}],
          requestBody=form_request_body(TWILIO_FORM, "From", "To", "Body", "MessageSid", "AccountSid",
                                        required=("From",)),
-         responses={"200": ok_response("application/xml", "TwiML: an acknowledgement or help text, or nothing"),
-                    "403": "FORBIDDEN", "422": "UNPROCESSABLE_ENTITY"})
+         responses={"200": ok_response("application/xml", "TwiML: an acknowledgement or help text, or nothing "
+                                                           "(always nothing for a text spooled during an outage)"),
+                    "403": "FORBIDDEN", "422": "UNPROCESSABLE_ENTITY",
+                    "503": problem_doc("The database is unreachable and the spool cannot be written")})
 def twilio_inbound_sms():
     return _inbound_message()
 
@@ -60,30 +65,39 @@ def twilio_inbound_sms():
          requestBody=form_request_body(TWILIO_FORM, "From", "To", "Body", "MessageSid", "AccountSid", "ButtonPayload",
                                        "ButtonText", "ProfileName", "WaId", "OriginalRepliedMessageSid",
                                        required=("From",)),
-         responses={"200": ok_response("application/xml", "TwiML: an acknowledgement or help text, or nothing"),
-                    "403": "FORBIDDEN", "422": "UNPROCESSABLE_ENTITY"})
+         responses={"200": ok_response("application/xml", "TwiML: an acknowledgement or help text, or nothing "
+                                                           "(always nothing for a message spooled during an outage)"),
+                    "403": "FORBIDDEN", "422": "UNPROCESSABLE_ENTITY",
+                    "503": problem_doc("The database is unreachable and the spool cannot be written")})
 def twilio_inbound_whatsapp():
     return _inbound_message()
 
 
 def _inbound_message() -> Response:
-    """A customer's SMS or WhatsApp message (by its `From`), verified, acted on, answered with TwiML."""
+    """A customer's SMS or WhatsApp message (by its `From`), verified, acted on (or spooled while the database is
+    unreachable), answered with TwiML."""
     form, rt = _sender_form(), runtime()
-    uow, acknowledge = SessionUnitOfWork(db_session()), rt.settings.twilio.reply_acknowledgement
+    message, now = _inbound_text(form), rt.clock()
+    answer = act_or_spool(
+        rt.services["spool"],
+        lambda: inbound.receive_message(SessionUnitOfWork(db_session()), message=message, now=now,
+                                        crm=rt.services["crm"], ctx=rt.followup,
+                                        acknowledge=rt.settings.twilio.reply_acknowledgement),
+        kind=message.channel, data=text_data(message), now=now,
+        retry_after=rt.settings.server.outage_retry_after_seconds)
+    return _twiml(None if isinstance(answer, SpoolEntry) else answer)  # spooled: nothing to say truthfully yet
+
+
+def _inbound_text(form: dict) -> inbound.InboundText:
     if not form["From"].startswith(WHATSAPP_PREFIX):
-        answer = inbound.receive_sms(uow, sender=form["From"], body=form.get("Body", ""),
-                                     message_sid=form.get("MessageSid"), now=rt.clock(), crm=rt.services["crm"],
-                                     ctx=rt.followup, acknowledge=acknowledge)
-        return _twiml(answer)
+        return inbound.InboundText("sms", form["From"], form.get("Body", ""), form.get("MessageSid"))
     wa_id = form.get("WaId") or None
-    message = inbound.InboundText(
+    return inbound.InboundText(
         channel="whatsapp", sender=form["From"], body=form.get("Body") or form.get("ButtonText") or "",
         message_sid=form.get("MessageSid"), button=form.get("ButtonPayload") or None,
         profile_name=(form.get("ProfileName") or "")[:PROFILE_NAME_LENGTH] or None,  # a display name, not a key
         provider_user_id=wa_id if wa_id and len(wa_id) <= WA_ID_LENGTH else None,
         replied_to=form.get("OriginalRepliedMessageSid") or None)
-    return _twiml(inbound.receive_whatsapp(uow, message=message, now=rt.clock(), crm=rt.services["crm"],
-                                           ctx=rt.followup, acknowledge=acknowledge))
 
 
 def _sender_form() -> dict:

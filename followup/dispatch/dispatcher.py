@@ -22,6 +22,7 @@ from typing import Callable, Mapping
 from aftercare.core.clock import Clock, utcnow
 from aftercare.core.db import Database
 from aftercare.core.leased_queue import Lease, finished, worker_name
+from aftercare.core.outage import database_unreachable
 from followup.channels import Channel, OutboundMessage, PermanentSendError, SendResult, TransientSendError
 from followup.dispatch.claim import CHECKINS, cancel_reason, cancel_reasons, claim_batch, last_inbound
 from followup.dispatch.config import DispatchConfig, DispatchReport
@@ -152,6 +153,8 @@ def dispatch_due(db: Database, channels: Mapping[str, Channel], *, now: datetime
         try:
             _dispatch_chunk(db, channels, lease, chunk, now=time_now, config=config, report=report, stopping=halt)
         except Exception as exc:  # noqa: BLE001 - one bad chunk never stops the batch; its leases expire
+            if database_unreachable(exc):
+                raise  # not a bad item: the database is away, and the tick waits it out
             log.exception("dispatch of %d check-ins failed; they are reconciled when their leases expire", len(chunk))
             report.errors.extend(f"{row.id}: {type(exc).__name__}" for row in chunk)
     return report
@@ -196,6 +199,8 @@ def _dispatch_chunk(db: Database, channels: Mapping[str, Channel], lease: Lease,
         try:
             dispatch_one(db, channels, lease, row.id, now=now(), config=config, report=report)
         except Exception as exc:  # noqa: BLE001 - one bad item never stops the batch
+            if database_unreachable(exc):
+                raise  # not a bad item: the database is away, and the tick waits it out
             log.exception("dispatch of %s failed; it is retried when its lease expires", row.id)
             report.errors.append(f"{row.id}: {type(exc).__name__}")
     outcomes, unsent = [], []

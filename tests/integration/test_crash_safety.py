@@ -13,10 +13,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -30,8 +26,9 @@ import requests
 from sqlalchemy import create_engine, func, select
 
 from tests.support.factories import PUBLIC_BASE, TEST_SECRET, TWILIO_TOKEN, interaction_event
+from tests.support.outage import free_port
+from tests.support.processes import Gunicorn, count_states, empty_tables
 
-ROOT = Path(__file__).resolve().parents[2]
 N_CHECKINS = int(os.environ.get("AFTERCARE_CRASH_CHECKINS", "10000"))
 N_EVENTS = 300
 SERVER_CRASHES = 3
@@ -44,33 +41,13 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def engine(database_url):
-    from aftercare.model_registry import metadata
-
     engine = create_engine(database_url)
-    _empty(engine, metadata)
+    empty_tables(engine)
     yield engine
-    _empty(engine, metadata)
+    empty_tables(engine)
     engine.dispose()
 
 
-def _empty(engine, metadata) -> None:
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-
-
-@pytest.fixture
-def threaded_twilio():
-    """The fake Twilio on a threaded pytest-httpserver (four workers call it at once)."""
-    from pytest_httpserver import HTTPServer
-
-    from tests.support.fakes import FakeTwilio
-
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield FakeTwilio(server), server
-    server.clear()
-    server.stop()
 
 
 def _env(database_url: str, tmp_path: Path, **settings: object) -> dict[str, str]:
@@ -99,7 +76,7 @@ def test_sigkilled_workers_send_every_checkin_exactly_once(engine, database_url,
     try:
         while kills < 8 and time.monotonic() - started < 60:
             time.sleep(rng.uniform(1.0, 4.0))
-            if _states(engine, CheckIn).get("sent", 0) >= 0.9 * N_CHECKINS:
+            if count_states(engine, CheckIn).get("sent", 0) >= 0.9 * N_CHECKINS:
                 break
             dispatching = [i for i, w in enumerate(workers) if "dispatching due check-ins" in w.log_path.read_text()]
             if not dispatching:
@@ -110,12 +87,12 @@ def test_sigkilled_workers_send_every_checkin_exactly_once(engine, database_url,
             workers[victim] = _worker(env, tmp_path, f"w{generation}")
             generation += 1
         deadline = time.monotonic() + 90
-        while _states(engine, CheckIn).get("sent", 0) < N_CHECKINS and time.monotonic() < deadline:
+        while count_states(engine, CheckIn).get("sent", 0) < N_CHECKINS and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
         codes = [w.stop() for w in workers]
     elapsed = time.monotonic() - started
-    states = _states(engine, CheckIn)
+    states = count_states(engine, CheckIn)
     sends = fake.sends_per_checkin()
     list_calls = sum(1 for request, _ in server.log if request.method == "GET")
     with engine.connect() as conn:
@@ -137,54 +114,8 @@ def _worker(env: dict, tmp_path: Path, name: str):
     return Proc([FLASK, "--app", "wsgi", "worker"], env, tmp_path / f"{name}.log")
 
 
-def _states(engine, model) -> Counter:
-    with engine.connect() as conn:
-        return Counter(dict(conn.execute(select(model.state, func.count()).group_by(model.state)).all()))
-
 
 # ---------------------------------------------------------------- webhook ingest
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Gunicorn:
-    """gunicorn in its own process group, so a SIGKILL takes master and workers down together (a crash)."""
-
-    def __init__(self, env: dict, port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "config" / "gunicorn.conf.py"),
-                 "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "wsgi:app"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise TimeoutError(self.log.read_text()[-3000:])
-
-    def crash(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
 
 
 def _post_through_crashes(port: int, tasks: list[list[dict]], crash: Callable[[random.Random], None]) \
@@ -245,7 +176,7 @@ def test_retried_webhooks_across_server_crashes_record_each_event_once(engine, d
     from intake.models import WebhookEvent
 
     env = _env(database_url, tmp_path, scheduler__enabled="false")
-    server = Gunicorn(env, _free_port(), tmp_path / "gunicorn.log")
+    server = Gunicorn(env, free_port(), tmp_path / "gunicorn.log")
     server.start()
     events = _crash_events(N_EVENTS)
     started = time.monotonic()
@@ -281,7 +212,7 @@ def test_queued_intake_across_server_and_worker_crashes_acts_on_each_event_once_
 
     env = _env(database_url, tmp_path, scheduler__enabled="false", crm__intake_mode="queued",
                scheduler__tick_seconds=0.2, scheduler__lease_seconds=5, crm__intake_batch_size=25)
-    server = Gunicorn(env, _free_port(), tmp_path / "gunicorn.log")
+    server = Gunicorn(env, free_port(), tmp_path / "gunicorn.log")
     server.start()
     workers = [_worker(env, tmp_path, f"q{i}") for i in range(2)]
     generation = [2]
@@ -306,12 +237,12 @@ def test_queued_intake_across_server_and_worker_crashes_acts_on_each_event_once_
     try:
         answers, attempts = _post_through_crashes(server.port, tasks, crash)
         deadline = time.monotonic() + 120
-        while _states(engine, WebhookEvent).get("queued") and time.monotonic() < deadline:
+        while count_states(engine, WebhookEvent).get("queued") and time.monotonic() < deadline:
             time.sleep(0.3)
     finally:
         server.stop()
         codes = [w.stop() for w in workers]
-    states = _states(engine, WebhookEvent)
+    states = count_states(engine, WebhookEvent)
     with engine.connect() as conn:
         interactions = conn.execute(select(func.count()).select_from(Interaction)).scalar()
         checkins = {i: (c, s) for i, c, s in conn.execute(select(CheckIn.interaction_id, CheckIn.id, CheckIn.state))}
