@@ -26,7 +26,7 @@ def main(out_dir: Path = ROOT / "docs") -> None:
     from werkzeug.serving import make_server
 
     from aftercare import migrate
-from aftercare.app import create_app
+    from aftercare.app import create_app
     from aftercare.demo_history import seed_history
     from aftercare.managers import create_manager
 
