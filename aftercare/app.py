@@ -54,6 +54,8 @@ def create_app(config: Settings | Mapping[str, Mapping[str, Any]] | None = None)
     observability.check_settings(settings.server)
     if settings.crm.intake_mode not in ("inline", "queued"):
         raise SettingsError('crm.intake_mode must be "inline" or "queued"')
+    if settings.crm.intake_apply not in ("batched", "per_event"):
+        raise SettingsError('crm.intake_apply must be "batched" or "per_event"')
     app = Flask(__name__, instance_path=str(Path(settings.server.instance_dir).resolve()))
     app.config.update(
         MAX_CONTENT_LENGTH=settings.server.max_body_bytes,

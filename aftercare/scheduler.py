@@ -47,7 +47,7 @@ def _work(rt, worker: str, stopping: Callable[[], bool]) -> None:
     crm = rt.settings.crm
     applied = apply_queued(rt.db, ctx=rt.followup, clock=rt.clock, worker=worker, batch_size=crm.intake_batch_size,
                            max_attempts=crm.intake_max_attempts, lease_seconds=rt.settings.scheduler.lease_seconds,
-                           stopping=stopping)
+                           stopping=stopping, apply=crm.intake_apply)
     if applied.total:
         log.info("intake: processed %d failed %d retried %d queued CRM events", applied.processed, applied.failed,
                  applied.retried)

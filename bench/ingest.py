@@ -1,7 +1,7 @@
 """Bench: signed interaction.closed webhooks through gunicorn + PostgreSQL, next to a bare Flask endpoint.
 
 Usage: .venv/bin/python bench/ingest.py [--seconds 10] [--connections 16] [--workers N] [--drain-workers 2]
-                                        [--client wrk|aiohttp]
+                                        [--backlog 3000] [--client wrk|aiohttp] [--skip-door]
 
 Three servers, each with config/gunicorn.conf.py (same workers, same worker class):
 - the bare endpoint reads the body and answers 202 — the ceiling for this server on this machine;
@@ -11,6 +11,14 @@ Three servers, each with config/gunicorn.conf.py (same workers, same worker clas
 Every request is a distinct, freshly signed event (a new interaction, case and customer; 200 agents).
 After the queued row, `--drain-workers` real `flask --app wsgi worker` processes act on what it stored;
 the bench times them until the queue is empty (the rate a backlog drains at).
+
+Then the drain, batched against per event: one database is filled with a backlog of `--backlog` queued
+interaction.closed events (what the door stores; 200 agents) and cloned (`CREATE DATABASE … TEMPLATE`), so
+each mode starts from the same rows. On one clone per mode, `--drain-workers` worker processes with
+`crm.intake_apply = "per_event"` (the baseline: one transaction per event) or `"batched"` (the shipped
+default) are timed until the queue is empty: `drain ratio: N×`. On another clone per mode, one in-process
+worker acts on the same backlog with a SQLAlchemy `before_cursor_execute` listener on its engine: statements
+per event (each cursor execution; an executemany also counted by its parameter sets) and CPU per event.
 The load generator is bounded (fixed connections, fixed duration) and on loopback: Debian's `wrk` with a
 Lua script replaying pre-signed requests when installed (`apt-get install wrk`), else asyncio + aiohttp.
 """
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import re
@@ -210,6 +219,118 @@ def drain(url: str, tmp: Path, workers: int, env_settings: dict) -> dict:
             "failed": failed}
 
 
+def fill_backlog(url: str, n: int) -> None:
+    """n queued interaction.closed events as the door stores them (payload, order keys), in arrival order."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import create_engine
+
+    from intake.models import WebhookEvent
+    from intake.service import order_keys
+
+    engine, start = create_engine(url), datetime.now(timezone.utc)
+    rows = []
+    for i, (_, body) in enumerate(events(n, f"bk{uuid.uuid4().hex[:6]}")):
+        data = json.loads(body)
+        rows.append({"event_id": data["event_id"], "type": data["type"], "status_code": 202,
+                     "response": {"event_id": data["event_id"], "status": "queued"}, "state": "queued",
+                     "payload": data, "attempts": 0, "received_at": start + timedelta(microseconds=i),
+                     "case_key": None, "customer_key": None, "agent_key": None, **order_keys(data)})
+    with engine.begin() as conn:
+        conn.execute(WebhookEvent.__table__.insert(), rows)
+    engine.dispose()
+
+
+@contextlib.contextmanager
+def clone(template_url: str):
+    """A copy of the template database (same rows, same backlog), dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    source = make_url(template_url)
+    name = f"{source.database}_c{uuid.uuid4().hex[:6]}"
+    admin = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
+    try:
+        yield source.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def count_statements(url: str, mode: str, tmp: Path, batch_size: int) -> dict:
+    """Act on the whole backlog in this process, counting what goes to the database."""
+    import os
+
+    from sqlalchemy import event
+
+    from aftercare.app import create_app
+    from intake.queue import apply_queued
+
+    app = create_app({"database": {"url": url}, "crm": {"webhook_secret": SECRET, "intake_mode": "queued",
+                                                        "intake_apply": mode, "intake_batch_size": batch_size},
+                      "server": {"instance_dir": str(tmp / f"instance-{mode}")}, "scheduler": {"enabled": False},
+                      "logging": {"level": "WARNING"}})
+    rt = app.extensions["aftercare"]
+    counted = {"executions": 0, "statements": 0}
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        counted["executions"] += 1
+        counted["statements"] += len(parameters) if executemany else 1
+
+    event.listen(rt.db.engine, "before_cursor_execute", before)
+    processed = failed = 0
+    cpu, started = os.times(), time.perf_counter()
+    while True:
+        report = apply_queued(rt.db, ctx=rt.followup, clock=rt.clock, worker="count", batch_size=batch_size,
+                              apply=mode, budget_seconds=3600)
+        processed, failed = processed + report.processed, failed + report.failed
+        if not report.total:
+            break
+    elapsed, used = time.perf_counter() - started, os.times()
+    rt.db.dispose()
+    n = max(1, processed + failed)
+    return {"events": processed + failed, "failed": failed, "per_event": counted["executions"] / n,
+            "statements_per_event": counted["statements"] / n,
+            "cpu_ms": ((used.user - cpu.user) + (used.system - cpu.system)) * 1000 / n, "rate": n / elapsed}
+
+
+def compare_drain(args, tmp: Path) -> dict:
+    """Per event against batched, each on its own clone of one backlog."""
+    out = {}
+    with pg_database(prefix="aftercare_backlog") as template:
+        fill_backlog(template, args.backlog)
+        for mode in ("per_event", "batched"):
+            with clone(template) as url:
+                out[mode] = drain(url, tmp, args.drain_workers, {"crm__webhook_secret": SECRET,
+                                                                "crm__intake_apply": mode})
+            print(f"  drain, {mode}: {args.drain_workers} workers acted on {out[mode]['events']:,} events in "
+                  f"{out[mode]['seconds']:.1f} s ({out[mode]['rate']:,.0f}/s), {out[mode]['failed']} failed",
+                  flush=True)
+            with clone(template) as url:
+                out[mode]["count"] = count_statements(url, mode, tmp, args.batch_size)
+            c = out[mode]["count"]
+            print(f"  statements, {mode}: {c['per_event']:.2f} per event ({c['statements_per_event']:.2f} counting "
+                  f"executemany rows), {c['cpu_ms']:.2f} ms worker CPU per event", flush=True)
+    return out
+
+
+def print_drain(compared: dict, args) -> None:
+    base, ours = compared["per_event"], compared["batched"]
+    rows = [(f"{mode} ({args.drain_workers} worker processes)", r["events"], r["rate"], r["seconds"], r["failed"],
+             r["left"], r["count"]["per_event"], r["count"]["statements_per_event"], r["count"]["cpu_ms"])
+            for mode, r in (("per_event", base), ("batched", ours))]
+    print()
+    print(table(("crm.intake_apply", "events", "events/s", "seconds", "failed", "left", "stmts/event",
+                 "incl. executemany rows", "worker CPU ms/event"), rows))
+    print(f"\ndrain ratio: {ours['rate'] / base['rate']:.1f}× (batched / per_event, {cores()} cores, "
+          f"backlog {args.backlog:,}, crm.intake_batch_size {args.batch_size})")
+    print(f"statements per event: {ours['count']['per_event']:.2f} batched vs {base['count']['per_event']:.2f} "
+          f"per event ({ours['count']['per_event'] / base['count']['per_event']:.0%})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -219,7 +340,20 @@ def main() -> None:
     parser.add_argument("--drain-workers", type=int, default=2,
                         help="`flask --app wsgi worker` processes that then act on the queued events")
     parser.add_argument("--client", choices=("wrk", "aiohttp"), default="wrk" if shutil.which("wrk") else "aiohttp")
+    parser.add_argument("--backlog", type=int, default=3000, help="queued events for the batched/per-event drain")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="crm.intake_batch_size for the statement count (default: config/default.toml's)")
+    parser.add_argument("--skip-door", action="store_true", help="only the drain comparison")
     args = parser.parse_args()
+    if args.batch_size is None:
+        from config.settings import load_settings
+
+        args.batch_size = load_settings().crm.intake_batch_size
+    if args.skip_door:
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp_name:
+            print(f"bench/ingest.py: {cores()} cores (nproc); drain only", flush=True)
+            print_drain(compare_drain(args, Path(tmp_name)), args)
+        return
     run = run_wrk if args.client == "wrk" else run_aiohttp
     print(f"bench/ingest.py: {cores()} cores (nproc); gunicorn {args.workers} sync workers "
           f"(config/gunicorn.conf.py); load: {args.client}, {args.connections} connections, {args.seconds:.0f} s "
@@ -257,6 +391,7 @@ def main() -> None:
             stored = conn.execute(select(func.count()).select_from(Interaction)).scalar()
             checkins = conn.execute(select(func.count()).select_from(CheckIn)).scalar()
         engine.dispose()
+        compared = compare_drain(args, tmp)
     bare_rate = results["bare Flask endpoint (ceiling)"]["rate"]
     rows = [(label, r["requests"], r["rate"], f"{r['rate'] / bare_rate:.0%}", r["p50"], r["p99"], r["errors"])
             for label, r in results.items()]
@@ -267,6 +402,7 @@ def main() -> None:
                 [(f"{args.drain_workers} worker processes", drained["events"], drained["rate"], drained["seconds"],
                   drained["failed"], drained["left"])]))
     print(f"\n{stored:,} interactions and {checkins:,} check-ins stored (both Aftercare rows, incl. warm-up)")
+    print_drain(compared, args)
     ours = results[QUEUED]
     print(f"goal: ≥ 1,500 webhooks/s, p99 < 50 ms, ≥ 50 % of bare: {ours['rate']:,.0f}/s, p99 {ours['p99']:.1f} ms, "
           f"{ours['rate'] / bare_rate:.0%} of bare (crm.intake_mode = \"queued\")")

@@ -71,6 +71,7 @@ class CrmSettings:
     intake_mode: str = "inline"
     intake_batch_size: int = 200
     intake_max_attempts: int = 5
+    intake_apply: str = "batched"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Mapping, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -56,20 +57,101 @@ def triage_interaction(interaction: dict, ctx: FollowupContext) -> dict:
     return triage(interaction_facts(interaction), ctx.triage_policy).as_dict()
 
 
+CUSTOMER_FIELDS = ("name", "phone", "email", "timezone", "locale", "consent_sms", "consent_email", "consent_whatsapp")
+CLOSED_CASE_FIELDS = ("state", "closed_at", "agent_id", "agent_name", "team", "journey_stage", "category", "desk",
+                      "desk_ref")
+
+
+def customer_values(existing: Mapping | None, data: dict) -> dict:
+    """The customer's details after an event: what the event says wins, what it leaves out is kept (pure; the
+    per-event and the batched intake both store this)."""
+    old = existing or {}
+    consent = data.get("consent") or {}
+    return {"id": data["id"], "name": data.get("name") or old.get("name"),
+            "phone": data.get("phone") or old.get("phone"), "email": data.get("email") or old.get("email"),
+            "timezone": data.get("timezone") or old.get("timezone"), "locale": data.get("locale") or old.get("locale"),
+            "consent_sms": bool(consent.get("sms", old.get("consent_sms") or False)),
+            "consent_email": bool(consent.get("email", old.get("consent_email") or False)),
+            "consent_whatsapp": bool(consent.get("whatsapp", old.get("consent_whatsapp") or False))}
+
+
+def closed_case_values(existing: Mapping | None, *, interaction: dict, agent: dict, origin: dict | None,
+                       now: datetime) -> dict:
+    """The case's columns once this interaction closed it (pure): closed now, by this agent, in this stage."""
+    old = existing or {}
+    values = {"state": "closed", "closed_at": now, "agent_id": agent.get("id") or old.get("agent_id"),
+              "agent_name": agent.get("name") or old.get("agent_name"), "team": agent.get("team") or old.get("team"),
+              "journey_stage": interaction.get("journey_stage") or old.get("journey_stage"),
+              "category": interaction.get("category") or old.get("category"),
+              "desk": old.get("desk"), "desk_ref": old.get("desk_ref")}
+    if origin:
+        values["desk"], values["desk_ref"] = origin["desk"], origin["ref"]
+    return values
+
+
+def interaction_values(*, event_id: str, interaction: dict, agent: dict, case_id: str, customer_id: str,
+                       facts: InteractionFacts, decision, origin: dict | None, now: datetime) -> dict:
+    """The stored interaction with its triage (pure)."""
+    commitment = interaction.get("commitment") or {}
+    return dict(
+        id=interaction["id"], event_id=event_id, case_id=case_id, customer_id=customer_id, agent_id=agent.get("id"),
+        agent_name=agent.get("name"), team=agent.get("team"), channel=interaction["channel"],
+        journey_stage=interaction.get("journey_stage"), category=interaction.get("category"),
+        started_at=interaction.get("started_at"), ended_at=interaction.get("ended_at") or now,
+        escalated_from_bot=facts.escalated_from_bot, resolution=facts.resolution,
+        customer_sentiment=facts.sentiment, signals=list(facts.signals),
+        repeat_contact_count=facts.repeat_contact_count, refund_or_credit_decision=facts.refund_or_credit_decision,
+        irreversible_action=facts.irreversible_action, commitment_text=commitment.get("text"),
+        commitment_due_at=commitment.get("due_at"), triage_decision=decision.decision,
+        triage_scores=dict(decision.scores), triage_reasons=list(decision.reasons), important=decision.important,
+        held_out=False, schedule_reasons=[], contact_notes=list((origin or {}).get("notes") or []) or None,
+        created_at=now)
+
+
+def checkin_plan(*, ctx: FollowupContext, customer: Mapping, interaction: Mapping, recent: Sequence[datetime],
+                 opted_out: frozenset[str], now: datetime) -> tuple[pol.CheckinPlan, dict | None]:
+    """The policy's plan for an interaction triaged for a check-in and, when it sends, the check-in's columns
+    (pure but for the new id and reply token)."""
+    contact = pol.Contact(timezone=customer["timezone"], phone=customer["phone"], email=customer["email"],
+                          consent_sms=customer["consent_sms"], consent_email=customer["consent_email"],
+                          consent_whatsapp=customer["consent_whatsapp"], opted_out=opted_out)
+    used = interaction["channel"] if interaction["channel"] in pol.CHANNEL_ORDER else None
+    plan = pol.plan_checkin(interaction_id=interaction["id"], ended_at=interaction["ended_at"], used_channel=used,
+                            category=interaction["category"], contact=contact, recent_checkins=recent,
+                            policy=ctx.schedule_policy, now=now)
+    if not plan.send:
+        return plan, None
+    channel_settings = ctx.settings.followup
+    locale = customer["locale"] or channel_settings.default_locale  # the CRM sent none: the configured language
+    text = render_checkin(channel=plan.channel, locale=locale, customer_name=customer["name"],
+                          agent_name=interaction["agent_name"], company=channel_settings.company_name,
+                          category=interaction["category"], ended_at=interaction["ended_at"], due_at=plan.due_at,
+                          tz=customer["timezone"])
+    provider = getattr(channel_settings, f"channel_{plan.channel}")  # followup.channel_sms / _email / _whatsapp
+    return plan, dict(id=new_id("chk"), case_id=interaction["case_id"], interaction_id=interaction["id"],
+                      customer_id=customer["id"], channel=plan.channel, provider=provider, address=plan.address,
+                      locale=locale, subject=text.subject, body=text.body, template_fields=text.fields,
+                      state="scheduled", due_at=plan.due_at, important=interaction["important"],
+                      reply_token=secrets.token_urlsafe(18), created_at=now)
+
+
+def contact_addresses(phone: str | None, email: str | None) -> tuple[str | None, ...]:
+    """Every address an opt-out of this customer's could be stored under."""
+    return phone, email, pol.whatsapp_address(phone)
+
+
+def _columns(row, names: Sequence[str]) -> dict:
+    return {name: getattr(row, name) for name in names}
+
+
 def upsert_customer(session: Session, data: dict) -> Customer:
     customer = session.get(Customer, data["id"])
+    values = customer_values(None if customer is None else _columns(customer, CUSTOMER_FIELDS), data)
     if customer is None:
         customer = Customer(id=data["id"], timezone=data["timezone"])
         session.add(customer)
-    consent = data.get("consent") or {}
-    customer.name = data.get("name") or customer.name
-    customer.phone = data.get("phone") or customer.phone
-    customer.email = data.get("email") or customer.email
-    customer.timezone = data.get("timezone") or customer.timezone
-    customer.locale = data.get("locale") or customer.locale
-    customer.consent_sms = bool(consent.get("sms", customer.consent_sms or False))
-    customer.consent_email = bool(consent.get("email", customer.consent_email or False))
-    customer.consent_whatsapp = bool(consent.get("whatsapp", customer.consent_whatsapp or False))
+    for name in CUSTOMER_FIELDS:
+        setattr(customer, name, values[name])
     return customer
 
 
@@ -90,33 +172,19 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
                                        "event_id.", kind="conflict")
     cust = upsert_customer(session, customer)
     case = session.get(Case, interaction["case_id"])
+    existing = None if case is None else _columns(case, CLOSED_CASE_FIELDS)
     if case is None:
         case = Case(id=interaction["case_id"], customer_id=cust.id, created_at=now)
         session.add(case)
     agent = agent or {}
-    case.state, case.closed_at = "closed", now
-    case.agent_id = agent.get("id") or case.agent_id
-    case.agent_name = agent.get("name") or case.agent_name
-    case.team = agent.get("team") or case.team
-    case.journey_stage = interaction.get("journey_stage") or case.journey_stage
-    case.category = interaction.get("category") or case.category
-    if origin:
-        case.desk, case.desk_ref = origin["desk"], origin["ref"]
+    values = closed_case_values(existing, interaction=interaction, agent=agent, origin=origin, now=now)
+    for name, value in values.items():
+        setattr(case, name, value)
     facts = interaction_facts(interaction)
     decision = triage(facts, ctx.triage_policy)
-    commitment = interaction.get("commitment") or {}
-    row = Interaction(
-        id=interaction["id"], event_id=event_id, case_id=case.id, customer_id=cust.id, agent_id=agent.get("id"),
-        agent_name=agent.get("name"), team=agent.get("team"), channel=interaction["channel"],
-        journey_stage=interaction.get("journey_stage"), category=interaction.get("category"),
-        started_at=interaction.get("started_at"), ended_at=interaction.get("ended_at") or now,
-        escalated_from_bot=facts.escalated_from_bot, resolution=facts.resolution,
-        customer_sentiment=facts.sentiment, signals=list(facts.signals),
-        repeat_contact_count=facts.repeat_contact_count, refund_or_credit_decision=facts.refund_or_credit_decision,
-        irreversible_action=facts.irreversible_action, commitment_text=commitment.get("text"),
-        commitment_due_at=commitment.get("due_at"), triage_decision=decision.decision,
-        triage_scores=dict(decision.scores), triage_reasons=list(decision.reasons), important=decision.important,
-        contact_notes=list((origin or {}).get("notes") or []) or None, created_at=now)
+    row = Interaction(**interaction_values(event_id=event_id, interaction=interaction, agent=agent, case_id=case.id,
+                                           customer_id=cust.id, facts=facts, decision=decision, origin=origin,
+                                           now=now))
     session.add(row)
     session.flush()
     checkin = None
@@ -140,34 +208,22 @@ def _schedule_checkin(session: Session, *, ctx: FollowupContext, case: Case, cus
                       interaction: Interaction, now: datetime) -> CheckIn | None:
     recent = list(session.scalars(select(func.coalesce(CheckIn.sent_at, CheckIn.due_at)).where(
         CheckIn.customer_id == customer.id, CheckIn.state.not_in(("cancelled", "failed")),
-        CheckIn.due_at >= now - timedelta(days=31))))
-    contact = pol.Contact(timezone=customer.timezone, phone=customer.phone, email=customer.email,
-                          consent_sms=customer.consent_sms, consent_email=customer.consent_email,
-                          consent_whatsapp=customer.consent_whatsapp,
-                          opted_out=opted_out_addresses(session, customer.phone, customer.email,
-                                                        pol.whatsapp_address(customer.phone)))
-    used = interaction.channel if interaction.channel in pol.CHANNEL_ORDER else None
-    plan = pol.plan_checkin(interaction_id=interaction.id, ended_at=interaction.ended_at, used_channel=used,
-                            category=interaction.category, contact=contact, recent_checkins=recent,
-                            policy=ctx.schedule_policy, now=now)
+        CheckIn.due_at >= now - RECENT_CHECKINS)))
+    plan, values = checkin_plan(
+        ctx=ctx, customer=_columns(customer, ("id", *CUSTOMER_FIELDS)),
+        interaction=_columns(interaction, CHECKIN_INTERACTION_FIELDS), recent=recent,
+        opted_out=opted_out_addresses(session, *contact_addresses(customer.phone, customer.email)), now=now)
     interaction.held_out = plan.held_out
     interaction.schedule_reasons = list(plan.reasons)
-    if not plan.send:
+    if values is None:
         return None
-    channel_settings = ctx.settings.followup
-    locale = customer.locale or channel_settings.default_locale  # the CRM sent none: the configured language
-    text = render_checkin(channel=plan.channel, locale=locale, customer_name=customer.name,
-                          agent_name=interaction.agent_name, company=channel_settings.company_name,
-                          category=interaction.category, ended_at=interaction.ended_at, due_at=plan.due_at,
-                          tz=customer.timezone)
-    provider = getattr(channel_settings, f"channel_{plan.channel}")  # followup.channel_sms / _email / _whatsapp
-    checkin = CheckIn(id=new_id("chk"), case_id=case.id, interaction_id=interaction.id, customer_id=customer.id,
-                      channel=plan.channel, provider=provider, address=plan.address, locale=locale,
-                      subject=text.subject, body=text.body, template_fields=text.fields, state="scheduled",
-                      due_at=plan.due_at,
-                      important=interaction.important, reply_token=secrets.token_urlsafe(18), created_at=now)
+    checkin = CheckIn(**values)
     session.add(checkin)
     return checkin
+
+
+RECENT_CHECKINS = timedelta(days=31)  # how far back the caps look (30 days, and a day's margin)
+CHECKIN_INTERACTION_FIELDS = ("id", "case_id", "channel", "ended_at", "category", "agent_name", "important")
 
 
 def cancel_pending(session: Session, *, now: datetime, reason: str, case_id: str | None = None,

@@ -26,6 +26,7 @@ from followup.crm.outbox import (
 )
 from followup.dispatch import DispatchConfig, dispatch_backlog, dispatch_due, release_claims
 from followup.event_lengths import STORED_LENGTHS
+from followup.intake_batch import ClosedInteraction, needs_single_handling, record_interactions_closed
 from followup.inbound_spool import ReplayReport, describe_entry, replay_spool
 from followup.inbox import case_teams, reopened_cases, unmatched_replies
 from followup.outcome_store import outcome_report, record_churn, record_contact
@@ -36,7 +37,7 @@ from followup.understanding import ReplyContext, classify_reply
 from followup.whatsapp_content import template_locales as whatsapp_template_locales
 
 __all__ = [
-    "blueprints", "build_channels", "build_crm_adapter", "case_teams", "CasePurgeReport", "classify_reply",
+    "blueprints", "build_channels", "ClosedInteraction", "needs_single_handling", "record_interactions_closed", "build_crm_adapter", "case_teams", "CasePurgeReport", "classify_reply",
     "ContentSyncError", "CRM_ADAPTERS", "crm_policy", "CrmAdapters", "deliver_all_crm_notices",
     "deliver_crm_notices", "describe_entry", "dispatch_backlog", "dispatch_due", "DispatchConfig",
     "FollowupContext", "interaction_facts", "outcome_csv_rows", "OUTCOME_DEFINITIONS", "outcome_report",

@@ -16,23 +16,25 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Callable
 
 from marshmallow import ValidationError
 from prometheus_client import Counter, Histogram
-from sqlalchemy import and_, exists, func, select, tuple_, update
+from sqlalchemy import and_, case, exists, func, literal, null, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from aftercare.core.clock import Clock
 from aftercare.core.db import Database
-from aftercare.core.leased_queue import Lease, LeasedQueue, finished, lease_free, worker_name
+from aftercare.core.bulk import upsert_rows
+from aftercare.core.leased_queue import Lease, LeasedQueue, among, finished, is_sqlite, lease_free, worker_name
 from aftercare.core.logs import error_summary
 from aftercare.core.outage import database_unreachable
 from aftercare.core.problems import Problem, problem_body, validation_problem
 from intake.models import ORDER_KEYS, WebhookEvent
 from intake.schemas import SCHEMAS
-from intake.service import apply_event
+from intake.service import apply_batch as act_on_run, apply_event, batchable
 
 log = logging.getLogger("aftercare.intake")
 EVENTS = Counter("crm_events_total", "CRM events acted on, by type and outcome (processed or failed)",
@@ -72,7 +74,7 @@ QUEUE = LeasedQueue(
 
 def apply_queued(db: Database, *, ctx, clock: Clock, worker: str = "", batch_size: int = 200,
                  max_attempts: int = 5, lease_seconds: float = 120.0, budget_seconds: float = 5.0,
-                 stopping: Callable[[], bool] = lambda: False) -> ApplyReport:
+                 stopping: Callable[[], bool] = lambda: False, apply: str = "batched") -> ApplyReport:
     """Claim ready events batch by batch and act on each, until none are ready, the budget is spent or the
     worker stops. A batch holds one event per key, so a run of events for one case takes a batch each."""
     report, started = ApplyReport(), time.monotonic()
@@ -90,6 +92,9 @@ def apply_queued(db: Database, *, ctx, clock: Clock, worker: str = "", batch_siz
                     QUEUE.release(session, lease, lease.ids[n:])
                     session.commit()
                 return report
+            if apply == "batched":
+                apply_batch(db, lease, lease.ids, ctx=ctx, now=clock(), max_attempts=max_attempts, report=report)
+                break
             apply_one(db, lease, event_id, ctx=ctx, now=clock(), max_attempts=max_attempts, report=report)
         if report.retried > retried or time.monotonic() - started > budget_seconds:
             break  # a retry waits for the next tick rather than spinning on the same event
@@ -121,7 +126,7 @@ def claim(db: Database, *, worker: str, now: datetime, batch_size: int, lease_se
     return lease
 
 
-def _gave_up(row: WebhookEvent) -> dict:
+def _gave_up(row) -> dict:
     return {"event_id": row.event_id, "status": "failed", "problem": problem_body(
         500, "Internal Server Error", f"Acting on this event failed {row.attempts} times; the error is logged.")}
 
@@ -158,6 +163,119 @@ def apply_one(db: Database, lease: Lease, event_id: str, *, ctx, now: datetime, 
         log.exception("CRM event %s could not be applied; it stays queued", event_id)
         outcome = ("retry", 500, None, error_summary(exc)[:2000])
     _record_failure(db, lease, event_id, outcome=outcome, now=now, max_attempts=max_attempts, report=report)
+
+
+def apply_batch(db: Database, lease: Lease, event_ids: list[str], *, ctx, now: datetime, max_attempts: int,
+                report: ApplyReport) -> None:
+    """The batch in one transaction (`crm.intake_apply = "batched"`): the events still held read and locked in one
+    statement; runs of `batchable` events acted on together (`intake.service.apply_batch`), any other event one
+    by one in a savepoint; every outcome recorded with one statement; one commit.
+
+    A refused event (409, 422) is recorded failed and the rest commit; one that raises unexpectedly in its
+    savepoint goes back to the queue as in the per-event path. If the batch fails as a whole (an error in a
+    set-based write, at commit), nothing of it is kept and its events are retried one by one (`apply_one`),
+    so the one at fault fails alone.
+    """
+    try:
+        with db.session() as session:
+            rows = _held_rows(session, lease, event_ids)
+            outcomes: dict[str, tuple] = {}
+            run: list[tuple[dict, dict]] = []
+            for row in rows:
+                try:
+                    event = VALIDATORS[row["type"]].load(row["payload"])
+                except ValidationError as exc:
+                    problem = validation_problem(exc.messages)
+                    outcomes[row["event_id"]] = ("failed", problem.status, problem.as_dict(),
+                                                 problem.detail or problem.title)
+                    continue
+                if batchable(event, ctx):
+                    run.append((row, event))
+                    continue
+                _act_on_run(session, run, outcomes, ctx=ctx, now=now)
+                outcomes[row["event_id"]] = _act_on_one(session, event, ctx=ctx, now=now)
+            _act_on_run(session, run, outcomes, ctx=ctx, now=now)
+            finished_rows, retried = _record_outcomes(session, lease, rows, outcomes, now=now,
+                                                      max_attempts=max_attempts)
+            session.commit()
+    except Exception as exc:
+        if database_unreachable(exc):
+            raise
+        log.warning("A batch of %d CRM events failed as a whole (%s); acting on them one by one", len(event_ids),
+                    error_summary(exc)[:300])
+        for event_id in event_ids:
+            apply_one(db, lease, event_id, ctx=ctx, now=now, max_attempts=max_attempts, report=report)
+        return
+    report.retried += retried
+    _count(finished_rows, report)
+
+
+HELD_COLUMNS = ("event_id", "type", "status_code", "response", "received_at", "payload", "attempts", "last_error")
+
+
+def _held_rows(session: Session, lease: Lease, event_ids: list[str]) -> list[dict]:
+    """The batch's events this claim still holds, row-locked, in claim order (the others were taken over)."""
+    table = WebhookEvent.__table__
+    stmt = select(*(table.c[name] for name in HELD_COLUMNS)).where(among(session, table.c.event_id, event_ids),
+                                                                   table.c.claimed_by == lease.owner)
+    if not is_sqlite(session):
+        stmt = stmt.with_for_update()
+    found = {row["event_id"]: dict(row) for row in session.execute(stmt).mappings()}
+    return [found[event_id] for event_id in event_ids if event_id in found]
+
+
+def _act_on_run(session: Session, run: list[tuple[dict, dict]], outcomes: dict, *, ctx, now: datetime) -> None:
+    if not run:
+        return
+    results = act_on_run(session, [event for _, event in run], now, ctx)
+    for (row, _), result in zip(run, results):
+        if isinstance(result, Problem):
+            outcomes[row["event_id"]] = ("failed", result.status, result.as_dict(), result.detail or result.title)
+        else:
+            outcomes[row["event_id"]] = ("processed", 202, result, None)
+    run.clear()
+
+
+def _act_on_one(session: Session, event: dict, *, ctx, now: datetime) -> tuple:
+    """An event the batch does not cover, as `apply_one` acts on it, in a savepoint of the batch's transaction."""
+    try:
+        with session.begin_nested():
+            return "processed", 202, apply_event(session, event, now, ctx), None
+    except Problem as problem:
+        return "failed", problem.status, problem.as_dict(), problem.detail or problem.title
+    except Exception as exc:
+        if database_unreachable(exc):
+            raise
+        log.exception("CRM event %s could not be applied; it stays queued", event["event_id"])
+        return "retry", 500, None, error_summary(exc)[:2000]
+
+
+def _record_outcomes(session: Session, lease: Lease, rows: list[dict], outcomes: dict, *, now: datetime,
+                     max_attempts: int) -> tuple[list[tuple], int]:
+    """Every outcome in one statement, only on rows this claim holds; what to count once committed."""
+    table, records, counted, retried = WebhookEvent.__table__, [], [], 0
+    for row in rows:
+        state, status, body, error = outcomes[row["event_id"]]
+        record = {**row, "state": state, "processed_at": now, "claimed_by": None, "lease_until": None,
+                  "last_error": error if error is not None else row["last_error"]}
+        if state == "retry" and row["attempts"] < max_attempts:
+            record.update(state="queued", processed_at=None)
+            retried += 1
+            records.append(record)
+            continue
+        if state == "retry":
+            state, body = "failed", _gave_up(SimpleNamespace(event_id=row["event_id"], attempts=row["attempts"]))
+            record["state"] = state
+        elif state == "failed":
+            body = {"event_id": row["event_id"], "status": "failed", "problem": body}
+        record.update(status_code=status, response=body)
+        records.append(record)
+        counted.append((row["type"], state, max(0.0, (now - row["received_at"]).total_seconds())))
+    upsert_rows(session, table, records, where=table.c.claimed_by == lease.owner, update=lambda new: {
+        **{name: new[name] for name in ("state", "status_code", "response", "processed_at", "claimed_by",
+                                        "lease_until", "last_error")},
+        "payload": case((new.state == literal("processed"), null()), else_=table.c.payload)})
+    return counted, retried
 
 
 def _record_failure(db: Database, lease: Lease, event_id: str, *, outcome: tuple, now: datetime,

@@ -95,16 +95,47 @@ def _agent_load(session, event: dict, now: datetime) -> dict | None:
     agent, interaction = event.get("agent"), event["interaction"]
     if not agent:
         return None
-    started, ended = interaction.get("started_at"), interaction.get("ended_at")
     result = wellbeing.record_interaction(session, agent_id=agent["id"], agent_name=agent.get("name"),
-                                          team=agent.get("team"), interaction=wellbeing.InteractionLoadInput(
+                                          team=agent.get("team"), interaction=_load_input(interaction, now))
+    result["break"] = wellbeing.plan_break(session, agent_id=agent["id"], interaction_id=interaction["id"], now=now)
+    return result
+
+
+def _load_input(interaction: dict, now: datetime) -> wellbeing.InteractionLoadInput:
+    started, ended = interaction.get("started_at"), interaction.get("ended_at")
+    return wellbeing.InteractionLoadInput(
         interaction_id=interaction["id"], at=ended or now, sentiment=interaction.get("customer_sentiment"),
         signals=tuple(interaction.get("signals") or ()), escalated_from_bot=interaction.get("escalated_from_bot", False),
         resolution=interaction.get("resolution", "unknown"),
         duration_seconds=(ended - started).total_seconds() if started and ended else None,
-        category=interaction.get("category")))
-    result["break"] = wellbeing.plan_break(session, agent_id=agent["id"], interaction_id=interaction["id"], now=now)
-    return result
+        category=interaction.get("category"))
+
+
+def batchable(event: dict, ctx: followup.FollowupContext) -> bool:
+    """An event the batched worker acts on with set-based statements (`apply_batch`); any other goes through
+    `apply_event` one by one (a new event type needs no batch support to work)."""
+    return event["type"] == "interaction.closed" and not followup.needs_single_handling(event["interaction"], ctx)
+
+
+def apply_batch(session, events: list[dict], now: datetime, ctx: followup.FollowupContext) -> list[dict | Problem]:
+    """Act on a run of `batchable` events in the caller's transaction: for each, in order, what `apply_event`
+    would return, or the Problem it would raise (a refused event writes nothing)."""
+    closed = followup.record_interactions_closed(session, ctx=ctx, now=now, items=[
+        followup.ClosedInteraction(event_id=e["event_id"], interaction=e["interaction"], customer=e["customer"],
+                                   agent=e.get("agent"), origin=e.get("origin")) for e in events])
+    loaded = [n for n, (e, r) in enumerate(zip(events, closed)) if not isinstance(r, Problem) and e.get("agent")]
+    loads = wellbeing.record_interactions(session, now=now, items=[
+        wellbeing.AgentInteraction(agent_id=events[n]["agent"]["id"], agent_name=events[n]["agent"].get("name"),
+                                   team=events[n]["agent"].get("team"),
+                                   interaction=_load_input(events[n]["interaction"], now)) for n in loaded])
+    by_event = dict(zip(loaded, loads))
+    out: list[dict | Problem] = []
+    for n, (event, result) in enumerate(zip(events, closed)):
+        if isinstance(result, Problem):
+            out.append(result)
+            continue
+        out.append({"event_id": event["event_id"], "status": "processed", **result, "agent_load": by_event.get(n)})
+    return out
 
 
 def received(session: Session, event_id: str) -> WebhookEvent | None:

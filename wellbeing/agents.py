@@ -82,24 +82,54 @@ def record_interaction(session: Session, *, agent_id: str, agent_name: str | Non
     the rules read, so the interaction can be replayed in a simulation."""
     config = context_of(session).config
     agent = get_or_create(session, agent_id, name=agent_name, team=team, at=interaction.at)
-    signals = InteractionSignals(
+    signals = load_signals(interaction, config)
+    step = loaded(load_of(agent), agent.consecutive_negative, signals, interaction.at, config)
+    agent.load_value, agent.load_as_of = step.after.value, step.after.as_of
+    agent.consecutive_negative = step.consecutive_negative
+    agent.load_threshold = threshold_for(active_rules(session, agent.team)[0], config)
+    session.add(LoadEvent(**load_event_values(agent_id, agent.team, interaction, signals, step)))
+    session.flush()
+    return load_result(agent_id, step, agent.load_threshold)
+
+
+@dataclass(frozen=True)
+class LoadStep:
+    """One interaction's weight added to an agent's load (pure: `loaded`)."""
+
+    breakdown: load.WeightBreakdown
+    after: load.AgentLoad
+    consecutive_negative: int
+
+
+def load_signals(interaction: InteractionLoadInput, config: WellbeingConfig) -> InteractionSignals:
+    return InteractionSignals(
         sentiment=interaction.sentiment, signals=tuple(interaction.signals),
         escalated_from_bot=interaction.escalated_from_bot, resolution=interaction.resolution,
         duration_seconds=interaction.duration_seconds, category=interaction.category,
         category_norm_seconds=config.category_norm_seconds.get(interaction.category or ""),
         negative_reply=interaction.negative_reply)
+
+
+def loaded(before: load.AgentLoad, consecutive_negative: int | None, signals: InteractionSignals, at: datetime,
+           config: WellbeingConfig) -> LoadStep:
+    """The agent's load and streak after this interaction (pure; the per-event and batched intake share it)."""
     breakdown = load.interaction_weight(signals, config.weights)
-    after = load.add(load_of(agent), breakdown.total, interaction.at, config.weights)
-    agent.load_value, agent.load_as_of = after.value, after.as_of
-    agent.consecutive_negative = (agent.consecutive_negative or 0) + 1 if is_negative(signals) else 0
-    agent.load_threshold = threshold_for(active_rules(session, agent.team)[0], config)
-    session.add(LoadEvent(agent_id=agent_id, team=agent.team, at=interaction.at, kind=INTERACTION,
-                          weight=breakdown.total, parts=dict(breakdown.parts), facts=_facts(signals),
-                          duration_seconds=interaction.duration_seconds, interaction_id=interaction.interaction_id))
-    session.flush()
-    return {"agent_id": agent_id, "load": round(after.value, 3), "added": round(breakdown.total, 3),
-            "parts": {k: round(v, 3) for k, v in breakdown.parts.items()}, "threshold": agent.load_threshold,
-            "consecutive_negative": agent.consecutive_negative}
+    after = load.add(before, breakdown.total, at, config.weights)
+    streak = (consecutive_negative or 0) + 1 if is_negative(signals) else 0
+    return LoadStep(breakdown, after, streak)
+
+
+def load_event_values(agent_id: str, team: str | None, interaction: InteractionLoadInput,
+                      signals: InteractionSignals, step: LoadStep) -> dict:
+    return dict(agent_id=agent_id, team=team, at=interaction.at, kind=INTERACTION, weight=step.breakdown.total,
+                parts=dict(step.breakdown.parts), facts=_facts(signals), duration_seconds=interaction.duration_seconds,
+                interaction_id=interaction.interaction_id, note=None)
+
+
+def load_result(agent_id: str, step: LoadStep, threshold: float) -> dict:
+    return {"agent_id": agent_id, "load": round(step.after.value, 3), "added": round(step.breakdown.total, 3),
+            "parts": {k: round(v, 3) for k, v in step.breakdown.parts.items()}, "threshold": threshold,
+            "consecutive_negative": step.consecutive_negative}
 
 
 def record_negative_reply(session: Session, *, agent_id: str, reply_id: str, at: datetime) -> dict | None:

@@ -25,7 +25,8 @@ from wellbeing.planner import DEFERRED, ESCALATED, BreakDecision, BreakRequest, 
 from wellbeing.queue import PRIORITY_NORMAL, enqueue_break_item, enqueue_case_item, finish_item
 from wellbeing.routing import outbox
 from wellbeing.routing.base import AVAILABLE, BREAK
-from wellbeing.rules import START_NOW, AgentSituation, Guards, evaluate
+from wellbeing.load import InteractionSignals
+from wellbeing.rules import START_NOW, AgentSituation, Guards, RuleMatch, RuleSet, evaluate
 from wellbeing.rulesets import active_rules
 
 FINISHED_STATES = ("available", "wrap_up")
@@ -73,8 +74,7 @@ def plan_break(session: Session, *, agent_id: str, now: datetime, interaction_id
     rule_set, version = active_rules(session, agent.team)
     signals = agent_state.interaction_signals(session, agent_id=agent_id, interaction_id=interaction_id)
     load = agent_state.current_load(agent, now, context_of(session).config.weights)
-    situation = AgentSituation.after(signals, load=load, consecutive_negative=agent.consecutive_negative or 0)
-    match = evaluate(rule_set, situation)
+    match = break_match(rule_set, signals, load=load, consecutive_negative=agent.consecutive_negative)
     if match is None:
         return None
     brk = Break(id=_ordered_id("brk"), agent_id=agent.id, team=agent.team, rule=match.rule.name,
@@ -84,6 +84,13 @@ def plan_break(session: Session, *, agent_id: str, now: datetime, interaction_id
     session.add(brk)
     session.flush()
     return decision_dict(decide_break(session, brk, agent, rule_set.guards, now))
+
+
+def break_match(rule_set: RuleSet, signals: InteractionSignals, *, load: float,
+                consecutive_negative: int | None) -> RuleMatch | None:
+    """Which rule, if any, asks for a break after this interaction (pure; the batched intake asks it first and
+    calls `plan_break` only on a match)."""
+    return evaluate(rule_set, AgentSituation.after(signals, load=load, consecutive_negative=consecutive_negative or 0))
 
 
 def team_snapshot(session: Session, *, agent: Agent, now: datetime, excluding: str) -> TeamSnapshot:

@@ -25,6 +25,7 @@ from wellbeing.handover import (
     next_for_agent,
     report_state,
 )
+from wellbeing.intake_batch import AgentInteraction, record_interactions
 from wellbeing.jobs import process_breaks
 from wellbeing.models import STORED_LENGTHS
 from wellbeing.queue import (
@@ -46,6 +47,7 @@ from wellbeing.rulesets import active_rule_set, publish_rule_set, rollback_rule_
 from wellbeing.views import BLUEPRINTS
 
 __all__ = [
+    "AgentInteraction", "record_interactions",
     "DEFAULT_RULE_SET", "PRIORITY_BREAK", "STORED_LENGTHS", "PRIORITY_HIGH", "PRIORITY_NORMAL", "BreakConflict", "InteractionLoadInput", "Routing",
     "active_rule_set", "agent_breaks", "agent_load", "agent_unavailable_reason", "apply_platform_event", "bind",
     "break_decisions", "break_stats", "close_case_items", "end_agent_break", "enqueue_case_item", "next_for_agent",

@@ -138,18 +138,38 @@ def test_an_event_the_worker_must_refuse_is_failed_with_its_problem_and_can_be_q
     assert count(rt, WebhookEvent) == 2 and count(rt, Interaction) == 1  # the refusals changed nothing
 
 
-def test_an_unexpected_error_is_retried_then_failed_and_holds_up_only_its_own_case(post_event, rt, monkeypatch,
-                                                                                   clock):
+def fail_in_both_paths(monkeypatch, case_id: str, fault) -> None:
+    """Make acting on `case_id`'s interaction go wrong the way `fault(session, event, now)` does, in the per-event
+    handler and, for the batched worker, in the run that holds it (which then falls back to one by one)."""
+    import intake.queue as queue
     import intake.service as handlers
 
-    real = handlers.HANDLERS["interaction.closed"]
+    real, real_run = handlers.HANDLERS["interaction.closed"], queue.act_on_run
 
-    def flaky(session, event, now, ctx):
-        if event["interaction"]["case_id"] == "case_bad":
-            raise RuntimeError("the database said no")
-        return real(session, event, now, ctx)
+    def handler(session, event, now, ctx):
+        result = real(session, event, now, ctx)
+        if event["interaction"]["case_id"] == case_id:
+            fault(session, event, now)
+        return result
 
-    monkeypatch.setitem(handlers.HANDLERS, "interaction.closed", flaky)
+    def run(session, events, now, ctx):
+        results = real_run(session, events, now, ctx)
+        for event in events:
+            if event.get("interaction", {}).get("case_id") == case_id:
+                fault(session, event, now)
+        return results
+
+    monkeypatch.setitem(handlers.HANDLERS, "interaction.closed", handler)
+    monkeypatch.setattr(queue, "act_on_run", run)
+
+
+@pytest.mark.parametrize("mode", ["per_event", "batched"])
+def test_an_unexpected_error_is_retried_then_failed_and_holds_up_only_its_own_case(post_event, rt, monkeypatch,
+                                                                                   clock, mode):
+    def fault(session, event, now):
+        raise RuntimeError("the database said no")
+
+    fail_in_both_paths(monkeypatch, "case_bad", fault)
     bad = interaction_event(**{"interaction.case_id": "case_bad"})
     behind_bad = {"event_id": "evt_behind", "type": "case.updated", "occurred_at": "2026-11-25T14:05:00Z",
                   "case": {"id": "case_bad", "status": "solved"}}
@@ -157,14 +177,14 @@ def test_an_unexpected_error_is_retried_then_failed_and_holds_up_only_its_own_ca
     for event in (bad, behind_bad, good):
         post_event(event)
         clock.advance(seconds=1)
-    first = apply(rt, max_attempts=3)
+    first = apply(rt, max_attempts=3, apply=mode)
     assert (first.processed, first.retried) == (1, 1)  # good went ahead; case_bad's update waits its turn
     with rt.db.session() as session:
         row = session.get(WebhookEvent, bad["event_id"])
         assert (row.state, row.attempts) == ("queued", 1) and "the database said no" in row.last_error
         assert session.get(WebhookEvent, "evt_behind").state == "queued"
-    apply(rt, max_attempts=3)
-    last = apply(rt, max_attempts=3)
+    apply(rt, max_attempts=3, apply=mode)
+    last = apply(rt, max_attempts=3, apply=mode)
     with rt.db.session() as session:
         row = session.get(WebhookEvent, bad["event_id"])
         assert (row.state, row.status_code, row.attempts) == ("failed", 500, 3)
@@ -291,25 +311,19 @@ def test_an_event_that_keeps_killing_its_worker_runs_out_of_attempts(post_event,
 
 
 @pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # the clash the test provokes on purpose
-def test_an_error_at_commit_is_recorded_on_the_event_and_the_batch_goes_on(post_event, rt, clock, monkeypatch):
-    import intake.service as handlers
+@pytest.mark.parametrize("mode", ["per_event", "batched"])
+def test_an_error_at_commit_is_recorded_on_the_event_and_the_batch_goes_on(post_event, rt, clock, monkeypatch, mode):
+    def clashes_at_commit(session, event, now):
+        session.add(WebhookEvent(event_id=event["event_id"], type="x", status_code=1, response={},
+                                 received_at=now))  # a second row with the event's own key: fails at flush
 
-    real = handlers.HANDLERS["interaction.closed"]
-
-    def clashes_at_commit(session, event, now, ctx):
-        result = real(session, event, now, ctx)
-        if event["interaction"]["case_id"] == "case_clash":
-            session.add(WebhookEvent(event_id=event["event_id"], type="x", status_code=1, response={},
-                                     received_at=now))  # a second row with the event's own key: fails at flush
-        return result
-
-    monkeypatch.setitem(handlers.HANDLERS, "interaction.closed", clashes_at_commit)
+    fail_in_both_paths(monkeypatch, "case_clash", clashes_at_commit)
     clash = interaction_event(**{"interaction.case_id": "case_clash"})
     post_event(clash)
     clock.advance(seconds=1)
     post_event(interaction_event(**{"interaction.case_id": "case_fine", "customer.id": "cus_fine",
                                     "agent.id": "ag_fine"}))
-    report = apply(rt)
+    report = apply(rt, apply=mode)
     assert (report.processed, report.retried) == (1, 1)
     with rt.db.session() as session:
         row = session.get(WebhookEvent, clash["event_id"])
@@ -344,18 +358,21 @@ def test_numbers_json_cannot_carry_are_malformed_json_at_the_door(post_event, rt
     assert count(rt, WebhookEvent) == 0
 
 
-def test_a_stopping_worker_hands_back_what_it_claimed_but_did_not_start(post_event, rt, clock):
+@pytest.mark.parametrize("mode, started", [("per_event", 1), ("batched", 0)])
+def test_a_stopping_worker_hands_back_what_it_claimed_but_did_not_start(post_event, rt, clock, mode, started):
+    """Per event it stops between events; batched, the batch is the unit: it stops before starting one."""
     for i in range(3):
-        post_event(interaction_event(**{"interaction.case_id": f"case_stop_{i}"}))
+        post_event(interaction_event(**{"interaction.case_id": f"case_stop_{i}", "customer.id": f"cus_stop_{i}",
+                                        "agent.id": f"ag_stop_{i}"}))
         clock.advance(seconds=1)
     calls = []
 
     def stopping() -> bool:
         calls.append(1)
-        return len(calls) > 2  # the loop check, the first event, then stop
+        return len(calls) > 1 + started  # the loop check, (the first event,) then stop
 
-    report = apply(rt, worker="w1", stopping=stopping)
-    assert report.processed == 1
+    report = apply(rt, worker="w1", stopping=stopping, apply=mode)
+    assert report.processed == started
     with rt.db.session() as session:
         left = session.scalars(select(WebhookEvent).where(WebhookEvent.state == "queued")).all()
-        assert len(left) == 2 and all(row.claimed_by is None and row.lease_until is None for row in left)
+        assert len(left) == 3 - started and all(row.claimed_by is None and row.lease_until is None for row in left)
