@@ -69,7 +69,7 @@ class CrmSettings:
     backoff_seconds: float = 30.0
     backoff_cap_seconds: float = 3600.0
     intake_mode: str = "inline"
-    intake_batch_size: int = 200
+    intake_batch_size: int = 100
     intake_max_attempts: int = 5
     intake_apply: str = "batched"
 
