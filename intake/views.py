@@ -15,7 +15,7 @@ from aftercare.core.unit_of_work import SessionUnitOfWork
 from aftercare.core.bodies import Blueprint, read_json
 from aftercare.core.problems import Problem, nul_fields, nul_problem, validation_problem
 from aftercare.core.signing import SignatureError, verify
-from aftercare.core.web import AUTHORIZE, db_session, problem_doc, problem_json, require_scope, runtime
+from aftercare.core.web import AUTHORIZE, db_session, end_db_read, problem_doc, problem_json, require_scope, runtime
 from intake.connectors import LookupFailed
 from intake.desk_intake import desk_delivery, lookup_problem, translate_again
 from intake.door import store_queued
@@ -128,7 +128,7 @@ def validated(data: dict) -> dict:
 def _store_for_workers(data: dict):
     """Queued mode: one INSERT (or nothing, for a repeat) and the 202; the workers act on it in arrival order."""
     event = accepted(data)
-    db_session().rollback()  # end the read an API-key check began: the door writes on a connection of its own
+    end_db_read()  # end the read an API-key check began: the door writes on a connection of its own
     link = url_for("crm.received_event", event_id=event["event_id"])
     interaction = event.get("interaction") or {}
     response = {"event_id": event["event_id"], "status": "queued", "type": event["type"],

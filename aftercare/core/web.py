@@ -31,6 +31,14 @@ def db_session() -> Session:
     return g.db_session
 
 
+def end_db_read() -> None:
+    """Roll back the request's session if it opened one (an API-key check did), without making one to do so:
+    a signed webhook on the queued door never needs the ORM session at all."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
 def close_db_session(_exc: BaseException | None = None) -> None:
     """At teardown: roll back and return the connection; one the database dropped is thrown away instead (the
     answer, a 503 or the spool's 200, has been given: teardown must not turn it into a 500)."""
