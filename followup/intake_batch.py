@@ -62,6 +62,7 @@ def record_interactions_closed(session: Session, *, ctx: FollowupContext, items:
     """For each item, in order, what `record_interaction_closed` would return, or the Problem it would raise
     (409: the interaction was already recorded, before or earlier in this run); refused items write nothing.
     Items that `needs_single_handling` must not be passed."""
+    session.flush()  # the reads and writes below go around the ORM: let it write what it holds first
     known = _existing(session, items, now)
     customers, cases = known["customers"], known["cases"]
     opted_out, recent = known["opted_out"], known["recent"]

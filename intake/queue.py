@@ -1,12 +1,15 @@
 """The intake queue (`crm.intake_mode = "queued"`): the door (`intake.door`) stores a verified, validated event in
 one INSERT; the workers act on stored events.
 
-How: a worker leases a batch (the leased queue: SKIP LOCKED, an owner token and `lease_until`), then acts
-on each event in its own transaction — the effects and the `processed` mark commit together, after the
-worker re-checks (row-locked) that it still holds the lease — so team and agent rows are locked for one
-event, not a batch. A killed worker's lease runs out and another worker takes the events it had not
-finished; those it had are already marked. Order: events sharing a case, customer or agent key
-(`intake.service.order_keys`) are acted on one at a time, in arrival order; the rest go in parallel.
+How: a worker leases a batch (the leased queue: SKIP LOCKED, an owner token and `lease_until`), then acts on
+it. With `crm.intake_apply = "batched"` (`apply_batch`) the whole batch is one transaction: the events still
+held read and row-locked in one statement, `interaction.closed` runs acted on with set-based statements, any
+other event in a savepoint, every outcome recorded in one statement. With `"per_event"` (`apply_one`, the
+baseline) each event is its own transaction — the effects and the `processed` mark commit together, after the
+worker re-checks (row-locked) that it still holds the lease. A killed worker's lease runs out and another
+worker takes the events it had not finished; those it had are already marked. Order: events sharing a case,
+customer or agent key (`intake.service.order_keys`) are acted on one at a time, in arrival order (a batch
+holds at most one event per key); the rest go in parallel.
 A refused event (409, 422) is marked failed with its problem details and holds up nothing; one that fails
 unexpectedly goes back to the queue for a later tick, up to `crm.intake_max_attempts` (counted at claim,
 so an event that kills its worker runs out too), then is marked failed and logged.
@@ -16,8 +19,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Callable
 
 from marshmallow import ValidationError
@@ -217,7 +220,7 @@ def _held_rows(session: Session, lease: Lease, event_ids: list[str]) -> list[dic
     """The batch's events this claim still holds, row-locked, in claim order (the others were taken over)."""
     table = WebhookEvent.__table__
     stmt = select(*(table.c[name] for name in HELD_COLUMNS)).where(among(session, table.c.event_id, event_ids),
-                                                                   table.c.claimed_by == lease.owner)
+                                                                   QUEUE.owned(lease))
     if not is_sqlite(session):
         stmt = stmt.with_for_update()
     found = {row["event_id"]: dict(row) for row in session.execute(stmt).mappings()}
@@ -271,7 +274,7 @@ def _record_outcomes(session: Session, lease: Lease, rows: list[dict], outcomes:
         record.update(status_code=status, response=body)
         records.append(record)
         counted.append((row["type"], state, max(0.0, (now - row["received_at"]).total_seconds())))
-    upsert_rows(session, table, records, where=table.c.claimed_by == lease.owner, update=lambda new: {
+    upsert_rows(session, table, records, where=QUEUE.owned(lease), update=lambda new: {
         **{name: new[name] for name in ("state", "status_code", "response", "processed_at", "claimed_by",
                                         "lease_until", "last_error")},
         "payload": case((new.state == literal("processed"), null()), else_=table.c.payload)})
