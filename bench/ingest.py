@@ -170,7 +170,9 @@ def run_aiohttp(port: int, prepared: list[tuple[str, bytes]], *, seconds: float,
         async def client(session):
             nonlocal errors
             while time.perf_counter() < deadline:
-                sig, body = next(cursor)
+                sig, body = next(cursor, (None, None))
+                if body is None:
+                    break  # every prepared event sent (a warm-up may run out before its seconds do)
                 started = time.perf_counter()
                 async with session.post(f"http://127.0.0.1:{port}{PATH}", data=body, headers={
                         "Aftercare-Signature": sig, "Content-Type": "application/json"}) as resp:
