@@ -319,7 +319,7 @@ def compare_drain(args, tmp: Path) -> dict:
                       f"events in {r['seconds']:.1f} s ({r['rate']:,.0f}/s), {r['failed']} failed", flush=True)
         for mode in ("per_event", "batched"):
             rounds = sorted(out[mode]["rounds"], key=lambda r: r["rate"])
-            out[mode].update(rounds[len(rounds) // 2])
+            out[mode].update(rounds[(len(rounds) - 1) // 2])  # the median, the lower one of an even count
             with clone(template) as url:
                 out[mode]["count"] = c = count_statements(url, mode, tmp, args.batch_size)
             print(f"  statements, {mode}: {c['per_event']:.2f} per event ({c['statements_per_event']:.2f} counting a "
