@@ -7,7 +7,8 @@ the per-event path decide (customer and case details, triage, the check-in polic
 set-based statement per table writes the results. Nothing here commits: the caller's transaction holds the run.
 
 An interaction the batch does not cover — a human callback (it goes through wellbeing's routing, which may
-call a platform) or one carrying a commitment — is left to `record_interaction_closed`
+call a platform), one carrying a commitment, or one with a field this module does not know — is left to
+`record_interaction_closed`
 (`needs_single_handling`); the caller runs it one by one in the same transaction.
 """
 from __future__ import annotations
@@ -49,8 +50,19 @@ class ClosedInteraction:
     origin: dict | None = None
 
 
+# The `interaction` fields this module stores exactly as `record_interaction_closed` does. An interaction carrying
+# any other (a field added later for a new feature) is handled one by one, so the feature works before the
+# batch learns it.
+BATCHED_FIELDS = frozenset({
+    "id", "case_id", "channel", "journey_stage", "category", "started_at", "ended_at", "escalated_from_bot",
+    "resolution", "customer_sentiment", "signals", "repeat_contact_count", "refund_or_credit_decision",
+    "irreversible_action", "commitment"})
+
+
 def needs_single_handling(interaction: dict, ctx: FollowupContext) -> bool:
     """True for an interaction `record_interactions_closed` leaves to `record_interaction_closed`."""
+    if not BATCHED_FIELDS.issuperset(interaction):
+        return True
     commitment = interaction.get("commitment") or {}
     if commitment.get("text") and commitment.get("due_at"):
         return True

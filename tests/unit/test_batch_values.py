@@ -70,3 +70,18 @@ def test_set_based_writes_insert_and_upsert_many_rows_in_one_statement():
     assert rows == {"r0": 0, "r1": 10, "r2": 2, "r3": 3, "r4": 4, "r9": 9}
     assert notes["r1"] == "new"  # only the `update` columns change on a conflict
     assert len([s for s in statements if s.lstrip().upper().startswith("INSERT")]) == 2
+
+
+def test_the_batch_leaves_callbacks_commitments_and_fields_it_does_not_know_to_the_per_event_path():
+    from config.settings import load_settings
+    from followup.checkins import FollowupContext
+    from followup.intake_batch import needs_single_handling
+
+    ctx = FollowupContext(load_settings())
+    routine = {"id": "i", "case_id": "c", "channel": "chat", "customer_sentiment": -0.7, "resolution": "workaround",
+               "signals": ["threatened_churn"], "category": "double_charge"}
+    assert not needs_single_handling(routine, ctx)
+    assert needs_single_handling({**routine, "root_cause": "bug 42"}, ctx)  # a field added for a later feature
+    assert needs_single_handling({**routine, "commitment": {"text": "by 3 pm", "due_at": NOW}}, ctx)
+    assert needs_single_handling({**routine, "signals": ["vulnerable_customer"], "irreversible_action": True,
+                                  "customer_sentiment": -0.9}, ctx)  # a human callback
