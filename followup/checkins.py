@@ -58,8 +58,7 @@ def triage_interaction(interaction: dict, ctx: FollowupContext) -> dict:
 
 
 CUSTOMER_FIELDS = ("name", "phone", "email", "timezone", "locale", "consent_sms", "consent_email", "consent_whatsapp")
-CLOSED_CASE_FIELDS = ("state", "closed_at", "agent_id", "agent_name", "team", "journey_stage", "category", "desk",
-                      "desk_ref")
+CLOSED_CASE_FIELDS = ("state", "closed_at", "agent_id", "agent_name", "team", "journey_stage", "category")
 
 
 def customer_values(existing: Mapping | None, data: dict) -> dict:
@@ -75,18 +74,14 @@ def customer_values(existing: Mapping | None, data: dict) -> dict:
             "consent_whatsapp": bool(consent.get("whatsapp", old.get("consent_whatsapp") or False))}
 
 
-def closed_case_values(existing: Mapping | None, *, interaction: dict, agent: dict, origin: dict | None,
-                       now: datetime) -> dict:
-    """The case's columns once this interaction closed it (pure): closed now, by this agent, in this stage."""
+def closed_case_values(existing: Mapping | None, *, interaction: dict, agent: dict, now: datetime) -> dict:
+    """The case's columns once this interaction closed it (pure): closed now, by this agent, in this stage. (A
+    native connector's origin then sets the desk and its id.)"""
     old = existing or {}
-    values = {"state": "closed", "closed_at": now, "agent_id": agent.get("id") or old.get("agent_id"),
-              "agent_name": agent.get("name") or old.get("agent_name"), "team": agent.get("team") or old.get("team"),
-              "journey_stage": interaction.get("journey_stage") or old.get("journey_stage"),
-              "category": interaction.get("category") or old.get("category"),
-              "desk": old.get("desk"), "desk_ref": old.get("desk_ref")}
-    if origin:
-        values["desk"], values["desk_ref"] = origin["desk"], origin["ref"]
-    return values
+    return {"state": "closed", "closed_at": now, "agent_id": agent.get("id") or old.get("agent_id"),
+            "agent_name": agent.get("name") or old.get("agent_name"), "team": agent.get("team") or old.get("team"),
+            "journey_stage": interaction.get("journey_stage") or old.get("journey_stage"),
+            "category": interaction.get("category") or old.get("category")}
 
 
 def interaction_values(*, event_id: str, interaction: dict, agent: dict, case_id: str, customer_id: str,
@@ -108,13 +103,10 @@ def interaction_values(*, event_id: str, interaction: dict, agent: dict, case_id
         created_at=now)
 
 
-def checkin_plan(*, ctx: FollowupContext, customer: Mapping, interaction: Mapping, recent: Sequence[datetime],
-                 opted_out: frozenset[str], now: datetime) -> tuple[pol.CheckinPlan, dict | None]:
+def checkin_plan(*, ctx: FollowupContext, contact: pol.Contact, customer: Mapping, interaction: Mapping,
+                 recent: Sequence[datetime], now: datetime) -> tuple[pol.CheckinPlan, dict | None]:
     """The policy's plan for an interaction triaged for a check-in and, when it sends, the check-in's columns
     (pure but for the new id and reply token)."""
-    contact = pol.Contact(timezone=customer["timezone"], phone=customer["phone"], email=customer["email"],
-                          consent_sms=customer["consent_sms"], consent_email=customer["consent_email"],
-                          consent_whatsapp=customer["consent_whatsapp"], opted_out=opted_out)
     used = interaction["channel"] if interaction["channel"] in pol.CHANNEL_ORDER else None
     plan = pol.plan_checkin(interaction_id=interaction["id"], ended_at=interaction["ended_at"], used_channel=used,
                             category=interaction["category"], contact=contact, recent_checkins=recent,
@@ -172,14 +164,15 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
                                        "event_id.", kind="conflict")
     cust = upsert_customer(session, customer)
     case = session.get(Case, interaction["case_id"])
-    existing = None if case is None else _columns(case, CLOSED_CASE_FIELDS)
     if case is None:
         case = Case(id=interaction["case_id"], customer_id=cust.id, created_at=now)
         session.add(case)
     agent = agent or {}
-    values = closed_case_values(existing, interaction=interaction, agent=agent, origin=origin, now=now)
-    for name, value in values.items():
+    for name, value in closed_case_values(_columns(case, CLOSED_CASE_FIELDS), interaction=interaction, agent=agent,
+                                          now=now).items():
         setattr(case, name, value)
+    if origin:
+        case.desk, case.desk_ref = origin["desk"], origin["ref"]
     facts = interaction_facts(interaction)
     decision = triage(facts, ctx.triage_policy)
     row = Interaction(**interaction_values(event_id=event_id, interaction=interaction, agent=agent, case_id=case.id,
@@ -208,11 +201,14 @@ def _schedule_checkin(session: Session, *, ctx: FollowupContext, case: Case, cus
                       interaction: Interaction, now: datetime) -> CheckIn | None:
     recent = list(session.scalars(select(func.coalesce(CheckIn.sent_at, CheckIn.due_at)).where(
         CheckIn.customer_id == customer.id, CheckIn.state.not_in(("cancelled", "failed")),
-        CheckIn.due_at >= now - RECENT_CHECKINS)))
-    plan, values = checkin_plan(
-        ctx=ctx, customer=_columns(customer, ("id", *CUSTOMER_FIELDS)),
-        interaction=_columns(interaction, CHECKIN_INTERACTION_FIELDS), recent=recent,
-        opted_out=opted_out_addresses(session, *contact_addresses(customer.phone, customer.email)), now=now)
+        CheckIn.due_at >= now - timedelta(days=31))))
+    contact = pol.Contact(timezone=customer.timezone, phone=customer.phone, email=customer.email,
+                          consent_sms=customer.consent_sms, consent_email=customer.consent_email,
+                          consent_whatsapp=customer.consent_whatsapp,
+                          opted_out=opted_out_addresses(session, customer.phone, customer.email,
+                                                        pol.whatsapp_address(customer.phone)))
+    plan, values = checkin_plan(ctx=ctx, contact=contact, customer=_columns(customer, ("id", *CUSTOMER_FIELDS)),
+                                interaction=_columns(interaction, CHECKIN_INTERACTION_FIELDS), recent=recent, now=now)
     interaction.held_out = plan.held_out
     interaction.schedule_reasons = list(plan.reasons)
     if values is None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from aftercare.core.bulk import insert_rows, upsert_rows
 from aftercare.core.clock import utcnow
 from aftercare.core.problems import Problem
+from followup import policy as pol
 from followup.checkins import (
     CLOSED_CASE_FIELDS,
     CUSTOMER_FIELDS,
@@ -93,8 +94,11 @@ def record_interactions_closed(session: Session, *, ctx: FollowupContext, items:
         customers[customer["id"]] = customer
         case_id = interaction["case_id"]
         old_case = cases.get(case_id)
-        case = {**(old_case or {"id": case_id, "customer_id": customer["id"], "created_at": now}),
-                **closed_case_values(old_case, interaction=interaction, agent=agent, origin=item.origin, now=now)}
+        case = {**(old_case or {"id": case_id, "customer_id": customer["id"], "created_at": now, "desk": None,
+                                "desk_ref": None}),
+                **closed_case_values(old_case, interaction=interaction, agent=agent, now=now)}
+        if item.origin:
+            case["desk"], case["desk_ref"] = item.origin["desk"], item.origin["ref"]
         cases[case_id] = case
         facts = interaction_facts(interaction)
         decision = triage(facts, ctx.triage_policy)
@@ -106,9 +110,12 @@ def record_interactions_closed(session: Session, *, ctx: FollowupContext, items:
         checkin = None
         if decision.decision == AUTOMATED_CHECKIN:
             addresses = {a for a in contact_addresses(customer["phone"], customer["email"]) if a}
-            plan, checkin = checkin_plan(ctx=ctx, customer=customer, interaction=row,
-                                         recent=recent.setdefault(customer["id"], []),
-                                         opted_out=frozenset(addresses & opted_out), now=now)
+            contact = pol.Contact(timezone=customer["timezone"], phone=customer["phone"], email=customer["email"],
+                                  consent_sms=customer["consent_sms"], consent_email=customer["consent_email"],
+                                  consent_whatsapp=customer["consent_whatsapp"],
+                                  opted_out=frozenset(addresses & opted_out))
+            plan, checkin = checkin_plan(ctx=ctx, contact=contact, customer=customer, interaction=row,
+                                         recent=recent.setdefault(customer["id"], []), now=now)
             row["held_out"], row["schedule_reasons"] = plan.held_out, list(plan.reasons)
             if checkin is not None:
                 checkin["updated_at"] = stamp
@@ -131,7 +138,8 @@ def _existing(session: Session, items: Sequence[ClosedInteraction], now: datetim
     customer_columns = [getattr(Customer, name) for name in ("id", *CUSTOMER_FIELDS)]
     customers = {row["id"]: dict(row) for row in session.execute(
         select(*customer_columns).where(Customer.id.in_(customer_ids))).mappings()}
-    case_columns = [getattr(Case, name) for name in ("id", "customer_id", "created_at", *CLOSED_CASE_FIELDS)]
+    case_columns = [getattr(Case, name) for name in ("id", "customer_id", "created_at", "desk", "desk_ref",
+                                                      *CLOSED_CASE_FIELDS)]
     cases = {row["id"]: dict(row) for row in session.execute(
         select(*case_columns).where(Case.id.in_(case_ids))).mappings()}
     addresses = set()
@@ -161,6 +169,6 @@ def _write(session: Session, customers: dict, cases: dict, interactions: list, c
                 update=(*CUSTOMER_FIELDS, "updated_at"))
     upsert_rows(session, Case.__table__,
                 [{**cases[cid], "updated_at": stamp} for cid in cases if cid in touched_cases],
-                update=(*CLOSED_CASE_FIELDS, "updated_at"))
+                update=(*CLOSED_CASE_FIELDS, "desk", "desk_ref", "updated_at"))
     insert_rows(session, Interaction.__table__, interactions)
     insert_rows(session, CheckIn.__table__, checkins)

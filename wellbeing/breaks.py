@@ -74,7 +74,8 @@ def plan_break(session: Session, *, agent_id: str, now: datetime, interaction_id
     rule_set, version = active_rules(session, agent.team)
     signals = agent_state.interaction_signals(session, agent_id=agent_id, interaction_id=interaction_id)
     load = agent_state.current_load(agent, now, context_of(session).config.weights)
-    match = break_match(rule_set, signals, load=load, consecutive_negative=agent.consecutive_negative)
+    situation = AgentSituation.after(signals, load=load, consecutive_negative=agent.consecutive_negative or 0)
+    match = evaluate(rule_set, situation)
     if match is None:
         return None
     brk = Break(id=_ordered_id("brk"), agent_id=agent.id, team=agent.team, rule=match.rule.name,
@@ -84,13 +85,6 @@ def plan_break(session: Session, *, agent_id: str, now: datetime, interaction_id
     session.add(brk)
     session.flush()
     return decision_dict(decide_break(session, brk, agent, rule_set.guards, now))
-
-
-def break_match(rule_set: RuleSet, signals: InteractionSignals, *, load: float,
-                consecutive_negative: int | None) -> RuleMatch | None:
-    """Which rule, if any, asks for a break after this interaction (pure; the batched intake asks it first and
-    calls `plan_break` only on a match)."""
-    return evaluate(rule_set, AgentSituation.after(signals, load=load, consecutive_negative=consecutive_negative or 0))
 
 
 def team_snapshot(session: Session, *, agent: Agent, now: datetime, excluding: str) -> TeamSnapshot:
@@ -209,3 +203,10 @@ def end_break(session: Session, brk: Break, agent: Agent, *, at: datetime, reaso
 def cancel_break(session: Session, brk: Break, *, now: datetime, reason: str) -> None:
     brk.state, brk.end_reason, brk.retry_at, brk.updated_at = "cancelled", reason, None, now
     finish_item(session, brk.queue_item_id, state="cancelled", now=now)
+
+
+def break_match(rule_set: RuleSet, signals: InteractionSignals, *, load: float,
+                consecutive_negative: int | None) -> RuleMatch | None:
+    """Which rule, if any, asks for a break after this interaction (pure; the batched intake asks it first and
+    calls `plan_break` only on a match)."""
+    return evaluate(rule_set, AgentSituation.after(signals, load=load, consecutive_negative=consecutive_negative or 0))

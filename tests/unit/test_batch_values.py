@@ -28,16 +28,14 @@ def test_a_customer_keeps_what_the_event_leaves_out_and_takes_what_it_says():
     assert (first["consent_sms"], first["consent_email"], first["name"]) == (False, False, None)
 
 
-def test_a_closed_case_takes_the_agent_and_stage_and_keeps_its_desk_unless_a_connector_says():
+def test_a_closed_case_takes_the_agent_and_stage_and_keeps_what_the_event_leaves_out():
     old = {"agent_id": "ag_1", "agent_name": "Maria", "team": "t", "journey_stage": "billing", "category": "x",
-           "desk": "zendesk", "desk_ref": "42", "state": "reopened", "closed_at": None}
-    kept = closed_case_values(old, interaction={"category": "y"}, agent={}, origin=None, now=NOW)
+           "state": "reopened", "closed_at": None}
+    kept = closed_case_values(old, interaction={"category": "y"}, agent={}, now=NOW)
     assert kept == {"state": "closed", "closed_at": NOW, "agent_id": "ag_1", "agent_name": "Maria", "team": "t",
-                    "journey_stage": "billing", "category": "y", "desk": "zendesk", "desk_ref": "42"}
-    moved = closed_case_values(old, interaction={}, agent={"id": "ag_2"}, origin={"desk": "chatwoot", "ref": "7"},
-                               now=NOW)
-    assert (moved["agent_id"], moved["agent_name"], moved["desk"], moved["desk_ref"]) == ("ag_2", "Maria",
-                                                                                           "chatwoot", "7")
+                    "journey_stage": "billing", "category": "y"}
+    moved = closed_case_values(old, interaction={}, agent={"id": "ag_2"}, now=NOW)
+    assert (moved["agent_id"], moved["agent_name"]) == ("ag_2", "Maria")
 
 
 def test_an_interactions_weight_is_added_to_the_decayed_load_and_a_rough_one_extends_the_streak():
