@@ -260,7 +260,8 @@ def _record_outcomes(session: Session, lease: Lease, rows: list[dict], outcomes:
     for row in rows:
         state, status, body, error = outcomes[row["event_id"]]
         record = {**row, "state": state, "processed_at": now, "claimed_by": None, "lease_until": None,
-                  "last_error": error if error is not None else row["last_error"]}
+                  "last_error": error if error is not None else row["last_error"],
+                  "payload": None}  # the stored payload is kept or dropped in SQL (below): no need to send it back
         if state == "retry" and row["attempts"] < max_attempts:
             record.update(state="queued", processed_at=None)
             retried += 1
