@@ -31,8 +31,8 @@ def render_checkin(*, channel: str, locale: str | None, customer_name: str | Non
     t = templates_for(locale)
     zone = ZoneInfo(tz)
     same_day = ended_at.astimezone(zone).date() == due_at.astimezone(zone).date()
-    fields = {"customer_first_name": first_name(customer_name, "there"),
-              "agent_first_name": first_name(agent_name, "the support team"), "company": company,
+    fields = {"customer_first_name": first_name(customer_name, t["nobody_customer"]),
+              "agent_first_name": first_name(agent_name, t["nobody_agent"]), "company": company,
               "issue": humanise_issue(category), "when": t["today"] if same_day else t["yesterday"]}
     if channel == "sms":
         return CheckinText(body=fit_sms(t["sms"], fields))
@@ -59,7 +59,8 @@ def fit_sms(template: str, fields: dict[str, str]) -> str:
 
 def canned(key: str, *, locale: str | None, agent_name: str | None, company: str) -> str:
     """Short acknowledgements and help text for inbound messages."""
-    return templates_for(locale)[key].format(agent_first_name=first_name(agent_name, "a colleague"), company=company)
+    t = templates_for(locale)
+    return t[key].format(agent_first_name=first_name(agent_name, t["nobody_colleague"]), company=company)
 
 
 def acknowledgement(action: str, *, routed_agent_id: str | None, case_agent_id: str | None, locale: str | None,
