@@ -29,8 +29,11 @@ def test_compare_rows_flattens_and_marks_differences():
     rows = compare_rows({"outcomes": {"granted": 3, "deferred": 1}, "total_minutes_off_queue": 30,
                          "breaks_per_agent": {"ag_1": 3}},
                         {"outcomes": {"granted": 2, "deferred": 1}, "total_minutes_off_queue": 30})
-    assert ("outcomes.granted", "3", "2", True) in rows and ("outcomes.deferred", "1", "1", False) in rows
-    assert all(not measure.startswith("breaks per agent") for measure, *_ in rows)  # shown per agent instead
+    by_label = {row["label"]: (row["proposed"], row["active"], row["differs"]) for row in rows}
+    assert by_label["Breaks granted at once"] == ("3", "2", True)
+    assert by_label["Breaks held back at least once"] == ("1", "1", False)
+    assert all("outcomes" not in row["label"] and "_" not in row["label"] for row in rows)  # no internal keys
+    assert all(not row["label"].lower().startswith("breaks per agent") for row in rows)  # shown per agent instead
 
 
 def test_history_diffs_each_version_against_the_one_before():
