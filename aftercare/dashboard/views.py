@@ -202,7 +202,7 @@ def rules():
 
 
 def _rules_page(*, team, active, document, text, values, rule_count, reason, window_days, errors, simulation=None,
-                simulated="", focus="", status=200):
+                simulated="", focus="", json_open=False, status=200):
     """The editor drawn from the schema's fields, the same document as JSON (advanced view), errors by field."""
     rules_ = document.get("rules") if isinstance(document, dict) and isinstance(document.get("rules"), list) else []
     sentences = [wording.rule_sentence(r) if isinstance(r, dict) else "" for r in rules_]
@@ -214,7 +214,7 @@ def _rules_page(*, team, active, document, text, values, rule_count, reason, win
                            reason=reason, window_days=window_days, errors=errors, error_items=error_items,
                            editor=editor, guard_sentences=wording.guard_sentences(guards)
                            if isinstance(guards, dict) else [], simulation=simulation, simulated=simulated,
-                           focus=focus), status
+                           focus=focus, json_open=json_open or "document" in errors), status
 
 
 @bp.route("/rules", methods=["POST"])
@@ -234,7 +234,7 @@ def rules_post():
                        rule_count=form.rule_count, reason=form.reason, window_days=form.window_days or 7,
                        errors=form.errors, simulation=simulation,
                        simulated=digest(form.team, form.document) if simulation else "", focus=form.focus,
-                       status=422 if form.errors else 200)
+                       json_open=form.source == "json" and bool(form.errors), status=422 if form.errors else 200)
 
 
 def _synced(form: RulesForm) -> tuple[object, str]:
