@@ -145,8 +145,9 @@ def line_chart(series: Sequence[tuple[str, Sequence[tuple[str, float | None]], s
     if labels:
         for i in sorted({0, len(labels) // 2, len(labels) - 1}):
             x, _ = xy(i, len(labels), 0)
-            body.append(f'<text class="label" x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
-                        f'{escape(labels[i][0])}</text>')
+            anchor = "middle" if len(labels) == 1 or 0 < i < len(labels) - 1 else "start" if i == 0 else "end"
+            body.append(f'<text class="label" x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">'
+                        f'{escape(labels[i][0])}</text>')  # the first and last labels stay inside the chart
     if not values:
         body.append(f'<text class="label" x="{left + 8}" y="{top + 20}">no data</text>')
     if threshold is not None:
