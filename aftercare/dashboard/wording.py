@@ -137,7 +137,10 @@ def _either(words: list[str]) -> str:
 # --- rules as sentences -------------------------------------------------------------------------------
 
 def condition_phrase(name: str, value: object) -> str:
-    """One condition as it reads inside a rule sentence ("after an interaction with abusive language")."""
+    """One condition as it reads inside a rule sentence ("after an interaction with abusive language"); a value
+    of the wrong type (a document that does not validate yet) reads generically."""
+    if name in ("signals_any", "category_in") and not isinstance(value, (list, tuple)):
+        return f"when {field_words(f'when.{name}').name} is {value}"
     if name == "signals_any":
         return f"after an interaction with {value_text('when.signals_any', value)}"
     if name == "load_at_least":
@@ -172,15 +175,18 @@ def break_phrase(then: Mapping) -> str:
 
 def rule_sentence(rule: Mapping) -> str:
     """"After an interaction with abusive language, an 8-minute break once the current interaction ends"."""
-    when = rule.get("when") or {}
-    parts = [condition_phrase(name, value) for name, value in when.items() if value is not None]
+    when, then = rule.get("when"), rule.get("then")
+    when = when if isinstance(when, Mapping) else {}
+    parts = [condition_phrase(str(name), value) for name, value in when.items() if value is not None]
     lead = " and ".join(parts) if parts else "with no condition"
-    return f"{lead[:1].upper()}{lead[1:]}, {break_phrase(rule.get('then') or {})}"
+    return f"{lead[:1].upper()}{lead[1:]}, {break_phrase(then if isinstance(then, Mapping) else {})}"
 
 
 def guard_sentences(guards: Mapping) -> list[str]:
     """One sentence per guard, in the document's order."""
-    out = []
+    out: list[str] = []
+    if not isinstance(guards, Mapping):
+        return out
     for name, value in guards.items():
         path = f"guards.{name}"
         if name == "max_breaks_per_shift":
@@ -189,7 +195,7 @@ def guard_sentences(guards: Mapping) -> list[str]:
             out.append(f"At least {value_text(path, value)} between two breaks of one agent")
         elif name == "max_team_fraction_on_break":
             out.append(f"At most {value_text(path, value)} of the team on a break at once")
-        elif name == "service_level":
+        elif name == "service_level" and (value is None or isinstance(value, Mapping)):
             out.extend(_service_level_sentences(value))
         elif name == "max_deferral_minutes":
             out.append(f"A break held back for the service level waits at most {value_text(path, value)}, "

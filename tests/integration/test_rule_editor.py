@@ -109,3 +109,14 @@ def test_bad_posts_get_a_page_not_a_500(signed_in):
                     {"rules.0.then.start": "later"}, {"guards.service_level": "maybe"}):
         resp = post(signed_in, html, **changes)
         assert resp.status_code in (200, 422), (changes, resp.status_code)
+
+
+def test_json_of_the_wrong_shape_is_named_not_a_500(signed_in):
+    html = page(signed_in, RULES)
+    for document in ({"rules": [{"name": "x", "when": ["load"], "then": 5}], "guards": {"service_level": "x"}},
+                     {"rules": [{"name": 3, "when": {"signals_any": "abusive_language", "category_in": 7},
+                                 "then": {"break_minutes": "ten", "start": ["now"]}}], "guards": []},
+                     {"rules": "none", "guards": {"max_breaks_per_shift": {"a": 1}}}, [], "text", None):
+        resp = post(signed_in, html, action="simulate", document=json.dumps(document))
+        assert resp.status_code == 422, (document, resp.status_code)
+        assert 'role="alert"' in resp.get_data(as_text=True)
