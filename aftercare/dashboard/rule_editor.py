@@ -255,7 +255,15 @@ def editor_view(values: Mapping[str, str], rule_count: int, spec: Mapping, error
             condition_errors=list(errors.get(f"{base}.when", ())),
             sentence=sentences[index] if index < len(sentences) else ""))
     guards = [_input(s, f"guards.{s.name}", f"guards.{s.name}", values, errors) for s in spec["guards"]]
-    return {"rules": rules, "guards": guards, "rule_count": rule_count}
+    ids = {f"rules-{rule.index}-when" for rule in rules}
+    for item in [i for rule in rules for i in (*rule.own, *rule.conditions, *rule.action)] + guards:
+        ids.update({item.id, *(child.id for child in item.children)})
+    return {"rules": rules, "guards": guards, "rule_count": rule_count, "ids": ids}
+
+
+def error_target(path: str, ids: set[str]) -> str:
+    """The id an error summary links to: its input, else the JSON view (a field the form has no input for)."""
+    return dom_id(path) if dom_id(path) in ids else "document"
 
 
 def error_location(path: str, document: object = None) -> str:

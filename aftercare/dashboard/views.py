@@ -208,7 +208,8 @@ def _rules_page(*, team, active, document, text, values, rule_count, reason, win
     sentences = [wording.rule_sentence(r) if isinstance(r, dict) else "" for r in rules_]
     guards = document.get("guards") if isinstance(document, dict) else None
     editor = rule_editor.editor_view(values, rule_count, wellbeing.rule_form_spec(), errors, sentences)
-    error_items = [{"path": path, "id": rule_editor.dom_id(path), "where": rule_editor.error_location(path, document),
+    error_items = [{"path": path, "id": rule_editor.error_target(path, editor["ids"]),
+                    "where": rule_editor.error_location(path, document),
                     "messages": messages} for path, messages in errors.items()]
     return render_template("dashboard/rules.html", teams=_teams(), team=team, active=active, text=text,
                            reason=reason, window_days=window_days, errors=errors, error_items=error_items,

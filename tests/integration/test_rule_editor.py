@@ -120,3 +120,12 @@ def test_json_of_the_wrong_shape_is_named_not_a_500(signed_in):
         resp = post(signed_in, html, action="simulate", document=json.dumps(document))
         assert resp.status_code == 422, (document, resp.status_code)
         assert 'role="alert"' in resp.get_data(as_text=True)
+
+
+def test_an_error_without_an_input_links_to_the_json_view(signed_in):
+    html = page(signed_in, RULES)
+    document = json.loads(form_values(html)["document"])
+    document["rules"][0]["when"]["typo_condition"] = 1
+    body = post(signed_in, html, action="simulate", document=json.dumps(document)).get_data(as_text=True)
+    assert '<li data-field="rules.0.when.typo_condition"><a href="#document">' in body
+    assert '<details class="card advanced" id="advanced" open>' in body  # unfolded where the error is
