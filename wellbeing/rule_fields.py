@@ -12,7 +12,8 @@ from marshmallow import ValidationError, fields, missing, validate
 
 from wellbeing.rule_schema import GuardsSchema, RuleSchema, ThenSchema, WhenSchema, dump_rule_set, load_rule_set
 
-TEXT, NAMES, NUMBER, INTEGER, BOOLEAN, CHOICE, GROUP = "text", "names", "number", "integer", "boolean", "choice", "group"
+TEXT, NAMES, NUMBER, INTEGER, BOOLEAN, CHOICE, GROUP = ("text", "names", "number", "integer", "boolean", "choice",
+                                                        "group")
 
 
 @dataclass(frozen=True)

@@ -174,5 +174,6 @@ def _line_summary(series, value_format: str) -> str:
         low, high = min(known, key=lambda p: p[1]), max(known, key=lambda p: p[1])
         parts.append(f"{name}: {len(known)} point{'' if len(known) == 1 else 's'} from {known[0][0]} "
                      f"({_fmt(known[0][1], value_format)}) to {known[-1][0]} ({_fmt(known[-1][1], value_format)}), "
-                     f"lowest {_fmt(low[1], value_format)} at {low[0]}, highest {_fmt(high[1], value_format)} at {high[0]}")
+                     f"lowest {_fmt(low[1], value_format)} at {low[0]}, "
+                     f"highest {_fmt(high[1], value_format)} at {high[0]}")
     return _spoken(parts)

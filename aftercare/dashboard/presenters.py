@@ -132,7 +132,8 @@ def _service_level_chart(proposed: dict, active: dict) -> tuple[object, str]:
                                ("active", _hour_points(active), "active")],
                               title="Predicted service level by hour, proposed and active", max_value=1.0,
                               value_format="{:.0%}")
-    note = "" if hours >= 3 else f"Only {hours} hour{'' if hours == 1 else 's'} with traffic: too little data for a trend."
+    note = "" if hours >= 3 else \
+        f"Only {hours} hour{'' if hours == 1 else 's'} with traffic: too little data for a trend."
     return chart, note
 
 

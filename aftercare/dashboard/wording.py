@@ -51,7 +51,8 @@ FIELDS: dict[str, Words] = {
     "guards.max_breaks_per_shift": Words("Breaks per shift, at most", "breaks per agent",
                                          "Requests beyond the cap are refused and recorded.", "breaks per shift"),
     "guards.min_minutes_between_breaks": Words("Time between two breaks, at least", "minutes",
-                                               "Spacing between one agent's breaks.", "minutes between breaks", MINUTES),
+                                               "Spacing between one agent's breaks.", "minutes between breaks",
+                                               MINUTES),
     "guards.max_team_fraction_on_break": Words(
         "Share of the team on a break at once, at most", "0 to 1 (0.2 = 20 %)",
         "Keeps enough people answering; a break over the share waits.", "team share on break", PERCENT),

@@ -55,7 +55,8 @@ def test_a_single_point_still_shows_and_every_chart_reads_out_its_data():
                                 max_value=1.0, value_format="{:.0%}"))
     assert svg.count("<circle") == 1  # a lone hour is a dot, not an invisible one-point line
     assert 'aria-label="service level. proposed: 1 point from 09:00 (75%) to 09:00 (75%)' in svg
-    bars = str(charts.grouped_bars(["ag_1", "ag_2"], [("proposed", [2, 0], "proposed"), ("active", [1, None], "active")],
+    bars = str(charts.grouped_bars(["ag_1", "ag_2"],
+                                   [("proposed", [2, 0], "proposed"), ("active", [1, None], "active")],
                                    title="Breaks", value_format="{:g}"))
     assert "<desc>ag_1: proposed 2, active 1; ag_2: proposed 0, active no value.</desc>" in bars
     many = str(charts.hbar_chart([charts.Bar(f"a{i}", i) for i in range(20)], title="load"))

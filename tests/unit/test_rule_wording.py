@@ -64,7 +64,8 @@ def test_guards_read_as_sentences_with_units():
                         "Service level modelled with Erlang A, callers' patience 120 s"]
     assert guard_sentences({"service_level": {"target": 0.8, "answer_within_seconds": 20, "model": "erlang_c"}})[1] \
         == "Service level modelled with Erlang C"
-    assert guard_sentences({"service_level": None}) == ["No service-level guard: breaks are not held back for the queue"]
+    assert guard_sentences({"service_level": None}) == [
+        "No service-level guard: breaks are not held back for the queue"]
     assert guard_sentences({"cooldown_minutes": 10, "max_calls": 3}) == ["Cooldown minutes: 10 minutes", "Max calls: 3"]
 
 
