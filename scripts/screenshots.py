@@ -18,7 +18,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PAGES = {"load": "/dashboard/load?team=billing-emea", "outcomes": "/dashboard/outcomes",
-         "rules": "/dashboard/rules?team=billing-emea"}
+         "rules-editor": "/dashboard/rules?team=billing-emea", "rules": "/dashboard/rules?team=billing-emea",
+         "history": "/dashboard/rules/history?team=billing-emea"}
 
 
 def main(out_dir: Path = ROOT / "docs") -> None:
@@ -45,7 +46,7 @@ def main(out_dir: Path = ROOT / "docs") -> None:
         out_dir.mkdir(exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1280, "height": 860}, device_scale_factor=1)
+            page = browser.new_page(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
             page.goto(f"{base}/dashboard/sign-in")
             page.fill("#username", "dana.manager")
             page.fill("#password", password)
@@ -53,11 +54,16 @@ def main(out_dir: Path = ROOT / "docs") -> None:
             page.wait_for_url("**/dashboard/load")
             for name, path in PAGES.items():
                 page.goto(base + path)
-                if name == "rules":
+                if name == "rules":  # the simulation, labelled measures and charts
                     page.click("#simulate")
                     page.wait_for_selector("#simulation")
                     page.locator("#simulation").scroll_into_view_if_needed()
                     page.locator("#simulation").screenshot(path=str(out_dir / f"dashboard-{name}.png"))
+                elif name == "rules-editor":  # the form: a rule as a sentence, its conditions, the guards' help
+                    page.screenshot(path=str(out_dir / f"dashboard-{name}.png"))
+                elif name == "history":  # each version's changes as sentences, the newest JSON diff unfolded
+                    page.click("article.version details summary")
+                    page.screenshot(path=str(out_dir / f"dashboard-{name}.png"))
                 else:
                     page.screenshot(path=str(out_dir / f"dashboard-{name}.png"), full_page=name != "outcomes")
                 print(f"wrote {out_dir / f'dashboard-{name}.png'}")

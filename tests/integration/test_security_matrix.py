@@ -91,6 +91,7 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/dashboard/outcomes.csv"): SESSION,
     ("GET", "/dashboard/rules"): SESSION,
     ("POST", "/dashboard/rules"): SESSION,
+    ("POST", "/dashboard/rules/preview"): SESSION,
     ("GET", "/dashboard/rules/history"): SESSION,
     ("POST", "/dashboard/rules/rollback"): SESSION,
 }
