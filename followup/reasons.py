@@ -1,8 +1,9 @@
 """Why a customer came back: the reason category of a reopen, from the reply's verdict and words (pure).
 
 Reply understanding says *whether* a reply needs a person; this says *why*, so reopens can be counted by reason
-(SPEC §12). The first rule that matches wins, most specific first: someone asking for a person, a complaint, a new
-problem, waiting on us, the old problem still there, a question. A reply no rule can place (another language, too
+(SPEC §12). The first rule that matches wins, most specific first: someone asking for a person, a complaint in so
+many words (or sarcasm, churn talk, shouting), a new problem, waiting on us, another complaint, the old problem still
+there, a question. A reply no rule can place (another language, too
 long, no clear cue) is `unclear`: a person reads it, and it is not counted as a broken fix.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ _WAITING = re.compile(
 _COMPLAINT_WORDS = re.compile(r"\b(?:ridiculous|unacceptable|disgrace\w*|appalling|terrible|awful|worst|useless|"
                               r"complain\w*|joke|pathetic|outrageous)\b", re.I)
 # Reason prefixes reply understanding writes (followup.understanding: "<cue kind>: '<words>'").
-_COMPLAINT_CUES = ("complaint", "sarcasm", "churn", "shouting")
+_COMPLAINT_CUES = ("sarcasm", "churn", "shouting")  # "complaint" cues alone ("nobody…") may be waiting on us
 _PROBLEM_CUES = ("negation", "unresolved", "problem", "answers", "only a partial fix", "worked only before",
                  "sent details", "contrast", "negative emoji", "negative emoticon", "button")
 _QUESTION_CUES = ("question", "request")
@@ -54,6 +55,8 @@ def reason_category(*, intent: str, reasons: Iterable[str], text: str) -> str | 
         return "new_problem"
     if _WAITING.search(words):
         return "still_waiting"
+    if _has(reasons, ("complaint",)):
+        return "complaint"
     if _has(reasons, _PROBLEM_CUES):
         return "still_broken"
     if _has(reasons, _QUESTION_CUES) or "?" in words:

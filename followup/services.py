@@ -29,7 +29,7 @@ from followup.event_lengths import STORED_LENGTHS
 from followup.inbound_spool import ReplayReport, describe_entry, replay_spool
 from followup.inbox import case_teams, reopened_cases, unmatched_replies
 from followup.outcome_store import outcome_report, record_churn, record_contact
-from followup.problem_schemas import ProblemFieldsSchema
+from followup.problem_schemas import InsightsQuerySchema, ProblemFieldsSchema
 from followup.problem_views import reopen_reasons as reopen_reasons_report
 from followup.problems import (
     get_problem,
@@ -51,7 +51,7 @@ __all__ = [
     "blueprints", "build_channels", "build_crm_adapter", "case_teams", "CasePurgeReport", "classify_reply",
     "ContentSyncError", "CRM_ADAPTERS", "crm_policy", "CrmAdapters", "deliver_all_crm_notices",
     "deliver_crm_notices", "describe_entry", "dispatch_backlog", "dispatch_due", "DispatchConfig",
-    "FollowupContext", "get_problem", "interaction_facts", "list_problems", "loop_outcomes", "open_problem",
+    "FollowupContext", "get_problem", "InsightsQuerySchema", "interaction_facts", "list_problems", "loop_outcomes", "open_problem",
     "problem_detail", "ProblemFieldsSchema", "REASON_LABELS", "reopen_reasons_report", "resolve_problem",
     "SKIP_LABELS", "outcome_csv_rows", "OUTCOME_DEFINITIONS", "outcome_report",
     "process_commitments", "PURGE_BATCH", "purge_closed_cases", "receive_reply", "record_case_updated",

@@ -215,3 +215,30 @@ def test_reopen_reasons_api_counts_reasons_and_root_causes_with_the_trend(post_e
                    422, "from")
     assert_problem(client.get("/api/v1/insights/reopen-reasons?bogus=1", headers=read_headers), 422, "bogus")
     assert client.get("/api/v1/insights/reopen-reasons", headers=read_headers).get_json()["reopens"]["count"] == 5
+
+
+def test_dashboard_pages_declare_show_and_resolve_a_problem(post_event, signed_in, client, manager_headers, rt, clock):
+    from tests.support.dashboard import page, post_form
+
+    _reopen_with(post_event, client, manager_headers, rt, clock, "d1", "Still charged twice, my number is 07700 900123")
+    insights = page(signed_in, "/dashboard/insights")
+    assert "Why customers come back" in insights and 'data-reason="still_broken"' in insights
+    assert "07700 900123" not in insights and "***** ****23" in insights
+    bad = signed_in.get("/dashboard/insights?from=2026-12-01&to=2026-11-01")
+    assert bad.status_code == 422 and 'data-field="from"' in bad.get_data(as_text=True)
+
+    refused = post_form(signed_in, "/dashboard/problems", {"title": "Charged twice", "from": "2026-11-20"})
+    assert refused.status_code == 422 and 'data-field="category"' in refused.get_data(as_text=True)
+    made = post_form(signed_in, "/dashboard/problems", {"title": "Charged twice", "category": "double_charge",
+                                                        "from": "2026-11-20", "case_ids": ""})
+    assert made.status_code == 302
+    url = made.headers["Location"]
+    listing = page(signed_in, "/dashboard/problems")
+    assert "Charged twice" in listing and "manager:dana" in listing
+    detail = page(signed_in, url)
+    assert 'id="affected">1<' in detail and "Resolve and tell 1 customers" in detail
+    resolved = post_form(signed_in, url + "/resolve", {"message": "Refunded."}, form_page=url)
+    assert resolved.status_code == 302
+    detail = page(signed_in, url)
+    assert 'id="problem-state">resolved<' in detail
+    assert 'data-code="case_reopened"' in detail  # d1 is with a person already: no notice on top
