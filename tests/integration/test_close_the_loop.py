@@ -242,3 +242,33 @@ def test_dashboard_pages_declare_show_and_resolve_a_problem(post_event, signed_i
     detail = page(signed_in, url)
     assert 'id="problem-state">resolved<' in detail
     assert 'data-code="case_reopened"' in detail  # d1 is with a person already: no notice on top
+    outcomes = page(signed_in, "/dashboard/outcomes")
+    assert 'id="close-the-loop-rate">0%<' in outcomes and "0/1 affected customers told" in outcomes
+
+
+def test_outcomes_add_the_close_the_loop_rate_and_repeat_contacts_after_a_fix_told_vs_control(
+        post_event, client, manager_headers, read_headers, rt, clock):
+    closed(post_event, "c_ok", "cus_ok")
+    closed(post_event, "c_control", "cus_control", **{"customer.phone": "+447700900555"})
+    closed(post_event, "c_noconsent", "cus_noconsent", **{"customer.consent": {}})
+    with rt.db.session() as session:
+        session.scalars(select(Interaction).where(Interaction.customer_id == "cus_control")).one().held_out = True
+        session.commit()
+    problem = client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "Charged twice", "category": "double_charge", "from": "2026-11-20"}).get_json()
+    client.post(f"/api/v1/problems/{problem['id']}/resolve", headers=manager_headers, json={})
+    dispatch(rt, clock)
+    clock.advance(hours=2)
+    for customer in ("cus_control", "cus_noconsent"):
+        post_event({"event_id": f"evt_back_{customer}", "type": "customer.contacted",
+                    "occurred_at": (clock.now.replace(minute=0)).isoformat(), "customer": {"id": customer},
+                    "category": "double_charge"})
+    report = client.get("/api/v1/metrics/outcomes", headers=read_headers).get_json()
+    assert report["close_the_loop"] == {
+        "problems_resolved": 1, "affected": 3, "told": 1, "close_the_loop_rate": 0.3333,
+        "repeat_after_fix": {"window_days": 14, "notified": {"customers": 1, "came_back": 0, "rate": 0.0},
+                             "control": {"customers": 1, "came_back": 1, "rate": 1.0}}}
+    assert report["checkins"]["sent"] == 0  # a fix notice is not a check-in
+    detail = client.get(f"/api/v1/problems/{problem['id']}", headers=read_headers).get_json()
+    assert detail["repeat_contacts_in_category"]["before"] == 0
+    assert detail["repeat_contacts_in_category"]["after"] == 2
