@@ -242,6 +242,7 @@ def test_dashboard_pages_declare_show_and_resolve_a_problem(post_event, signed_i
     detail = page(signed_in, url)
     assert 'id="problem-state">resolved<' in detail
     assert 'data-code="case_reopened"' in detail  # d1 is with a person already: no notice on top
+    clock.advance(minutes=1)
     outcomes = page(signed_in, "/dashboard/outcomes")
     assert 'id="close-the-loop-rate">0%<' in outcomes and "0/1 affected customers told" in outcomes
 
