@@ -273,3 +273,4 @@ def test_outcomes_add_the_close_the_loop_rate_and_repeat_contacts_after_a_fix_to
     detail = client.get(f"/api/v1/problems/{problem['id']}", headers=read_headers).get_json()
     assert detail["repeat_contacts_in_category"]["before"] == 0
     assert detail["repeat_contacts_in_category"]["after"] == 2
+
