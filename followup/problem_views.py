@@ -66,8 +66,9 @@ def create_problem(args):
     problem = problems.open_problem(session, title=args["title"], category=args["category"],
                                     journey_stage=args.get("journey_stage"), start=args["from_"], end=args.get("to"),
                                     case_ids=args.get("case_ids"), source=f"api:{g.api_key_name}", now=rt.clock())
+    detail = _detail(problem.id)  # read before the commit, so no read transaction is left open after it
     session.commit()
-    return _detail(problem.id)
+    return detail
 
 
 @blp.route("/problems")
@@ -100,8 +101,9 @@ def resolve(args, problem_id: str):
     rt, session = runtime(), db_session()
     problems.resolve_problem(session, ctx=rt.followup, problem_id=problem_id, now=rt.clock(),
                              by=f"api:{g.api_key_name}", message=args.get("message"))
+    detail = _detail(problem_id)
     session.commit()
-    return _detail(problem_id)
+    return detail
 
 
 def _detail(problem_id: str) -> dict:

@@ -274,3 +274,19 @@ def test_outcomes_add_the_close_the_loop_rate_and_repeat_contacts_after_a_fix_to
     assert detail["repeat_contacts_in_category"]["before"] == 0
     assert detail["repeat_contacts_in_category"]["after"] == 2
 
+
+
+def test_demo_days_plays_a_known_problem_from_detection_to_fix(app, rt, client, read_headers):
+    result = app.test_cli_runner().invoke(args=["demo", "--days", "3", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert "known problem {'id': 'INC-" in result.output
+    [problem] = client.get("/api/v1/problems", headers=read_headers).get_json()["items"]
+    assert problem["state"] == "resolved" and problem["affected"] >= 3
+    detail = client.get(f"/api/v1/problems/{problem['id']}", headers=read_headers).get_json()
+    assert detail["notified"] and len(detail["notified"]) + len(detail["pending"]) + len(detail["skipped"]) == \
+        problem["affected"]
+    # the history ends at the real now, the test clock is earlier: ask for a window around it
+    reasons = client.get("/api/v1/insights/reopen-reasons?from=2026-01-01&to=2030-01-01",
+                         headers=read_headers).get_json()
+    assert reasons["reopens"]["count"] > 0 and len(reasons["reasons"]) >= 2
+    assert any(r["root_cause"] != "not given" for r in reasons["root_causes"])
