@@ -2,6 +2,7 @@
 
 Seeds a throwaway SQLite database with `demo --days 14` (fixed seed), serves the app on a free localhost port
 and drives Debian's headless Chromium (/usr/bin/chromium, never a downloaded browser) to docs/dashboard-*.png.
+Name pages to take only those: `scripts/screenshots.py insights problems problem`.
 """
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PAGES = {"load": "/dashboard/load?team=billing-emea", "outcomes": "/dashboard/outcomes",
-         "rules": "/dashboard/rules?team=billing-emea"}
+         "rules": "/dashboard/rules?team=billing-emea", "insights": "/dashboard/insights",
+         "problems": "/dashboard/problems", "problem": "/dashboard/problems"}
 
 
-def main(out_dir: Path = ROOT / "docs") -> None:
+def main(out_dir: Path = ROOT / "docs", only: list[str] | None = None) -> None:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
@@ -52,7 +54,12 @@ def main(out_dir: Path = ROOT / "docs") -> None:
             page.click("button[type=submit]")
             page.wait_for_url("**/dashboard/load")
             for name, path in PAGES.items():
+                if only and name not in only:
+                    continue
                 page.goto(base + path)
+                if name == "problem":  # the demo's known problem, from detection to fix
+                    page.click("#resolved-problems tr[data-problem] a")
+                    page.wait_for_url("**/dashboard/problems/*")
                 if name == "rules":
                     page.click("#simulate")
                     page.wait_for_selector("#simulation")
@@ -67,4 +74,4 @@ def main(out_dir: Path = ROOT / "docs") -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(only=sys.argv[1:] or None)

@@ -34,8 +34,9 @@ def insights():
     if report and report["reasons"]:
         chart = charts.hbar_chart([charts.Bar(label=r["label"], value=float(r["count"]),
                                               kind="over" if r["trend"] in ("up", "new") else "ok",
-                                              note=f"{r['previous']} before")
-                                   for r in report["reasons"]], title="Reopens by reason, this window")
+                                              note=f"({r['previous']} before)")
+                                   for r in report["reasons"]], title="Reopens by reason, this window",
+                                  value_format="{:.0f}")
     return render_template("dashboard/insights.html", report=report, errors=errors, query=request.args,
                            teams=_teams(), chart=chart), 422 if errors else 200
 
