@@ -284,6 +284,12 @@ class Seeder:
         self.stats["problem"].update(affected=detail["affected"], notices=len(detail["pending"]),
                                      not_told=detail["skipped_by_reason"])
 
+    def problem_declared(self) -> None:
+        """A manager declares a second problem near the end; it is still open when the history ends."""
+        self.client.post("/api/v1/problems", headers=self.key, json={
+            "title": "App crashes on start after the 5.2 update", "category": "app_crash",
+            "journey_stage": "technical", "from": (self.rt.clock() - timedelta(days=1)).isoformat()})
+
     def tick(self) -> None:
         scheduler.tick(self.app, "demo-seed")
 
@@ -317,6 +323,7 @@ class Seeder:
         span = self.end - self.start
         self.at(self.start + span * 0.35, self.problem_opened)
         self.at(self.start + span * 0.7, self.problem_fixed)
+        self.at(self.start + span * 0.85, self.problem_declared)
         for day, team, reason, change in RULE_VERSIONS:
             if day < days:
                 self.at(self.start + timedelta(days=day), lambda t=team, r=reason, c=change: self.publish(t, r, c))

@@ -280,8 +280,10 @@ def test_demo_days_plays_a_known_problem_from_detection_to_fix(app, rt, client, 
     result = app.test_cli_runner().invoke(args=["demo", "--days", "3", "--seed", "5"])
     assert result.exit_code == 0, result.output
     assert "known problem {'id': 'INC-" in result.output
-    [problem] = client.get("/api/v1/problems", headers=read_headers).get_json()["items"]
-    assert problem["state"] == "resolved" and problem["affected"] >= 3
+    problems = client.get("/api/v1/problems", headers=read_headers).get_json()["items"]
+    assert [p["state"] for p in problems] == ["open", "resolved"]  # newest first: one still open at the end
+    problem = problems[1]
+    assert problem["affected"] >= 3 and problem["category"] == "double_charge"
     detail = client.get(f"/api/v1/problems/{problem['id']}", headers=read_headers).get_json()
     assert detail["notified"] and len(detail["notified"]) + len(detail["pending"]) + len(detail["skipped"]) == \
         problem["affected"]
