@@ -16,14 +16,17 @@ class ProblemFieldsSchema(Schema):
     title = Stored(KnownProblem.title, min=1, required=True)
     category = Stored(KnownProblem.category, Case.category, min=1, required=True)
     journey_stage = Stored(KnownProblem.journey_stage, Case.journey_stage, allow_none=True)
-    from_ = Instant(data_key="from", required=True,
-                    metadata={"description": "Interactions that ended from then on belong to the problem"})
+    from_ = Instant(data_key="from", metadata={
+        "description": "Interactions that ended from then on belong to the problem (required unless `case_ids` are "
+                       "given; without it the problem starts now)"})
     to = Instant(allow_none=True, metadata={"description": "Window end (none: still happening, later cases join)"})
     case_ids = fields.List(Stored(Case.id, min=1), load_default=list, validate=validate.Length(max=1000),
                            metadata={"description": "Cases to take in whatever their category"})
 
     @validates_schema
-    def _ordered(self, data, **kwargs):
+    def _window_or_cases(self, data, **kwargs):
+        if not data.get("from_") and not data.get("case_ids"):
+            raise ValidationError("Give the window's start, or the case ids.", "from")
         if data.get("to") and data.get("from_") and data["to"] <= data["from_"]:
             raise ValidationError("Must be after 'from'.", "to")
 
@@ -55,7 +58,7 @@ class ProblemSummarySchema(Schema):
     journey_stage = fields.String(allow_none=True)
     state = fields.String()
     source = fields.String()
-    from_ = fields.DateTime(data_key="from")
+    from_ = fields.DateTime(data_key="from", attribute="from")
     to = fields.DateTime(allow_none=True)
     opened_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)

@@ -64,7 +64,7 @@ def get_reopen_reasons(args):
 def create_problem(args):
     rt, session = runtime(), db_session()
     problem = problems.open_problem(session, title=args["title"], category=args["category"],
-                                    journey_stage=args.get("journey_stage"), start=args["from_"], end=args.get("to"),
+                                    journey_stage=args.get("journey_stage"), start=args.get("from_") or rt.clock(), end=args.get("to"),
                                     case_ids=args.get("case_ids"), source=f"api:{g.api_key_name}", now=rt.clock())
     detail = _detail(problem.id)  # read before the commit, so no read transaction is left open after it
     session.commit()

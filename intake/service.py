@@ -57,7 +57,7 @@ def agent_status(session, event: dict, now: datetime, ctx: followup.FollowupCont
 def problem_opened(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
     body = event["problem"]
     problem = followup.open_problem(session, problem_id=body["id"], title=body["title"], category=body["category"],
-                                    journey_stage=body.get("journey_stage"), start=body["from_"], end=body.get("to"),
+                                    journey_stage=body.get("journey_stage"), start=body.get("from_") or now, end=body.get("to"),
                                     case_ids=body.get("case_ids"), source=f"crm:{event['event_id']}", now=now)
     return {"problem": _problem_result(session, problem.id, now, ctx)}
 

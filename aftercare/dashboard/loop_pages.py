@@ -59,7 +59,7 @@ def problems_post():
     try:
         args = followup.ProblemFieldsSchema().load(data)
         problem = followup.open_problem(session, title=args["title"], category=args["category"],
-                                        journey_stage=args.get("journey_stage"), start=args["from_"],
+                                        journey_stage=args.get("journey_stage"), start=args.get("from_") or rt.clock(),
                                         end=args.get("to"), case_ids=args["case_ids"],
                                         source=f"manager:{g.manager.username}", now=rt.clock())
     except ValidationError as exc:

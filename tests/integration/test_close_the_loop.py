@@ -57,6 +57,9 @@ def test_explicit_case_ids_and_a_journey_stage_narrow_or_widen_the_problem(post_
         links = {r.case_id: r.how for r in session.scalars(select(ProblemCase).where(
             ProblemCase.problem_id == body["id"]))}
     assert links == {"c_bill": "window", "c_login": "explicit"}
+    only_ids = client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "Login loop for two accounts", "category": "login", "case_ids": ["c_login"]}).get_json()
+    assert only_ids["affected"] == 1 and only_ids["from"] == "2026-11-25T14:10:00+00:00"  # no window: starts now
 
 
 def test_bad_problems_are_refused_naming_the_field_and_write_nothing(client, manager_headers, read_headers, rt,
@@ -65,6 +68,8 @@ def test_bad_problems_are_refused_naming_the_field_and_write_nothing(client, man
     before = row_counts(rt)
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={"title": "x", "from": "2026-11-20"}),
                    422, "category")
+    assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "x", "category": "double_charge"}), 422, "from")
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
         "title": "x", "category": "double_charge", "from": "2026-11-20", "to": "2026-11-19"}), 422, "to")
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
