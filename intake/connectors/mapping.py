@@ -70,6 +70,7 @@ class Closing:
     repeat_contacts: int = 0
     started_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    root_cause: str | None = None  # a desk field the agent filled on close (a tag `root_cause_<code>` also works)
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,7 @@ def closed_event(closing: Closing, rules: MappingRules) -> dict:
         "repeat_contact_count": max(0, min(int(closing.repeat_contacts or 0), 10_000))}
     if closing.sentiment is not None:
         interaction["customer_sentiment"] = closing.sentiment
-    if cause := root_cause_from_tags(closing.tags, rules):
+    if cause := (text_or_none(closing.root_cause) or "")[:200] or root_cause_from_tags(closing.tags, rules):
         interaction["root_cause"] = cause
     if closing.started_at and closing.started_at <= closing.occurred_at:
         interaction["started_at"] = closing.started_at.isoformat()

@@ -27,3 +27,16 @@ def test_a_root_cause_tag_on_the_solved_ticket_lands_on_the_case(tags, cause, ht
     assert resp.status_code == 202, resp.get_data(as_text=True)
     with rt.db.session() as session:
         assert session.get(Case, "zendesk:5158").root_cause == cause
+
+
+def test_a_zendesk_trigger_body_carries_the_root_cause_as_a_custom_field(httpserver, client, clock, rt):
+    from tests.support.desks import fixture
+
+    serve_lookups(httpserver, DESK)  # the requester's time zone is asked of the API
+    payload = fixture("zendesk", "trigger_body")
+    payload["ticket"]["root_cause"] = "Billing system bug"
+    body = body_of(payload)
+    resp = client.post("/webhooks/zendesk", data=body, headers=DESK.headers(body, clock.now))
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    with rt.db.session() as session:
+        assert session.get(Case, "zendesk:5159").root_cause == "billing_bug"
