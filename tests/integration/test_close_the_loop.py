@@ -275,6 +275,10 @@ def test_outcomes_add_the_close_the_loop_rate_and_repeat_contacts_after_a_fix_to
         "repeat_after_fix": {"window_days": 14, "notified": {"customers": 1, "came_back": 0, "rate": 0.0},
                              "control": {"customers": 1, "came_back": 1, "rate": 1.0}}}
     assert report["checkins"]["sent"] == 0  # a fix notice is not a check-in
+    csv_text = client.get("/api/v1/metrics/outcomes", headers={**read_headers, "Accept": "text/csv"}).get_data(
+        as_text=True)
+    assert "close_the_loop,all,close_the_loop_rate,0.3333" in csv_text
+    assert "repeat_after_fix,control,rate,1.0" in csv_text
     detail = client.get(f"/api/v1/problems/{problem['id']}", headers=read_headers).get_json()
     assert detail["repeat_contacts_in_category"]["before"] == 0
     assert detail["repeat_contacts_in_category"]["after"] == 2
