@@ -48,8 +48,8 @@ def render_fix_notice(*, channel: str, locale: str | None, customer_name: str | 
     t = templates_for(locale)
     words = " ".join((note or "").split())
     own = words.replace("{", "(").replace("}", ")") + " " if words else ""  # the manager's words: no placeholders
-    fields = {"customer_first_name": first_name(customer_name, "there"), "company": company,
-              "issue": humanise_issue(category)}
+    fields = {"customer_first_name": first_name(customer_name, t.get("nobody_customer", "there")),
+              "company": company, "issue": humanise_issue(category)}
     if channel == "sms":
         return CheckinText(body=fit_sms(t["fix_sms"].replace("{note}", own), fields))
     body = t["fix_email_body"].format(**fields, note=own.strip())
