@@ -42,6 +42,20 @@ def render_checkin(*, channel: str, locale: str | None, customer_name: str | Non
     return CheckinText(body=t["email_body"].format(**fields), subject=t["email_subject"].format(**fields))
 
 
+def render_fix_notice(*, channel: str, locale: str | None, customer_name: str | None, company: str,
+                      category: str | None, note: str | None = None) -> CheckinText:
+    """A known problem's fix notice (SPEC §12) from the company: the cause is fixed, is it sorted now?"""
+    t = templates_for(locale)
+    words = " ".join((note or "").split())
+    own = words.replace("{", "(").replace("}", ")") + " " if words else ""  # the manager's words: no placeholders
+    fields = {"customer_first_name": first_name(customer_name, t.get("nobody_customer", "there")),
+              "company": company, "issue": humanise_issue(category)}
+    if channel == "sms":
+        return CheckinText(body=fit_sms(t["fix_sms"].replace("{note}", own), fields))
+    body = t["fix_email_body"].format(**fields, note=own.strip())
+    return CheckinText(body=body.replace(" \n", "\n"), subject=t["fix_email_subject"].format(**fields))
+
+
 # WhatsApp refuses a template variable with a line break, a tab or four spaces in a row; a long issue is cut.
 _BLANKS = re.compile(r"\s+")
 MAX_VARIABLE = 60

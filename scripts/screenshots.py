@@ -36,7 +36,7 @@ def main(out_dir: Path = ROOT / "docs") -> None:
         migrate.upgrade(url)
         app = create_app({"database": {"url": url}, "server": {"instance_dir": tmp}, "scheduler": {"enabled": False},
                           "logging": {"level": "WARNING", "json": False}})
-        seed_history(app, days=14, seed=2026, say=print)
+        choose_pages(seed_history(app, days=14, seed=2026, say=print), sys.argv[1:])
         password = secrets.token_urlsafe(16)
         with app.extensions["aftercare"].db.session() as session:
             create_manager(session=session, username="dana.manager", password=password)
@@ -70,6 +70,18 @@ def main(out_dir: Path = ROOT / "docs") -> None:
             browser.close()
         server.shutdown()
         app.extensions["aftercare"].db.dispose()
+
+
+# Close the loop's pages (docs/close-the-loop.md): why customers come back, known problems, and the demo's resolved one.
+PAGES.update({"insights": "/dashboard/insights", "problems": "/dashboard/problems", "problem": ""})
+
+
+def choose_pages(seeded: dict, wanted: list[str]) -> None:
+    """The demo's resolved problem is the "problem" page; page names on the command line take only those
+    (`scripts/screenshots.py insights problems problem`)."""
+    PAGES["problem"] = f"/dashboard/problems/{seeded['problem']['id']}"
+    for name in [n for n in PAGES if wanted and n not in wanted]:
+        del PAGES[name]
 
 
 if __name__ == "__main__":

@@ -369,3 +369,6 @@ def inbox():
     session_ = db_session()
     rows, unmatched = followup.reopened_cases(session_), followup.unmatched_replies(session_)
     return render_template("dashboard/inbox.html", rows=rows, unmatched=unmatched, mask=mask)
+
+
+from aftercare.dashboard import loop_pages  # noqa: E402,F401 - its pages (close the loop) join this blueprint
