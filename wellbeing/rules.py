@@ -16,7 +16,10 @@ DEFAULT_LOAD_THRESHOLD = 2.5
 NEGATIVE_SENTIMENT_AT_MOST = -0.3
 ROUGH_SIGNALS = frozenset({"abusive_language", "threatened_churn"})
 CONDITIONS = ("signals_any", "load_at_least", "consecutive_negative_at_least", "sentiment_at_most",
-              "category_in", "duration_over_norm_at_least")
+              "category_in", "duration_over_norm_at_least", "agent_reported")
+ERLANG_C = "erlang_c"
+ERLANG_A = "erlang_a"
+SERVICE_LEVEL_MODELS = (ERLANG_C, ERLANG_A)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class When:
     sentiment_at_most: float | None = None
     category_in: tuple[str, ...] | None = None
     duration_over_norm_at_least: float | None = None
+    agent_reported: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,13 @@ class Rule:
 
 @dataclass(frozen=True)
 class ServiceLevelGuard:
+    """`model`: "erlang_c" (callers wait forever) or "erlang_a" (they hang up after `patience_seconds` on
+    average: M/M/n+M), see `wellbeing.erlang`."""
+
     target: float = 0.8
     answer_within_seconds: int = 20
+    model: str = ERLANG_C
+    patience_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,12 +116,15 @@ class AgentSituation:
     sentiment: float | None = None
     category: str | None = None
     duration_ratio: float | None = None
+    agent_reported: bool = False
 
     @classmethod
-    def after(cls, interaction: InteractionSignals, *, load: float, consecutive_negative: int) -> AgentSituation:
+    def after(cls, interaction: InteractionSignals, *, load: float, consecutive_negative: int,
+              agent_reported: bool = False) -> AgentSituation:
+        """`agent_reported`: the agent just said that interaction rattled them."""
         return cls(load=load, consecutive_negative=consecutive_negative, signals=interaction.signals,
                    sentiment=interaction.sentiment, category=interaction.category,
-                   duration_ratio=interaction.duration_ratio)
+                   duration_ratio=interaction.duration_ratio, agent_reported=agent_reported)
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,10 @@ def _duration_over_norm_at_least(expected, s: AgentSituation) -> str | None:
     return f"duration {s.duration_ratio:.1f}× the category norm (≥ {expected:g}×)" if hit else None
 
 
+def _agent_reported(expected, s: AgentSituation) -> str | None:
+    return "the agent said it rattled them" if expected and s.agent_reported else None
+
+
 _CHECKS = {
     "signals_any": _signals_any,
     "load_at_least": _load_at_least,
@@ -170,6 +186,7 @@ _CHECKS = {
     "sentiment_at_most": _sentiment_at_most,
     "category_in": _category_in,
     "duration_over_norm_at_least": _duration_over_norm_at_least,
+    "agent_reported": _agent_reported,
 }
 
 
@@ -194,3 +211,34 @@ def evaluate(rule_set: RuleSet, situation: AgentSituation) -> RuleMatch | None:
         if reason is not None:
             return RuleMatch(rule=rule, reasons=(reason,))
     return None
+
+
+def _needs(name: str, expected, s: AgentSituation) -> str:
+    """What a condition that did not hold asks for, in a manager's words."""
+    if name == "load_at_least":
+        return f"{expected:.1f}"
+    if name == "signals_any":
+        return " or ".join(expected)
+    if name == "consecutive_negative_at_least":
+        return f"{expected} rough in a row (has {s.consecutive_negative})"
+    if name == "sentiment_at_most":
+        return f"sentiment ≤ {expected:+g}"
+    if name == "category_in":
+        return f"category {' or '.join(expected)}"
+    if name == "duration_over_norm_at_least":
+        return f"a call {expected:g}× the usual length"
+    return "the agent to say a call rattled them"
+
+
+def why_no_match(rule_set: RuleSet, situation: AgentSituation, *, most: int = 3) -> str:
+    """Why no rule asks for a break, e.g. "no rule matched at 4.9 (heavy load needs 5.0)": for each rule (those
+    looking at load first) the first condition that did not hold."""
+    misses = []
+    for rule in sorted(rule_set.rules, key=lambda r: r.when.load_at_least is None):
+        for name, check in _CHECKS.items():
+            expected = getattr(rule.when, name)
+            if expected is not None and check(expected, situation) is None:
+                misses.append(f"{rule.name} needs {_needs(name, expected, situation)}")
+                break
+    shown = "; ".join(misses[:most]) + ("; …" if len(misses) > most else "")
+    return f"no rule matched at {situation.load:.1f}" + (f" ({shown})" if shown else " (the rule set has no rules)")

@@ -153,7 +153,8 @@ def load():
     team = request.args.get("team") or None
     agents, chart = _load_chart(team)
     return render_template("dashboard/load.html", teams=teams, team=team, agents=agents, chart=chart, now=_now(),
-                           refresh_seconds=runtime().settings.dashboard.refresh_seconds)
+                           refresh_seconds=runtime().settings.dashboard.refresh_seconds,
+                           rattled=wellbeing.rattled_prompts(db_session(), team=team))
 
 
 @bp.route("/load/live")
@@ -161,7 +162,21 @@ def load_live():
     """The chart and table alone, fetched by live.js every few seconds."""
     team = request.args.get("team") or None
     agents, chart = _load_chart(team)
-    return render_template("dashboard/_load_live.html", team=team, agents=agents, chart=chart, now=_now())
+    return render_template("dashboard/_load_live.html", team=team, agents=agents, chart=chart, now=_now(),
+                           rattled=wellbeing.rattled_prompts(db_session(), team=team))
+
+
+@bp.route("/agents/<agent_id>/rattled/<report_id>/seen", methods=["POST"])
+def rattled_seen(agent_id: str, report_id: str):
+    """A manager has seen an agent's "that one rattled me": the prompt leaves the load page."""
+    team = request.form.get("team") or None
+    seen = wellbeing.mark_rattled_seen(db_session(), agent_id=agent_id, report_id=report_id,
+                                       seen_by=g.manager.username, now=_now())
+    if seen is None:
+        abort(404)
+    db_session().commit()
+    flash(f"Marked seen: {seen.get('name') or agent_id} said a call rattled them.")
+    return redirect(url_for("dashboard.load", team=team if team and len(team) <= 128 else None))
 
 
 @bp.route("/agents/<agent_id>")
