@@ -136,11 +136,11 @@ class ServiceLevelSchema(_Strict):
 
 
 class GuardsSchema(_Strict):
-    max_breaks_per_shift = _int(load_default=4, validate=validate.Range(min=1, max=1_000))
-    min_minutes_between_breaks = _int(load_default=45, validate=validate.Range(min=0, max=1_440))
+    max_breaks_per_shift = _int(load_default=6, validate=validate.Range(min=1, max=1_000))
+    min_minutes_between_breaks = _int(load_default=20, validate=validate.Range(min=0, max=1_440))
     max_team_fraction_on_break = _JsonNumber(load_default=0.2, validate=validate.Range(min=0, max=1))
     service_level = fields.Nested(ServiceLevelSchema, allow_none=True, load_default=ServiceLevelGuard)
-    max_deferral_minutes = _int(load_default=20, validate=validate.Range(min=0, max=1_440))
+    max_deferral_minutes = _int(load_default=10, validate=validate.Range(min=0, max=1_440))
     escalate_to = fields.String(load_default="team_lead", validate=validate.Length(min=1, max=100))
 
     @post_load

@@ -63,11 +63,11 @@ class ServiceLevelGuard:
 class Guards:
     """Limits the planner applies before granting a break; `service_level=None` turns that guard off."""
 
-    max_breaks_per_shift: int = 4
-    min_minutes_between_breaks: int = 45
+    max_breaks_per_shift: int = 6
+    min_minutes_between_breaks: int = 20
     max_team_fraction_on_break: float = 0.2
     service_level: ServiceLevelGuard | None = field(default_factory=ServiceLevelGuard)
-    max_deferral_minutes: int = 20
+    max_deferral_minutes: int = 10
     escalate_to: str = "team_lead"
 
 
@@ -85,12 +85,15 @@ class RuleSet:
     scope: Scope = field(default_factory=Scope)
 
 
+# The guards were 4 breaks a shift, 45 min apart, deferred up to 20 min, until the one-week simulation of
+# bench/planner.py showed what that cost agents (docs/wellbeing.md, "Choosing the default"): p95 of 40 min a
+# shift working over the threshold with no break; 6, 20 and 10 halve it for ~7 % more minutes off-queue.
 DEFAULT_RULE_SET = RuleSet(
     rules=(Rule("after abuse", When(signals_any=("abusive_language",)), Then(5, START_AFTER_CURRENT)),
            Rule("heavy load", When(load_at_least=2.5), Then(10, START_AFTER_CURRENT)),
            Rule("three rough in a row", When(consecutive_negative_at_least=3), Then(7))),
-    guards=Guards(max_breaks_per_shift=4, min_minutes_between_breaks=45, max_team_fraction_on_break=0.2,
-                  service_level=ServiceLevelGuard(target=0.8, answer_within_seconds=20), max_deferral_minutes=20,
+    guards=Guards(max_breaks_per_shift=6, min_minutes_between_breaks=20, max_team_fraction_on_break=0.2,
+                  service_level=ServiceLevelGuard(target=0.8, answer_within_seconds=20), max_deferral_minutes=10,
                   escalate_to="team_lead"))
 
 

@@ -163,7 +163,7 @@ def test_status_deferred_by_team_share_on_break(post_event, client, clock, manag
     over_threshold(post_event, clock)
     status = row_of(client, read_headers, "ag_1")["break_status"]
     assert status == {**status, "kind": "deferred", "guard": "concurrency",
-                      "text": "deferred: 1 of 1 allowed already on a break (team share 20%) until 14:30"}
+                      "text": "deferred: 1 of 1 allowed already on a break (team share 20%) until 14:20"}
 
 
 def test_status_deferred_by_spacing_then_refused_by_the_shift_cap(post_event, client, clock, rt, manager_headers,
@@ -182,7 +182,7 @@ def test_status_deferred_by_spacing_then_refused_by_the_shift_cap(post_event, cl
         status = row_of(client, read_headers, "ag_1")["break_status"]
         if expected_guard == "spacing":
             assert status["kind"] == "deferred" and status["guard"] == "spacing"
-            assert status["text"] == "deferred: last break ended 0 min ago, 45 min between breaks, until 14:35"
+            assert status["text"] == "deferred: last break ended 0 min ago, 45 min between breaks, until 14:25"
             clock.advance(minutes=46)
             tick(rt, clock)
     assert status["kind"] == "refused" and status["guard"] == "shift_cap"
