@@ -79,3 +79,12 @@ def mark_rattled_seen(session: Session, *, agent_id: str, report_id: str, seen_b
         row.seen_at, row.seen_by = now, seen_by
         session.flush()
     return report_dict(row, name=(session.get(Agent, agent_id) or Agent()).name)
+
+
+def agent_reports(session: Session, *, agent_id: str, since: datetime | None = None, limit: int = 100) -> list[dict]:
+    """One agent's reports, seen or not, newest first (for their timeline)."""
+    stmt = select(AgentReport).where(AgentReport.agent_id == agent_id)
+    if since is not None:
+        stmt = stmt.where(AgentReport.at >= since)
+    rows = session.scalars(stmt.order_by(AgentReport.at.desc(), AgentReport.id.desc()).limit(limit))
+    return [report_dict(row) for row in rows]

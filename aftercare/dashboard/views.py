@@ -16,6 +16,7 @@ from aftercare.core.web import db_session, runtime
 from aftercare.dashboard import charts
 from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf, small_number
 from aftercare.dashboard.presenters import (
+    agent_timeline,
     channel_name,
     document_of,
     mask,
@@ -184,11 +185,11 @@ def agent(agent_id: str):
     detail = wellbeing.agent_load(db_session(), agent_id=agent_id, now=_now())
     if detail is None:
         abort(404)
-    points = [(_hhmm(p["at"]), float(p["load"])) for p in detail.get("series") or []]
-    chart = charts.line_chart([("load", points, "accent")], threshold=detail.get("threshold"),
-                              title=f"Load over time, {detail.get('name') or agent_id}")
     decisions = wellbeing.break_decisions(db_session(), agent_id=agent_id, limit=50)
-    return render_template("dashboard/agent.html", agent=detail, chart=chart, decisions=decisions)
+    chart, events = agent_timeline(detail, breaks=wellbeing.agent_breaks(db_session(), agent_id=agent_id, limit=50),
+                                   decisions=decisions,
+                                   reports=wellbeing.agent_reports(db_session(), agent_id=agent_id, limit=50))
+    return render_template("dashboard/agent.html", agent=detail, chart=chart, decisions=decisions, events=events)
 
 
 def _hhmm(at) -> str:
