@@ -206,7 +206,7 @@ def timeline_chart(points: Sequence[tuple[datetime, float]], *, title: str, thre
         else:
             body.append(f'<line class="marker-decision marker-{escape(mark.kind)}" x1="{x:.1f}" y1="{top}" '
                         f'x2="{x:.1f}" y2="{top + plot_h}"><title>{escape(mark.label)}</title></line>')
-    for moment in (first, first + (last - first) / 2, last):
-        body.append(f'<text class="label" x="{x_of(moment):.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
+    for moment, anchor in ((first, "start"), (first + (last - first) / 2, "middle"), (last, "end")):
+        body.append(f'<text class="label" x="{x_of(moment):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">'
                     f'{moment.strftime("%H:%M")}</text>')
     return _svg(width, height, title, body)

@@ -202,7 +202,8 @@ def agent_timeline(detail: dict, *, breaks: list[dict], decisions: list[dict], r
     for decision in decisions:
         at = _moment(decision["decided_at"])
         reasons = decision.get("reasons") or []
-        label = f"{decision['outcome']}: {reasons[-1] if reasons else decision.get('rule')}"
+        said = reasons[-1] if reasons else decision.get("rule") or ""
+        label = said if said.startswith(decision["outcome"]) else f"{decision['outcome']}: {said}"
         marks.append(charts.Mark(at, f"{at:%H:%M} {label}", decision["outcome"]))
         events.append((at, f"decision {label}"))
     for report in reports:
