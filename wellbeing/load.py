@@ -17,6 +17,7 @@ STATES = (WORKING, ON_BREAK)
 RESOLUTIONS = ("resolved", "unresolved", "workaround", "unknown")
 INTERACTION = "interaction"
 STATE = "state"
+AGENT_REPORTED = "rattled"   # the agent said an interaction rattled them (wellbeing.rattled)
 
 
 @dataclass(frozen=True)

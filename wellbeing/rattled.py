@@ -16,11 +16,10 @@ from wellbeing import agents as agent_state
 from wellbeing import load
 from wellbeing.breaks import plan_for_situation
 from wellbeing.context import context_of
-from wellbeing.load import INTERACTION
+from wellbeing.load import AGENT_REPORTED, INTERACTION
 from wellbeing.models import Agent, AgentReport, LoadEvent
 from wellbeing.rules import AgentSituation
 
-RATTLED = "rattled"
 MAX_NOTE_CHARS = 1000
 
 
@@ -43,7 +42,7 @@ def report_rattled(session: Session, *, agent_id: str, note: str | None, reporte
     agent.load_value, agent.load_as_of = after.value, after.as_of
     interaction_id = session.scalars(select(LoadEvent.interaction_id).where(
         LoadEvent.agent_id == agent_id, LoadEvent.kind == INTERACTION).order_by(LoadEvent.id.desc()).limit(1)).first()
-    session.add(LoadEvent(agent_id=agent_id, team=agent.team, at=now, kind=RATTLED, weight=weight,
+    session.add(LoadEvent(agent_id=agent_id, team=agent.team, at=now, kind=AGENT_REPORTED, weight=weight,
                           parts={"agent_reported": weight}, interaction_id=interaction_id))
     text = (note or "").strip() or None
     row = AgentReport(id=new_id("rat"), agent_id=agent_id, team=agent.team, at=now, note=text,

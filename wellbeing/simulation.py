@@ -30,11 +30,16 @@ from wellbeing.rules import ERLANG_A, AgentSituation, Guards, RuleSet, evaluate,
 
 @dataclass(frozen=True)
 class RecordedInteraction:
-    """One past interaction to replay: who handled it, when it closed, what it carried."""
+    """One past interaction to replay: who handled it, when it closed, what it carried.
+
+    `agent_reported`: not an interaction but the agent saying the last one rattled them (`POST …/rattled`): it
+    adds `weights.agent_reported` to their load and runs the rules with `agent_reported`, and is no traffic.
+    """
 
     agent_id: str
     at: datetime
     signals: InteractionSignals = InteractionSignals()
+    agent_reported: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,6 +222,7 @@ class _Replay:
         self.start, self.end, self.threshold = start, end, load_threshold(rule_set)
         self.reference = self.threshold if reference_threshold is None else reference_threshold
         self.unrelieved: Counter[tuple[str, date]] = Counter()
+        self.last_signals: dict[str, InteractionSignals] = {}
         self.roster = set(agents)
         self.loads: dict[str, AgentLoad] = {}
         self.streak: Counter[str] = Counter()
@@ -237,7 +243,11 @@ class _Replay:
         self.hours = _Hourly(start, end)
 
     def interaction(self, item: RecordedInteraction) -> None:
+        if item.agent_reported:
+            self._report(item)
+            return
         agent, at = item.agent_id, item.at
+        self.last_signals[agent] = item.signals
         self._run_timeline(at)
         self.roster.add(agent)
         self.traffic.add(at, item.signals.duration_seconds)
@@ -252,6 +262,20 @@ class _Replay:
         if agent not in self.pending and agent not in self.break_ends:
             self._evaluate(item)
 
+    def _report(self, item: RecordedInteraction) -> None:
+        """The agent said a call rattled them: load, then the rules on their last interaction with that fact."""
+        agent, at = item.agent_id, item.at
+        self._run_timeline(at)
+        self.roster.add(agent)
+        self._advance(agent, at)
+        self.loads[agent] = add(self.loads[agent], self.weights.agent_reported, at, self.weights)
+        self._watch_threshold(agent, at)
+        if agent not in self.pending and agent not in self.break_ends:
+            situation = AgentSituation.after(self.last_signals.get(agent, InteractionSignals()),
+                                             load=self.loads[agent].value, consecutive_negative=self.streak[agent],
+                                             agent_reported=True)
+            self._request(agent, situation, at)
+
     def _watch_threshold(self, agent: str, at: datetime) -> None:
         """Remember when an agent went over the threshold while working, until a break covers it."""
         value = self.loads[agent].value
@@ -263,10 +287,13 @@ class _Replay:
         agent = item.agent_id
         situation = AgentSituation.after(item.signals, load=self.loads[agent].value,
                                          consecutive_negative=self.streak[agent])
+        self._request(agent, situation, item.at)
+
+    def _request(self, agent: str, situation: AgentSituation, at: datetime) -> None:
         match = evaluate(self.rule_set, situation)
         if match is not None:
             self.outcomes["requests"] += 1
-            self._decide(BreakRequest.from_match(match, agent_id=agent, team=self.team, at=item.at), item.at)
+            self._decide(BreakRequest.from_match(match, agent_id=agent, team=self.team, at=at), at)
 
     def _snapshot(self, agent: str, now: datetime) -> TeamSnapshot:
         on_break = len(self.break_ends)

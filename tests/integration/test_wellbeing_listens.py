@@ -210,3 +210,26 @@ def test_status_escalated_after_waiting(post_event, client, clock, rt, manager_h
     assert status["kind"] == "escalated" and status["guard"] == "service_level"
     assert status["text"] == ("granted after waiting 10 min (service level), escalated to team_lead: "
                               "5 min break after the current interaction")
+
+
+def test_simulating_an_agent_reported_rule_replays_the_reports(app, post_event, client, clock, manager_headers):
+    post_event(event_for(clock, "ag_1", **CALM))
+    post_event(event_for(clock, "ag_2", **CALM))
+    clock.advance(minutes=1)
+    assert client.post("/api/v1/agents/ag_1/rattled", headers=manager_headers).status_code == 201
+    clock.advance(minutes=10)
+    proposed = {"rules": [{"name": "agent says so", "when": {"agent_reported": True}, "then": {"break_minutes": 5}}],
+                "guards": {"service_level": {"target": 0.8, "answer_within_seconds": 20, "model": "erlang_a",
+                                             "patience_seconds": 60}}}
+    resp = client.post("/api/v1/break-rules/simulate", headers=manager_headers, json={
+        "rules": proposed, "team": TEAM, "from": (clock.now - timedelta(hours=1)).isoformat(),
+        "to": clock.now.isoformat()})
+    assert resp.status_code == 200, resp.get_json()
+    got = resp.get_json()
+    assert got["proposed"]["outcomes"]["requests"] == 1 and got["active"]["outcomes"]["requests"] == 0
+    assert set(got["proposed"]["mean_service_level"]) == {"erlang_c", "erlang_a", "erlang_a_abandonment"}
+    assert set(got["active"]["mean_service_level"]) == {"erlang_c"}
+    bad = client.post("/api/v1/break-rules/simulate", headers=manager_headers, json={
+        "rules": {"rules": [], "guards": {"service_level": {"model": "erlang_a"}}}, "team": TEAM,
+        "from": (clock.now - timedelta(hours=1)).isoformat(), "to": clock.now.isoformat()})
+    assert_problem(bad, 422, "rules.guards.service_level.patience_seconds")

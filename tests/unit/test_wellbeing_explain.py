@@ -185,3 +185,16 @@ def test_agent_timeline_marks_breaks_decisions_and_reports_with_a_text_alternati
     assert [at for at, _ in events] == ["14:50", "14:55", "15:00", "15:00"]
     assert events[0][1] == "said a call rattled them: “shouted at <me>”"
     assert "no data" in str(charts.timeline_chart([], title="empty"))
+
+
+def test_simulation_replays_rattled_reports_for_agent_reported_rules():
+    agents = ["ag_1", "ag_2"]
+    items = [RecordedInteraction(a, T0 + minutes(m), CALM) for a in agents for m in (0, 10)]
+    items.append(RecordedInteraction("ag_1", T0 + minutes(11), agent_reported=True))
+    rule_set = load_rule_set({"rules": [REPORTED], "guards": {"service_level": None}})
+    result = simulate(rule_set, items, agents, None, T0, T0 + minutes(60))
+    assert result.outcomes["requests"] == 1 and result.breaks_per_agent == {"ag_1": 1, "ag_2": 0}
+    assert result.peak_load["ag_1"] > result.peak_load["ag_2"] + 0.9   # the report's weight counts
+    plain = simulate(load_rule_set({"rules": [], "guards": {"service_level": None}}), items, agents, None, T0,
+                     T0 + minutes(60))
+    assert plain.outcomes["requests"] == 0
