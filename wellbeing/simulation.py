@@ -354,7 +354,9 @@ class _Replay:
         self.above[agent] += _minutes_above(load, at, self.threshold, self.weights)
         if load.state == WORKING:   # a gap longer than the staffing window is time off shift, not work
             until = min(at, max(load.as_of, self.start) + STAFFING_WINDOW)
-            self.unrelieved[(agent, _shift(load.as_of))] += _minutes_above(load, until, self.reference, self.weights)
+            unrelieved = _minutes_above(load, until, self.reference, self.weights)
+            if unrelieved:   # counted only for shifts the agent worked (the interactions make those keys)
+                self.unrelieved[(agent, _shift(load.as_of))] += unrelieved
         self.loads[agent] = decay(load, at, self.weights)
         if agent in self.over_since and self.loads[agent].value < self.threshold:
             del self.over_since[agent]

@@ -198,3 +198,10 @@ def test_simulation_replays_rattled_reports_for_agent_reported_rules():
     plain = simulate(load_rule_set({"rules": [], "guards": {"service_level": None}}), items, agents, None, T0,
                      T0 + minutes(60))
     assert plain.outcomes["requests"] == 0
+
+
+def test_agent_shifts_are_the_days_agents_worked():
+    items = [RecordedInteraction("ag_1", T0 + timedelta(days=2, minutes=m), ABUSIVE) for m in (0, 2, 4)]
+    result = simulate(load_rule_set({"rules": []}), items, ["ag_1"], None, T0, T0 + timedelta(days=3))
+    assert list(result.unrelieved_minutes) == [("ag_1", (T0 + timedelta(days=2)).date())]
+    assert result.unrelieved_minutes[("ag_1", (T0 + timedelta(days=2)).date())] > 0
