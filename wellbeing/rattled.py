@@ -32,16 +32,27 @@ def report_dict(row: AgentReport, *, name: str | None = None) -> dict:
 
 def report_rattled(session: Session, *, agent_id: str, note: str | None, reported_by: str,
                    now: datetime) -> dict | None:
-    """Record the report, add its load, run the rules with `agent_reported`; None for an agent never seen."""
+    """Record the report, add its load, run the rules with `agent_reported`; None for an agent never seen.
+
+    A report counts once per interaction: reporting the same (latest) interaction again — a double tap, a retry —
+    adds nothing and answers the first report with `duplicate: true`.
+    """
     agent = session.get(Agent, agent_id)
     if agent is None:
         return None
     weights = context_of(session).config.weights
+    interaction_id = session.scalars(select(LoadEvent.interaction_id).where(
+        LoadEvent.agent_id == agent_id, LoadEvent.kind == INTERACTION).order_by(LoadEvent.id.desc()).limit(1)).first()
+    if interaction_id is not None:
+        earlier = session.scalars(select(AgentReport).where(AgentReport.agent_id == agent_id,
+                                                            AgentReport.interaction_id == interaction_id)
+                                  .order_by(AgentReport.at).limit(1)).first()
+        if earlier is not None:
+            return {**report_dict(earlier, name=agent.name), "duplicate": True, "break": None,
+                    "load": round(agent_state.current_load(agent, now, weights), 3), "threshold": agent.load_threshold}
     weight = weights.agent_reported
     after = load.add(agent_state.load_of(agent), weight, now, weights)
     agent.load_value, agent.load_as_of = after.value, after.as_of
-    interaction_id = session.scalars(select(LoadEvent.interaction_id).where(
-        LoadEvent.agent_id == agent_id, LoadEvent.kind == INTERACTION).order_by(LoadEvent.id.desc()).limit(1)).first()
     session.add(LoadEvent(agent_id=agent_id, team=agent.team, at=now, kind=AGENT_REPORTED, weight=weight,
                           parts={"agent_reported": weight}, interaction_id=interaction_id))
     text = (note or "").strip() or None
@@ -55,7 +66,7 @@ def report_rattled(session: Session, *, agent_id: str, note: str | None, reporte
     decision = plan_for_situation(session, agent=agent, situation=situation, now=now)
     row.break_id = decision["break_id"] if decision else None
     session.flush()
-    return {**report_dict(row, name=agent.name), "load": round(after.value, 3),
+    return {**report_dict(row, name=agent.name), "load": round(after.value, 3), "duplicate": False,
             "threshold": agent.load_threshold, "break": decision}
 
 

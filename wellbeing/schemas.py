@@ -115,6 +115,8 @@ class RattledSchema(Schema):
 
 
 class RattledResultSchema(RattledSchema):
+    duplicate = fields.Boolean(metadata={"description": "True (status 200): this interaction was already reported; "
+                                                        "nothing was added and this is the first report."})
     load = fields.Float()
     threshold = fields.Float()
     break_ = fields.Dict(allow_none=True, attribute="break", data_key="break",

@@ -107,13 +107,16 @@ def team_load(team: str):
 @blp.doc(security=SECURITY, summary="The agent says an interaction rattled them (a softphone or agent desktop button)",
          description="Adds `wellbeing.weights.agent_reported` to the agent's load, runs the team's break rules with "
                      "`agent_reported` true (a rule `\"when\": {\"agent_reported\": true}` grants a break on it) and "
-                     "shows on the team load page, with the note, until a manager marks it seen. Callable with "
+                     "shows on the team load page, with the note, until a manager marks it seen. Once per interaction: "
+                     "reporting the same latest interaction again adds nothing (200, `duplicate`). Callable with "
                      "the agent's own bound key (or an unbound agent key) or a manager key; another agent's key "
                      "gets 403. Body optional: `{\"note\": \"...\"}`.",
          responses={**NOT_FOUND, "403": {"description": "The key lacks the scope or is bound to another agent"}})
 @require_scope("agent", "manager")
 @blp.arguments(RattledBodySchema)
 @blp.response(201, RattledResultSchema)
+@blp.alt_response(200, schema=RattledResultSchema,
+                  description="The agent's latest interaction was already reported: nothing added (`duplicate`)")
 @_agent_id_fits
 def report_rattled(args, agent_id: str):
     found = rattled.report_rattled(db_session(), agent_id=agent_id, note=args.get("note"),
@@ -121,7 +124,7 @@ def report_rattled(args, agent_id: str):
     if found is None:
         raise _not_found(f"No agent {agent_id!r} is known yet; report a state first.")
     db_session().commit()
-    return found
+    return (found, 200) if found["duplicate"] else found
 
 
 @blp.route("/agents/<agent_id>/rattled/<report_id>/seen", methods=["POST"])

@@ -43,6 +43,9 @@ def test_rattled_adds_load_and_prompts_the_manager_until_seen(app, post_event, c
     assert got["added"] == 1.0 and got["load"] == pytest.approx(before + 1.0, abs=1e-3)
     assert got["break"] is None and got["note"] == "caller threatened me"
     assert row_of(client, read_headers, "ag_1")["load"] == pytest.approx(before + 1.0, abs=1e-3)
+    twice = client.post("/api/v1/agents/ag_1/rattled", json={"note": "again"}, headers=bound_headers(app, "ag_1"))
+    assert twice.status_code == 200 and twice.get_json()["duplicate"] is True and twice.get_json()["id"] == got["id"]
+    assert row_of(client, read_headers, "ag_1")["load"] == pytest.approx(before + 1.0, abs=1e-3)
     [prompt] = team_load(client, read_headers)["rattled"]
     assert prompt["id"] == got["id"] and prompt["note"] == "caller threatened me" and prompt["name"] == "Ag 1"
 
