@@ -236,3 +236,18 @@ def test_simulating_an_agent_reported_rule_replays_the_reports(app, post_event, 
         "rules": {"rules": [], "guards": {"service_level": {"model": "erlang_a"}}}, "team": TEAM,
         "from": (clock.now - timedelta(hours=1)).isoformat(), "to": clock.now.isoformat()})
     assert_problem(bad, 422, "rules.guards.service_level.patience_seconds")
+
+
+def test_status_after_a_break_while_still_over_threshold(post_event, client, clock, rt, read_headers, agent_headers):
+    sign_in(post_event, clock, 6)
+    for _ in range(3):
+        post_event(event_for(clock, "ag_1", **ABUSIVE))
+    client.put("/api/v1/agents/ag_1/state", json={"state": "wrap_up"}, headers=agent_headers)
+    assert client.get("/api/v1/agents/ag_1/next", headers=agent_headers).get_json()["kind"] == "break"
+    assert row_of(client, read_headers, "ag_1")["break_status"] is None   # on a break: nothing to explain
+    clock.advance(minutes=5)
+    tick(rt, clock)
+    row = row_of(client, read_headers, "ag_1")
+    assert row["over_threshold"] and row["state"] == "available"
+    assert row["break_status"] == {**row["break_status"], "kind": "awaiting_interaction", "rule": "after abuse"}
+    assert row["break_status"]["text"].startswith("last break ended 14:15; rule 'after abuse' asks for a break")
