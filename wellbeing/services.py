@@ -51,8 +51,10 @@ __all__ = [
     "active_rule_set", "agent_breaks", "agent_load", "agent_unavailable_reason", "apply_platform_event", "bind",
     "break_decisions", "break_stats", "close_case_items", "end_agent_break", "enqueue_case_item", "next_for_agent",
     "plan_break", "process_breaks", "publish_rule_set", "queue_item_dict", "queue_items", "record_interaction", "redact_case_items",
-    "record_negative_reply", "report_state", "report_rattled", "rattled_prompts", "mark_rattled_seen", "agent_reports", "blueprints", "build_routing_adapter", "dump_rule_set", "rollback_rule_set", "rule_history", "simulate_rule_set", "team_load",
+    "record_negative_reply", "report_state", "blueprints", "build_routing_adapter", "dump_rule_set", "rollback_rule_set", "rule_history", "simulate_rule_set", "team_load",
 ]
+
+__all__ += ["agent_reports", "mark_rattled_seen", "rattled_prompts", "report_rattled"]
 
 
 def blueprints() -> tuple:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Sequence
 
 from markupsafe import Markup, escape
@@ -137,76 +136,4 @@ def line_chart(series: Sequence[tuple[str, Sequence[tuple[str, float | None]], s
             x = left + si * 150
             body.append(f'<rect class="bar bar-{escape(kind)}" x="{x}" y="{height - 12}" width="10" height="10"/>'
                         f'<text class="label" x="{x + 14}" y="{height - 3}">{escape(name)}</text>')
-    return _svg(width, height, title, body)
-
-
-@dataclass(frozen=True)
-class Span:
-    """A stretch of time on a timeline (e.g. a break), as fractions of the x axis are worked out by the chart."""
-
-    start: datetime
-    end: datetime
-    label: str
-    kind: str = "break"
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A moment on a timeline (a break decision, a "that one rattled me")."""
-
-    at: datetime
-    label: str
-    kind: str
-
-
-def timeline_chart(points: Sequence[tuple[datetime, float]], *, title: str, threshold: float | None = None,
-                   spans: Sequence[Span] = (), marks: Sequence[Mark] = (), width: int = 640,
-                   height: int = 220) -> Markup:
-    """Load over time with breaks shaded and decisions / reports marked at their moment; each shape has a
-    <title> (a tooltip and what a screen reader reads). The page lists the same events as text beside it."""
-    left, right, top, bottom = 44, 10, 10, 28
-    plot_w, plot_h = width - left - right, height - top - bottom
-    if len(points) < 2:
-        return _svg(width, height, title, [f'<text class="label" x="{left + 8}" y="{top + 20}">no data</text>'])
-    first, last = points[0][0], points[-1][0]
-    span_s = max(1.0, (last - first).total_seconds())
-    values = [v for _, v in points]
-    scale_max = max(values + [threshold or 0, 1e-9]) * 1.1
-
-    def x_of(moment: datetime) -> float:
-        share = min(1.0, max(0.0, (moment - first).total_seconds() / span_s))
-        return left + plot_w * share
-
-    def y_of(value: float) -> float:
-        return top + plot_h - max(0.0, value) / scale_max * plot_h
-
-    body = [f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}"/>',
-            f'<text class="label" x="{left - 4}" y="{top + 8}" text-anchor="end">{scale_max:.1f}</text>',
-            f'<text class="label" x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>']
-    for span in spans:
-        if span.end < first or span.start > last:
-            continue
-        x0, x1 = x_of(span.start), x_of(span.end)
-        body.append(f'<rect class="marker-{escape(span.kind)}" x="{x0:.1f}" y="{top}" width="{max(2.0, x1 - x0):.1f}" '
-                    f'height="{plot_h}"><title>{escape(span.label)}</title></rect>')
-    line = " ".join(f"{x_of(at):.1f},{y_of(v):.1f}" for at, v in points)
-    body.append(f'<polyline class="line line-accent" points="{line}"><title>load</title></polyline>')
-    if threshold is not None:
-        y = y_of(threshold)
-        body.append(f'<line class="threshold" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>'
-                    f'<text class="threshold-label" x="{width - right}" y="{y - 3:.1f}" text-anchor="end">'
-                    f'threshold {threshold:.1f}</text>')
-    for mark in marks:
-        if mark.at < first or mark.at > last:
-            continue
-        x = x_of(mark.at)
-        if mark.kind == "rattled":
-            body.append(f'<circle class="marker-rattled" cx="{x:.1f}" cy="{top + 6}" r="5">'
-                        f'<title>{escape(mark.label)}</title></circle>')
-        else:
-            body.append(f'<line class="marker-decision marker-{escape(mark.kind)}" x1="{x:.1f}" y1="{top}" '
-                        f'x2="{x:.1f}" y2="{top + plot_h}"><title>{escape(mark.label)}</title></line>')
-    for moment, anchor in ((first, "start"), (first + (last - first) / 2, "middle"), (last, "end")):
-        body.append(f'<text class="label" x="{x_of(moment):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">'
-                    f'{moment.strftime("%H:%M")}</text>')
     return _svg(width, height, title, body)

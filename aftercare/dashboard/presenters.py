@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import difflib
 import json
-from datetime import datetime
 
 import wellbeing.services as wellbeing
 from aftercare.dashboard import charts
@@ -95,15 +94,8 @@ def _service_level_chart(proposed: dict, active: dict):
 
     if not points(proposed) and not points(active):
         return None
-    series = [("proposed", points(proposed), "proposed"), ("active", points(active), "active")]
-    for name, side, kind in (("proposed, Erlang A", proposed, "proposed-a"), ("active, Erlang A", active, "active-a")):
-        hours = side.get("service_level_by_hour") or ()
-        if any("erlang_a_service_level" in h for h in hours):   # the rule set models abandonment: both models
-            series.append((name, [((h.get("hour") or "")[5:13].replace("T", " ") + ":00",
-                                   h.get("erlang_a_service_level")) for h in hours
-                                  if h.get("predicted_service_level") is not None], kind))
-    title = "Predicted service level by hour" + (": Erlang C and Erlang A" if len(series) > 2 else "")
-    return charts.line_chart(series, title=title, max_value=1.0, value_format="{:.0%}")
+    return charts.line_chart([("proposed", points(proposed), "proposed"), ("active", points(active), "active")],
+                             title="Predicted service level by hour", max_value=1.0, value_format="{:.0%}")
 
 
 def _breaks_chart(proposed: dict, active: dict):
@@ -179,40 +171,3 @@ def mask(address: str | None) -> str:
         local, _, domain = address.partition("@")
         return f"{local[:1]}…@{domain}"
     return address[:-4] + "····" if len(address) > 6 else "····"
-
-
-def _moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def agent_timeline(detail: dict, *, breaks: list[dict], decisions: list[dict], reports: list[dict]):
-    """The agent page's 24 h timeline: load, breaks shaded, decisions and "rattled" reports marked; and the same
-    events as a list of (time, text) for the page's text alternative, oldest first."""
-    points = [(_moment(p["at"]), float(p["load"])) for p in detail.get("series") or []]
-    end = points[-1][0] if points else None
-    spans, marks, events = [], [], []
-    for brk in breaks:
-        began = _moment(brk.get("started_at"))
-        if began is None:
-            continue
-        finished = _moment(brk.get("ended_at")) or _moment(brk.get("ends_at")) or end or began
-        label = f"break {began:%H:%M}–{finished:%H:%M} ({brk.get('rule')}, {brk.get('minutes')} min)"
-        spans.append(charts.Span(began, finished, label))
-        events.append((began, label))
-    for decision in decisions:
-        at = _moment(decision["decided_at"])
-        reasons = decision.get("reasons") or []
-        said = reasons[-1] if reasons else decision.get("rule") or ""
-        label = said if said.startswith(decision["outcome"]) else f"{decision['outcome']}: {said}"
-        marks.append(charts.Mark(at, f"{at:%H:%M} {label}", decision["outcome"]))
-        events.append((at, f"decision {label}"))
-    for report in reports:
-        at = _moment(report["at"])
-        label = "said a call rattled them" + (f": “{report['note']}”" if report.get("note") else "")
-        marks.append(charts.Mark(at, f"{at:%H:%M} {label}", "rattled"))
-        events.append((at, label))
-    chart = charts.timeline_chart(points, threshold=detail.get("threshold"), spans=spans, marks=marks,
-                                  title=f"Load over 24 h with breaks and decisions, {detail.get('name') or detail.get('agent_id')}")
-    start = points[0][0] if points else None
-    shown = sorted((e for e in events if start is None or e[0] >= start), key=lambda e: e[0])
-    return chart, [(f"{at:%H:%M}", text) for at, text in shown]

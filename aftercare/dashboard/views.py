@@ -15,8 +15,8 @@ from aftercare.core.problems import errors_by_field
 from aftercare.core.web import db_session, runtime
 from aftercare.dashboard import charts
 from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf, small_number
+from aftercare.dashboard.listening import agent_timeline, with_erlang_a
 from aftercare.dashboard.presenters import (
-    agent_timeline,
     channel_name,
     document_of,
     mask,
@@ -247,7 +247,7 @@ def _simulate(form: RulesForm) -> dict:
                                              start=now - timedelta(days=form.window_days), end=now, team=form.team)
     except ValidationError as exc:
         raise ValidationError(document_paths(exc.messages)) from exc
-    return simulation_view(result)
+    return with_erlang_a(simulation_view(result), result)
 
 
 def document_paths(messages) -> dict[str, list[str]]:

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from marshmallow import ValidationError
 
-from aftercare.dashboard import charts
-from aftercare.dashboard.presenters import agent_timeline, simulation_view
+from aftercare.dashboard.listening import agent_timeline, timeline_chart, with_erlang_a
+from aftercare.dashboard.presenters import simulation_view
 from wellbeing.explain import LastDecision, describe
 from wellbeing.load import InteractionSignals
 from wellbeing.planner import BreakRequest, TeamSnapshot, decide
@@ -161,9 +161,12 @@ def test_simulation_counts_unrelieved_minutes_per_agent_shift_and_shows_erlang_a
     assert set(both["mean_service_level"]) == {"erlang_c", "erlang_a", "erlang_a_abandonment"}
     hour = both["service_level_by_hour"][0]
     assert {"predicted_service_level", "erlang_a_service_level", "erlang_a_abandonment"} <= set(hour)
-    view = simulation_view({"proposed": both, "active": with_breaks.as_dict(), "window": {}})
-    assert "Erlang A" in str(view["service_chart"])
-    assert any(row[0] == "mean service level.erlang a" for row in view["rows"])
+    result = {"proposed": both, "active": with_breaks.as_dict(), "window": {}}
+    view = with_erlang_a(simulation_view(result), result)
+    assert str(view["service_chart"]).count("<polyline") == 3 and "proposed, Erlang A" in str(view["service_chart"])
+    plain = {"proposed": with_breaks.as_dict(), "active": with_breaks.as_dict(), "window": {}}
+    assert "Erlang A" not in str(with_erlang_a(simulation_view(plain), plain)["service_chart"])
+    assert any("erlang a" in str(row).lower() for row in view["rows"])   # the summary table shows both models
 
 
 # --- the agent timeline -----------------------------------------------------------------------------------------------
@@ -184,7 +187,8 @@ def test_agent_timeline_marks_breaks_decisions_and_reports_with_a_text_alternati
     assert 'class="marker-rattled"' in svg and "&lt;me&gt;" in svg and "Maria &lt;b&gt;" in svg
     assert [at for at, _ in events] == ["14:50", "14:55", "15:00", "15:00"]
     assert events[0][1] == "said a call rattled them: “shouted at <me>”"
-    assert "no data" in str(charts.timeline_chart([], title="empty"))
+    assert "<desc>" in svg and "said a call rattled them" in svg.split("<desc>")[1].split("</desc>")[0]
+    assert "no data" in str(timeline_chart([], title="empty"))
 
 
 def test_simulation_replays_rattled_reports_for_agent_reported_rules():
