@@ -102,4 +102,4 @@ def _guard_words(guard: str | None) -> str:
 
 
 def _status(kind: str, text: str, **extra) -> dict:
-    return {"kind": kind, "text": text, **{key: value for key, value in extra.items()}}
+    return {"kind": kind, "text": text, **extra}
