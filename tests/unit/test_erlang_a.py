@@ -104,3 +104,14 @@ def test_predict_picks_the_model():
         predict(ERLANG_A, 0.05, 180, 14, 20)
     with pytest.raises(ValueError):
         predict("erlang_x", 0.05, 180, 14, 20)
+
+
+@pytest.mark.parametrize(("agents", "load"), [(5, 0.8), (20, 0.8)])
+def test_the_simulation_itself_reproduces_erlang_c_when_nobody_hangs_up(agents, load):
+    """The simulation is checked on its own against the textbook formula, so it cannot share a mistake with
+    `erlang_a`."""
+    rate = load * agents / AHT
+    simulated = simulate_queue(arrival_rate_per_s=rate, aht_s=AHT, agents=agents, answer_within_s=WITHIN,
+                               patience_s=1e12, arrivals=SIMULATED_ARRIVALS, seed=agents)
+    assert simulated.abandonment == 0.0
+    assert simulated.service_level == pytest.approx(service_level(rate, AHT, agents, WITHIN), abs=0.02)
