@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wellbeing.erlang import ERLANG_A, ERLANG_C, MODELS  # noqa: F401 (ERLANG_A: for rule_schema and simulation)
 from wellbeing.load import InteractionSignals
 
 START_AFTER_CURRENT = "after_current"
@@ -17,9 +18,7 @@ NEGATIVE_SENTIMENT_AT_MOST = -0.3
 ROUGH_SIGNALS = frozenset({"abusive_language", "threatened_churn"})
 CONDITIONS = ("signals_any", "load_at_least", "consecutive_negative_at_least", "sentiment_at_most",
               "category_in", "duration_over_norm_at_least", "agent_reported")
-ERLANG_C = "erlang_c"
-ERLANG_A = "erlang_a"
-SERVICE_LEVEL_MODELS = (ERLANG_C, ERLANG_A)
+SERVICE_LEVEL_MODELS = MODELS
 
 
 @dataclass(frozen=True)
