@@ -98,3 +98,14 @@ def agent_reports(session: Session, *, agent_id: str, since: datetime | None = N
         stmt = stmt.where(AgentReport.at >= since)
     rows = session.scalars(stmt.order_by(AgentReport.at.desc(), AgentReport.id.desc()).limit(limit))
     return [report_dict(row) for row in rows]
+
+
+def purge_report_notes(session: Session, *, cutoff: datetime, dry_run: bool = False) -> int:
+    """Blank the notes of reports made before `cutoff` (free text that may name a customer); the report, its
+    time and its load stay. The number of notes blanked (or, in a dry run, to blank)."""
+    rows = list(session.scalars(select(AgentReport).where(AgentReport.at < cutoff, AgentReport.note.is_not(None))))
+    if not dry_run:
+        for row in rows:
+            row.note = None
+        session.flush()
+    return len(rows)

@@ -251,3 +251,20 @@ def test_status_after_a_break_while_still_over_threshold(post_event, client, clo
     assert row["over_threshold"] and row["state"] == "available"
     assert row["break_status"] == {**row["break_status"], "kind": "awaiting_interaction", "rule": "after abuse"}
     assert row["break_status"]["text"].startswith("last break ended 14:15; rule 'after abuse' asks for a break")
+
+
+def test_retention_blanks_old_rattled_notes_and_keeps_the_report(app, post_event, client, clock, rt,
+                                                                  manager_headers, read_headers):
+    from aftercare.retention import purge
+
+    post_event(event_for(clock, "ag_1", **CALM))
+    report = client.post("/api/v1/agents/ag_1/rattled", json={"note": "the customer, Sam Jones, swore"},
+                         headers=manager_headers).get_json()["id"]
+    later = clock.now + timedelta(days=31)
+    dry = purge(rt.db, now=later, days=30, dry_run=True)
+    assert dry.rattled_notes == 1
+    assert team_load(client, read_headers)["rattled"][0]["note"] == "the customer, Sam Jones, swore"
+    assert purge(rt.db, now=later, days=30).rattled_notes == 1
+    [prompt] = team_load(client, read_headers)["rattled"]
+    assert prompt["id"] == report and prompt["note"] is None and prompt["added"] == 1.0
+    assert purge(rt.db, now=later, days=30).rattled_notes == 0
