@@ -38,6 +38,7 @@ from wellbeing.queue import (
     queue_items,
     redact_case_items,
 )
+from wellbeing.rattled import agent_reports, mark_rattled_seen, purge_report_notes, rattled_prompts, report_rattled
 from wellbeing.reports import break_decisions, break_stats
 from wellbeing.routing import build_routing_adapter
 from wellbeing.rule_fields import FieldSpec, canonical_rule_document, rule_form_spec
@@ -54,6 +55,8 @@ __all__ = [
     "FieldSpec", "canonical_rule_document", "rule_form_spec",
     "record_negative_reply", "report_state", "blueprints", "build_routing_adapter", "dump_rule_set", "rollback_rule_set", "rule_history", "simulate_rule_set", "team_load",
 ]
+
+__all__ += ["agent_reports", "mark_rattled_seen", "purge_report_notes", "rattled_prompts", "report_rattled"]
 
 
 def blueprints() -> tuple:

@@ -15,6 +15,7 @@ from aftercare.core.problems import errors_by_field
 from aftercare.core.web import db_session, runtime
 from aftercare.dashboard import charts, rule_editor, wording
 from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf, small_number
+from aftercare.dashboard.listening import agent_timeline, with_erlang_a
 from aftercare.dashboard.presenters import (
     channel_name,
     document_of,
@@ -153,7 +154,8 @@ def load():
     team = request.args.get("team") or None
     agents, chart = _load_chart(team)
     return render_template("dashboard/load.html", teams=teams, team=team, agents=agents, chart=chart, now=_now(),
-                           refresh_seconds=runtime().settings.dashboard.refresh_seconds)
+                           refresh_seconds=runtime().settings.dashboard.refresh_seconds,
+                           rattled=wellbeing.rattled_prompts(db_session(), team=team))
 
 
 @bp.route("/load/live")
@@ -161,7 +163,21 @@ def load_live():
     """The chart and table alone, fetched by live.js every few seconds."""
     team = request.args.get("team") or None
     agents, chart = _load_chart(team)
-    return render_template("dashboard/_load_live.html", team=team, agents=agents, chart=chart, now=_now())
+    return render_template("dashboard/_load_live.html", team=team, agents=agents, chart=chart, now=_now(),
+                           rattled=wellbeing.rattled_prompts(db_session(), team=team))
+
+
+@bp.route("/agents/<agent_id>/rattled/<report_id>/seen", methods=["POST"])
+def rattled_seen(agent_id: str, report_id: str):
+    """A manager has seen an agent's "that one rattled me": the prompt leaves the load page."""
+    team = request.form.get("team") or None
+    seen = wellbeing.mark_rattled_seen(db_session(), agent_id=agent_id, report_id=report_id,
+                                       seen_by=g.manager.username, now=_now())
+    if seen is None:
+        abort(404)
+    db_session().commit()
+    flash(f"Marked seen: {seen.get('name') or agent_id} said a call rattled them.")
+    return redirect(url_for("dashboard.load", team=team if team and len(team) <= 128 else None))
 
 
 @bp.route("/agents/<agent_id>")
@@ -169,11 +185,11 @@ def agent(agent_id: str):
     detail = wellbeing.agent_load(db_session(), agent_id=agent_id, now=_now())
     if detail is None:
         abort(404)
-    points = [(_hhmm(p["at"]), float(p["load"])) for p in detail.get("series") or []]
-    chart = charts.line_chart([("load", points, "accent")], threshold=detail.get("threshold"),
-                              title=f"Load over time, {detail.get('name') or agent_id}")
     decisions = wellbeing.break_decisions(db_session(), agent_id=agent_id, limit=50)
-    return render_template("dashboard/agent.html", agent=detail, chart=chart, decisions=decisions)
+    chart, events = agent_timeline(detail, breaks=wellbeing.agent_breaks(db_session(), agent_id=agent_id, limit=50),
+                                   decisions=decisions,
+                                   reports=wellbeing.agent_reports(db_session(), agent_id=agent_id, limit=50))
+    return render_template("dashboard/agent.html", agent=detail, chart=chart, decisions=decisions, events=events)
 
 
 def _hhmm(at) -> str:
@@ -274,7 +290,7 @@ def _simulate(form: RulesForm) -> dict:
                                              start=now - timedelta(days=form.window_days), end=now, team=form.team)
     except ValidationError as exc:
         raise ValidationError(document_paths(exc.messages)) from exc
-    return simulation_view(result)
+    return with_erlang_a(simulation_view(result), result)
 
 
 def document_paths(messages) -> dict[str, list[str]]:

@@ -56,6 +56,8 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/api/v1/agents/{agent_id}/next"): {A, M},
     ("GET", "/api/v1/agents/{agent_id}/breaks"): {R, A, M},
     ("POST", "/api/v1/agents/{agent_id}/breaks/{break_id}/end"): {A, M},
+    ("POST", "/api/v1/agents/{agent_id}/rattled"): {A, M},  # an agent-bound key only for its own agent
+    ("POST", "/api/v1/agents/{agent_id}/rattled/{report_id}/seen"): {M},
     ("GET", "/api/v1/break-rules"): {M},
     ("PUT", "/api/v1/break-rules"): {M},
     ("GET", "/api/v1/break-rules/history"): {M},
@@ -88,6 +90,7 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("POST", "/dashboard/sign-out"): SESSION,
     ("GET", "/dashboard/"): SESSION,
     ("GET", "/dashboard/agents/{agent_id}"): SESSION,
+    ("POST", "/dashboard/agents/{agent_id}/rattled/{report_id}/seen"): SESSION,
     ("GET", "/dashboard/breaks"): SESSION,
     ("GET", "/dashboard/inbox"): SESSION,
     ("GET", "/dashboard/load"): SESSION,
