@@ -132,4 +132,4 @@ def test_the_editor_works_without_javascript(server, seeded, no_js_page):
     page.wait_for_url("**/dashboard/rules/history**")
     changes = page.text_content("#version-1-changes")
     assert "new rule “rattled”" in changes and "removed rule “three rough in a row”" in changes
-    assert "service-level guard turned off" in changes and "breaks per shift 4 → 5" in changes
+    assert "service-level guard turned off" in changes and "breaks per shift 6 → 5" in changes

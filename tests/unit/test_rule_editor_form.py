@@ -90,7 +90,7 @@ def test_add_remove_and_move_rules():
     removed, count3, focus = rule_editor.apply_structural("remove-0", moved, 4)
     assert count3 == 3 and names(removed, 3) == ["heavy load", "new rule 4", "three rough in a row"]
     assert "rules.3.name" not in removed and focus == "rules-0-name"
-    assert removed["guards.max_breaks_per_shift"] == "4"  # guards untouched
+    assert removed["guards.max_breaks_per_shift"] == "6"  # guards untouched
     assert not rule_editor.is_structural("remove-x") and rule_editor.is_structural("down-2")
 
 

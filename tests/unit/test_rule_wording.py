@@ -51,11 +51,11 @@ def test_every_condition_of_the_evaluator_has_its_own_words():
 def test_guards_read_as_sentences_with_units():
     sentences = guard_sentences(dump_rule_set(DEFAULT_RULE_SET)["guards"])
     assert sentences == [
-        "At most 4 breaks per agent per shift",
-        "At least 45 minutes between two breaks of one agent",
+        "At most 6 breaks per agent per shift",
+        "At least 20 minutes between two breaks of one agent",
         "At most 20 % of the team on a break at once",
         "Keep the predicted service level at 80 % of calls answered within 20 s",
-        "A break held back for the service level waits at most 20 minutes, then is granted anyway and escalated",
+        "A break held back for the service level waits at most 10 minutes, then is granted anyway and escalated",
         "Escalations go to team lead",
     ]
     erlang_a = guard_sentences({"service_level": {"target": 0.9, "answer_within_seconds": 30, "model": "erlang_a",
