@@ -51,10 +51,16 @@ REPLIES = {
                  "The refund arrived this morning, thank you so much.", "Works perfectly now, great help."),
     "reopen": ("No, it's still charging me twice.", "Thanks for nothing, it's still broken.",
                "Still waiting for the refund. When will it arrive?", "Not really, the app keeps crashing.",
-               "No. Nobody called me back like you promised."),
+               "No. Nobody called me back like you promised.", "Can I speak to a real person, please?",
+               "The refund came, but now there is another problem with my invoice."),
     "ack": ("ok", "Thanks for the message.", "Noted."),
     "opt_out": ("STOP", "Please stop texting me."),
 }
+# Close the loop: a known problem is declared by the CRM a third of the way in and fixed two thirds of the way in;
+# agents give a root cause on most closes (None: not given).
+PROBLEM = {"title": "Card gateway charged some customers twice", "category": "double_charge",
+           "journey_stage": "billing"}
+ROOT_CAUSES = ("billing_bug", "billing_bug", "agent_error", "policy", "product_defect", "cache not cleared", None)
 UNMATCHED = ("Who is this?", "Is this about my order 4471?", "wrong number", "Can someone call me about my bill?")
 RULE_VERSIONS = [  # (day, team, reason, change to the default rule set)
     (0.2, "billing-emea", "Billing starts from the company default", None),
@@ -83,7 +89,8 @@ class Seeder:
     client: object = None
     key: dict = field(default_factory=dict)
     stats: dict = field(default_factory=lambda: {"interactions": 0, "replies": {}, "churned": 0, "contacted": 0,
-                                                  "unmatched": 0, "rule_versions": 0, "closed_by_agent": 0})
+                                                  "unmatched": 0, "rule_versions": 0, "closed_by_agent": 0,
+                                                  "problem": {}})
 
     @property
     def rt(self):
@@ -206,7 +213,9 @@ class Seeder:
             self.at(rt.clock() + timedelta(hours=rng.uniform(1, 30)), lambda: self.agent_closes(case_id))
 
     def agent_closes(self, case_id: str) -> None:
-        self.post(self.event("case.updated", case={"id": case_id, "status": "closed"}))
+        cause = self.rng.choice(ROOT_CAUSES)
+        self.post(self.event("case.updated", case={"id": case_id, "status": "closed",
+                                                   **({"root_cause": cause} if cause else {})}))
         self.stats["closed_by_agent"] += 1
 
     def agent_status(self, agent: dict, status: str) -> None:
@@ -255,6 +264,32 @@ class Seeder:
             session.commit()
         self.stats["rule_versions"] += 1
 
+    def problem_opened(self) -> None:
+        """The CRM declares the known problem (problem.opened): its cases so far, and later ones, are linked."""
+        result = self.post(self.event("problem.opened", problem={
+            "id": f"INC-{self.run}", **PROBLEM, "from": self.start.isoformat()}))
+        self.stats["problem"] = {"id": f"INC-{self.run}", "affected when declared": result["problem"]["affected"]}
+
+    def problem_fixed(self) -> None:
+        """A manager resolves it: every affected customer who may be told gets a fix notice; some reply."""
+        resp = self.client.post(f"/api/v1/problems/INC-{self.run}/resolve", headers=self.key,
+                                json={"message": "Any extra charge has been refunded to your card."})
+        detail = resp.get_json()
+        for notice in detail["pending"]:
+            due = datetime.fromisoformat(notice["due_at"])
+            self.tick_at(due)
+            if self.rng.random() < 0.6:
+                cid = notice["checkin_id"]
+                self.at(due + timedelta(minutes=self.rng.uniform(10, 240)), lambda c=cid: self.reply(c, tries=3))
+        self.stats["problem"].update(affected=detail["affected"], notices=len(detail["pending"]),
+                                     not_told=detail["skipped_by_reason"])
+
+    def problem_declared(self) -> None:
+        """A manager declares a second problem near the end; it is still open when the history ends."""
+        self.client.post("/api/v1/problems", headers=self.key, json={
+            "title": "App crashes on start after the 5.2 update", "category": "app_crash",
+            "journey_stage": "technical", "from": (self.rt.clock() - timedelta(days=1)).isoformat()})
+
     def tick(self) -> None:
         scheduler.tick(self.app, "demo-seed")
 
@@ -285,6 +320,10 @@ class Seeder:
         for minutes in (50, 35, 20, 8):  # and one billing agent having a rough run right now
             self.at(self.end - timedelta(minutes=minutes),
                     lambda: self.interaction(rough=1.0, stage="billing", agent=TEAMS["billing-emea"][0]))
+        span = self.end - self.start
+        self.at(self.start + span * 0.35, self.problem_opened)
+        self.at(self.start + span * 0.7, self.problem_fixed)
+        self.at(self.start + span * 0.85, self.problem_declared)
         for day, team, reason, change in RULE_VERSIONS:
             if day < days:
                 self.at(self.start + timedelta(days=day), lambda t=team, r=reason, c=change: self.publish(t, r, c))
@@ -350,7 +389,8 @@ def seed_history(app: Flask, *, days: int, say: Callable[[str], None], seed: int
     s = seeder.stats
     say(f"{s['interactions']} interactions; replies by intent {s['replies']}; {s['closed_by_agent']} reopened cases "
         f"closed by agents; {s['contacted']} customers came back by themselves; {s['churned']} churned; "
-        f"{s['unmatched']} unmatched replies; {s['rule_versions']} rule versions published.")
+        f"{s['unmatched']} unmatched replies; {s['rule_versions']} rule versions published; known problem "
+        f"{s['problem'] or 'none'}.")
     say("Look at it: `make run`, create a manager with `flask --app wsgi managers create --username you`, then open "
         "http://127.0.0.1:5000/dashboard/")
     return s

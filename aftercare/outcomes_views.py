@@ -50,8 +50,11 @@ def build_report(args: dict) -> dict:
     rt = runtime()
     now = rt.clock()
     start, end = resolve_window(args, now)
-    return followup.outcome_report(db_session(), start=start, end=end, now=now, team=args.get("team"),
+    report = followup.outcome_report(db_session(), start=start, end=end, now=now, team=args.get("team"),
                           journey_stage=args.get("journey_stage"), high_threshold=rt.settings.triage.high_threshold)
+    report["close_the_loop"] = followup.loop_outcomes(db_session(), start=start, end=end, now=now,
+                                                      repeat_days=rt.settings.insights.repeat_window_days)
+    return report
 
 
 def csv_response(report: dict) -> Response:

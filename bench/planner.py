@@ -1,13 +1,16 @@
-"""Bench: planner decisions per second at 50 and at 5,000 agents, and one simulated week of a 200-agent team.
+"""Bench: planner decisions per second at 50 and at 5,000 agents (Erlang C and Erlang A service-level guards),
+and one simulated week of a 200-agent team under rule presets: minutes each agent spent working above the load
+threshold with no break, per agent-shift (p50, p95), next to the simulated service level.
 
 The baseline row computes Erlang B by its O(N) recurrence at every team size (the obvious design); ours
 switches to the constant-time integral form above `RECURRENCE_MAX_AGENTS`, so per-decision cost stays flat.
 
-Usage: .venv/bin/python bench/planner.py [--decisions N] [--repeat N]
+Usage: .venv/bin/python bench/planner.py [--decisions N] [--repeat N] [--skip-decisions]
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import random
 import sys
@@ -18,10 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dataclasses import replace  # noqa: E402
+
 from wellbeing import erlang  # noqa: E402
 from wellbeing.load import AgentLoad, InteractionSignals, add, interaction_weight  # noqa: E402
 from wellbeing.planner import BreakRequest, TeamSnapshot, decide  # noqa: E402
-from wellbeing.rules import DEFAULT_RULE_SET, AgentSituation, evaluate, is_negative  # noqa: E402
+from wellbeing.rule_schema import dump_rule_set, load_rule_set  # noqa: E402
+from wellbeing.rules import DEFAULT_RULE_SET, AgentSituation, Guards, ServiceLevelGuard, evaluate, is_negative  # noqa: E402,E501
 from wellbeing.simulation import RecordedInteraction, simulate  # noqa: E402
 
 START = datetime(2026, 11, 16, tzinfo=timezone.utc)
@@ -30,6 +36,11 @@ OCCUPANCY = 0.8
 PER_AGENT_GAP_S = 8 * 3600 / 40
 WARM_UP_PER_AGENT = 40
 TEAM_SIZES = (50, 500, 5000)
+PATIENCE_S = 120.0
+ERLANG_A_GUARDS = replace(DEFAULT_RULE_SET.guards, service_level=ServiceLevelGuard(
+    target=0.8, answer_within_seconds=20, model="erlang_a", patience_seconds=PATIENCE_S))
+REFERENCE_THRESHOLD = 2.5
+BUSY_FACTOR = 2.2
 
 
 def random_signals(rng: random.Random) -> InteractionSignals:
@@ -51,15 +62,19 @@ def snapshot(rng: random.Random, agents: int) -> TeamSnapshot:
                         arrival_rate_per_s=OCCUPANCY * agents / AHT_S * rng.uniform(0.9, 1.1), aht_s=AHT_S)
 
 
-def decide_only(agents: int, count: int) -> float:
+def decide_only(agents: int, count: int, guards: Guards = DEFAULT_RULE_SET.guards) -> float:
     """decide() calls per second over varied snapshots."""
     rng = random.Random(agents)
     cases = [(BreakRequest(f"ag_{i}", "t", "after abuse", 5, "after_current", START, ()), snapshot(rng, agents))
              for i in range(count)]
     begin = time.perf_counter()
     for request, team in cases:
-        decide(request, team, DEFAULT_RULE_SET.guards, START)
+        decide(request, team, guards, START)
     return count / (time.perf_counter() - begin)
+
+
+def decide_erlang_a(agents: int, count: int) -> float:
+    return decide_only(agents, count, ERLANG_A_GUARDS)
 
 
 @functools.cache
@@ -136,14 +151,85 @@ def stream_rate(repeat: int, agents: int, count: int, shares: dict[int, float]) 
     return max(rate for rate, _ in runs)
 
 
+def _rules(heavy_at: float = 2.5, heavy_minutes: int = 10, **guards) -> dict:
+    document = copy.deepcopy(dump_rule_set(DEFAULT_RULE_SET))
+    document["rules"][1]["when"]["load_at_least"] = heavy_at
+    document["rules"][1]["then"]["break_minutes"] = heavy_minutes
+    document["guards"].update(guards)
+    return document
+
+
+# The rule sets compared in the presets table: the default before issue 17, the shipped default, and the presets.
+PRESETS = {
+    "before: spacing 45, cap 4, wait ≤ 20": _rules(min_minutes_between_breaks=45, max_breaks_per_shift=4,
+                                                    max_deferral_minutes=20),
+    "default: spacing 20, cap 6, wait ≤ 10": dump_rule_set(DEFAULT_RULE_SET),
+    "default with Erlang A (patience 120 s)": _rules(**{**dump_rule_set(DEFAULT_RULE_SET)["guards"], "service_level": {
+        "target": 0.8, "answer_within_seconds": 20, "model": "erlang_a", "patience_seconds": PATIENCE_S}}),
+    "protective: + 15 min heavy-load breaks": _rules(heavy_minutes=15, min_minutes_between_breaks=20,
+                                                     max_breaks_per_shift=6, max_deferral_minutes=10),
+    "service-first: heavy at 3.0, spacing 60, cap 3, wait ≤ 30, target 0.85":
+        _rules(heavy_at=3.0, min_minutes_between_breaks=60, max_breaks_per_shift=3, max_deferral_minutes=30,
+               service_level={"target": 0.85, "answer_within_seconds": 20}),
+}
+
+
+def busier(items: list[RecordedInteraction], factor: float) -> list[RecordedInteraction]:
+    """The same week with handle times (and their category norm) × factor: ~85 % occupancy instead of ~38 %."""
+    return [RecordedInteraction(item.agent_id, item.at, replace(
+        item.signals, duration_seconds=item.signals.duration_seconds * factor,
+        category_norm_seconds=item.signals.category_norm_seconds * factor)) for item in items]
+
+
+def presets_table(items: list[RecordedInteraction], agents: list[str], title: str) -> None:
+    """Per preset: minutes above the threshold while working with no break, per agent-shift, and service level."""
+    print(f"\n{title}")
+    print(f"{'rule set':72}{'p50':>6}{'p95':>6}{'peaked':>8}{'off-queue':>11}{'SL mean':>9}{'SL p5 h':>9}"
+          f"{'Erlang A':>10}")
+    for name, document in PRESETS.items():
+        result = simulate(load_rule_set(document), items, agents, "bench", START, START + timedelta(days=7),
+                          reference_threshold=REFERENCE_THRESHOLD)
+        spread = result.unrelieved_percentiles()
+        levels = sorted(level for _, level in result.service_level_by_hour if level is not None)
+        means = result.mean_service_level()
+        erlang_a = f"{means['erlang_a']:.3f}" if "erlang_a" in means else "–"
+        print(f"{name:72}{spread['p50']:>6.1f}{spread['p95']:>6.1f}{len(result.peaked_without_break):>8}"
+              f"{sum(result.minutes_off_queue.values()):>11,}{means['erlang_c']:>9.3f}"
+              f"{levels[len(levels) // 20]:>9.3f}{erlang_a:>10}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-decisions", action="store_true", help="only the simulated week and the presets")
     args = parser.parse_args()
+    if not args.skip_decisions:
+        decision_rates(args)
+    items = week_of_interactions(200, 40)
+    roster = [f"ag_{i:03d}" for i in range(200)]
+    begin = time.perf_counter()
+    result = simulate(DEFAULT_RULE_SET, items, roster, "bench", START, START + timedelta(days=7))
+    elapsed = time.perf_counter() - begin
+    print(f"\nsimulate(): one week, 200 agents, {len(items):,} interactions: {elapsed:.2f} s "
+          f"({len(items) / elapsed:,.0f} interactions/s)")
+    print("  outcomes: " + ", ".join(f"{key} {value:,}" for key, value in result.outcomes.items()))
+    print(f"  minutes off-queue: {sum(result.minutes_off_queue.values()):,}; "
+          f"agents over threshold without a break: {len(result.peaked_without_break)}")
+    note = (f"p50/p95: minutes working with load ≥ {REFERENCE_THRESHOLD} and no break, per agent-shift; peaked: "
+            "agents over their rule set's threshold with no break in between (of 200); SL: predicted Erlang C "
+            "service level per hour (mean, 5th percentile hour); Erlang A: mean with patience 120 s")
+    presets_table(items, roster, f"Rule presets over the simulated week as recorded (~38 % occupancy). {note}")
+    presets_table(busier(items, BUSY_FACTOR), roster,
+                  f"The same week with handle times × {BUSY_FACTOR} (~85 % occupancy, where breaks cost service level)")
+
+
+def decision_rates(args) -> None:
     shares: dict[int, float] = {}
     rows = [
         ("decide(), all guards", lambda n: best(args.repeat, decide_only, n, args.decisions)),
+        (f"decide(), Erlang A (patience {PATIENCE_S:.0f} s)",
+         lambda n: best(args.repeat, decide_erlang_a, n, args.decisions)),
         ("interaction → load → rules → decide", lambda n: stream_rate(args.repeat, n, args.decisions, shares)),
         ("baseline: decide(), O(N) Erlang recurrence",
          lambda n: best(args.repeat, recurrence_only, decide_only, n, max(1, args.decisions // 10))),
@@ -157,16 +243,6 @@ def main() -> None:
         print(f"{label:44}{cells}  {rates[-1] / rates[0]:>12.2f}")
     print("share of interactions that reached decide(): "
           + ", ".join(f"{share:.0%} at {size:,} agents" for size, share in shares.items()))
-    items = week_of_interactions(200, 40)
-    begin = time.perf_counter()
-    result = simulate(DEFAULT_RULE_SET, items, [f"ag_{i:03d}" for i in range(200)], "bench", START,
-                      START + timedelta(days=7))
-    elapsed = time.perf_counter() - begin
-    print(f"\nsimulate(): one week, 200 agents, {len(items):,} interactions: {elapsed:.2f} s "
-          f"({len(items) / elapsed:,.0f} interactions/s)")
-    print("  outcomes: " + ", ".join(f"{key} {value:,}" for key, value in result.outcomes.items()))
-    print(f"  minutes off-queue: {sum(result.minutes_off_queue.values()):,}; "
-          f"agents over threshold without a break: {len(result.peaked_without_break)}")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,7 @@ class ConnectorsSettings:
     tag_signals: dict = field(default_factory=dict)
     sms_consent_attribute: str = "sms_consent"
     timezone_attribute: str = "timezone"
+    root_cause_tag_prefix: str = "root_cause_"
     replay_window_seconds: int = 300
     lookup_cache_seconds: int = 600
     lookup_attempts: int = 3
@@ -244,6 +245,15 @@ class WellbeingSettings:
     signed_in_hours: float = 8.0
     weights: dict = field(default_factory=dict)
     category_norm_seconds: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InsightsSettings:
+    """Why customers come back and known problems (docs/close-the-loop.md)."""
+
+    window_days: int = 30
+    repeat_window_days: int = 14
+    root_causes: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -283,6 +293,7 @@ class Settings:
     retention: RetentionSettings
     wellbeing: WellbeingSettings
     routing: RoutingSettings
+    insights: InsightsSettings = field(default_factory=InsightsSettings)
 
     def replace(self, section: str, **changes: Any) -> "Settings":
         """A copy with some keys of one section changed (tests and CLI overrides)."""

@@ -21,6 +21,8 @@ from followup import policy as pol
 from followup.commitments import keep_commitments, record_commitment
 from followup.messages import render_checkin
 from followup.models import Case, CheckIn, Customer, Interaction, OptOut
+from followup.problem_links import link_to_open_problems
+from followup.reasons import root_cause_value
 from followup.triage import AUTOMATED_CHECKIN, HUMAN_CALLBACK, InteractionFacts, TriagePolicy, triage
 
 
@@ -38,6 +40,11 @@ class FollowupContext:
     def triage_policy(self) -> TriagePolicy:
         t = self.settings.triage
         return TriagePolicy(t.low_threshold, t.high_threshold, t.moral_threshold, dict(t.category_weights))
+
+    @cached_property
+    def root_cause_codes(self) -> dict[str, str]:
+        """`insights.root_causes`: code → label."""
+        return {str(k): str(v) for k, v in dict(self.settings.insights.root_causes).items()}
 
 
 def interaction_facts(interaction: dict) -> InteractionFacts:
@@ -173,6 +180,8 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
         setattr(case, name, value)
     if origin:
         case.desk, case.desk_ref = origin["desk"], origin["ref"]
+    if interaction.get("root_cause"):
+        case.root_cause = root_cause_value(interaction["root_cause"], ctx.root_cause_codes)
     facts = interaction_facts(interaction)
     decision = triage(facts, ctx.triage_policy)
     row = Interaction(**interaction_values(event_id=event_id, interaction=interaction, agent=agent, case_id=case.id,
@@ -190,18 +199,24 @@ def record_interaction_closed(session: Session, *, ctx: FollowupContext, event_i
             details={"interaction_id": row.id, "reasons": list(decision.reasons)})
         row.schedule_reasons = [f"human task {routing.item_id}: {routing.reason}"]
     record_commitment(session, interaction=row, lead_minutes=ctx.settings.followup.commitment_reminder_minutes, now=now)
+    problems = link_to_open_problems(session, case=case, interaction=row, now=now)
     session.flush()
     return {"interaction": row.id, "triage": decision.as_dict(),
             "checkin": {"id": checkin.id, "due_at": checkin.due_at.isoformat(), "channel": checkin.channel}
             if checkin else None,
-            "schedule_reasons": list(row.schedule_reasons)}
+            "schedule_reasons": list(row.schedule_reasons), **({"problems": problems} if problems else {})}
+
+
+def recent_message_times(session: Session, *, customer_id: str, now: datetime) -> list[datetime]:
+    """When this customer's recent check-ins (and fix notices) went or go: what the caps count."""
+    return list(session.scalars(select(func.coalesce(CheckIn.sent_at, CheckIn.due_at)).where(
+        CheckIn.customer_id == customer_id, CheckIn.state.not_in(("cancelled", "failed")),
+        CheckIn.due_at >= now - timedelta(days=31))))
 
 
 def _schedule_checkin(session: Session, *, ctx: FollowupContext, case: Case, customer: Customer,
                       interaction: Interaction, now: datetime) -> CheckIn | None:
-    recent = list(session.scalars(select(func.coalesce(CheckIn.sent_at, CheckIn.due_at)).where(
-        CheckIn.customer_id == customer.id, CheckIn.state.not_in(("cancelled", "failed")),
-        CheckIn.due_at >= now - timedelta(days=31))))
+    recent = recent_message_times(session, customer_id=customer.id, now=now)
     contact = pol.Contact(timezone=customer.timezone, phone=customer.phone, email=customer.email,
                           consent_sms=customer.consent_sms, consent_email=customer.consent_email,
                           consent_whatsapp=customer.consent_whatsapp,
@@ -247,8 +262,9 @@ def cancel_pending(session: Session, *, now: datetime, reason: str, case_id: str
 
 
 def record_case_updated(session: Session, *, ctx: FollowupContext, case_id: str, status: str | None,
-                        now: datetime) -> dict:
-    """An agent touched the case: a pending check-in is moot (or postponed); a human close ends a reopen."""
+                        now: datetime, root_cause: str | None = None) -> dict:
+    """An agent touched the case: a pending check-in is moot (or postponed); a human close ends a reopen. A root
+    cause given with it (a configured code or the agent's words) is kept on the case."""
     minutes = ctx.settings.followup.postpone_on_case_update_minutes
     postpone = timedelta(minutes=minutes) if minutes else None
     keep_commitments(session, case_id=case_id, now=now)
@@ -260,9 +276,12 @@ def record_case_updated(session: Session, *, ctx: FollowupContext, case_id: str,
             case.closed_at = now
             wellbeing.close_case_items(session, case_id=case_id, now=now)
         case.state = status
+    if case is not None and root_cause:
+        case.root_cause = root_cause_value(root_cause, ctx.root_cause_codes)
     session.flush()
     return {"case_id": case_id, "case_state": case.state if case else None,
-            ("postponed" if postpone else "cancelled"): touched}
+            ("postponed" if postpone else "cancelled"): touched,
+            **({"root_cause": case.root_cause} if case is not None and root_cause else {})}
 
 
 def record_customer_contacted(session: Session, *, customer_id: str, case_id: str | None, now: datetime) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aftercare.core.db import column_length
 from followup.models import Case, CheckIn, Customer, Interaction, OptOut
 from followup.outcome_models import ChurnEvent, ContactEvent
+from followup.problem_models import KnownProblem
 
 STORED_LENGTHS: dict[str, int] = {
     "event_id": column_length(Interaction.event_id, ContactEvent.event_id, ChurnEvent.event_id),
@@ -24,4 +25,9 @@ STORED_LENGTHS: dict[str, int] = {
     "case.id": column_length(Case.id, ContactEvent.case_id),
     "contact.journey_stage": column_length(ContactEvent.journey_stage),
     "contact.category": column_length(ContactEvent.category),
+    "root_cause": column_length(Case.root_cause),
+    "problem.id": column_length(KnownProblem.id),
+    "problem.title": column_length(KnownProblem.title),
+    "problem.category": column_length(KnownProblem.category, Case.category),
+    "problem.journey_stage": column_length(KnownProblem.journey_stage, Case.journey_stage),
 }

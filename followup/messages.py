@@ -31,8 +31,8 @@ def render_checkin(*, channel: str, locale: str | None, customer_name: str | Non
     t = templates_for(locale)
     zone = ZoneInfo(tz)
     same_day = ended_at.astimezone(zone).date() == due_at.astimezone(zone).date()
-    fields = {"customer_first_name": first_name(customer_name, "there"),
-              "agent_first_name": first_name(agent_name, "the support team"), "company": company,
+    fields = {"customer_first_name": first_name(customer_name, t["nobody_customer"]),
+              "agent_first_name": first_name(agent_name, t["nobody_agent"]), "company": company,
               "issue": humanise_issue(category), "when": t["today"] if same_day else t["yesterday"]}
     if channel == "sms":
         return CheckinText(body=fit_sms(t["sms"], fields))
@@ -40,6 +40,20 @@ def render_checkin(*, channel: str, locale: str | None, customer_name: str | Non
         values = template_values(fields)
         return CheckinText(body=smstext.fill(t["sms"], values), fields=values)
     return CheckinText(body=t["email_body"].format(**fields), subject=t["email_subject"].format(**fields))
+
+
+def render_fix_notice(*, channel: str, locale: str | None, customer_name: str | None, company: str,
+                      category: str | None, note: str | None = None) -> CheckinText:
+    """A known problem's fix notice (SPEC §12) from the company: the cause is fixed, is it sorted now?"""
+    t = templates_for(locale)
+    words = " ".join((note or "").split())
+    own = words.replace("{", "(").replace("}", ")") + " " if words else ""  # the manager's words: no placeholders
+    fields = {"customer_first_name": first_name(customer_name, t.get("nobody_customer", "there")),
+              "company": company, "issue": humanise_issue(category)}
+    if channel == "sms":
+        return CheckinText(body=fit_sms(t["fix_sms"].replace("{note}", own), fields))
+    body = t["fix_email_body"].format(**fields, note=own.strip())
+    return CheckinText(body=body.replace(" \n", "\n"), subject=t["fix_email_subject"].format(**fields))
 
 
 # WhatsApp refuses a template variable with a line break, a tab or four spaces in a row; a long issue is cut.
@@ -59,7 +73,8 @@ def fit_sms(template: str, fields: dict[str, str]) -> str:
 
 def canned(key: str, *, locale: str | None, agent_name: str | None, company: str) -> str:
     """Short acknowledgements and help text for inbound messages."""
-    return templates_for(locale)[key].format(agent_first_name=first_name(agent_name, "a colleague"), company=company)
+    t = templates_for(locale)
+    return t[key].format(agent_first_name=first_name(agent_name, t["nobody_colleague"]), company=company)
 
 
 def acknowledgement(action: str, *, routed_agent_id: str | None, case_agent_id: str | None, locale: str | None,

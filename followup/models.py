@@ -44,6 +44,8 @@ class Case(Base):
     desk: Mapped[str | None] = mapped_column(String(32))  # the help desk a native connector took it from
     desk_ref: Mapped[str | None] = mapped_column(String(128))  # that desk's ticket / conversation id
     reopen_reason: Mapped[str | None] = mapped_column(Text)
+    reopen_category: Mapped[str | None] = mapped_column(String(32))  # followup.reasons: why the customer came back
+    root_cause: Mapped[str | None] = mapped_column(String(200))  # the agent's, on close: a configured code or free text
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     loop_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -91,8 +93,10 @@ class CheckIn(LeaseColumns, Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id"), unique=True)
+    interaction_id: Mapped[str | None] = mapped_column(ForeignKey("interactions.id"), unique=True)  # None: fix notice
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="checkin", server_default="checkin")  # or "fix_notice"
+    problem_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the known problem a fix notice is about
     channel: Mapped[str] = mapped_column(String(16))
     provider: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(320), index=True)
@@ -132,6 +136,7 @@ class Reply(Base):
     confidence: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list] = mapped_column(JSON, default=list)
     action: Mapped[str | None] = mapped_column(Text)
+    reason_category: Mapped[str | None] = mapped_column(String(32))  # set when the reply reopened the case
     provider_message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

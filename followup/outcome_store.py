@@ -74,7 +74,9 @@ def load_history(session: Session, *, start: datetime, end: datetime) -> oc.Hist
              for chunk in _chunks(case_ids) for c in session.scalars(select(Case).where(Case.id.in_(chunk)))]
     case_by_id = {c.id: c for c in cases}
     checkins = []
-    for c in session.scalars(select(CheckIn).where(CheckIn.sent_at >= start, CheckIn.sent_at < end)):
+    # Fix notices (known problems, followup.problems) are counted on their own (loop_outcomes), not as check-ins.
+    for c in session.scalars(select(CheckIn).where(CheckIn.sent_at >= start, CheckIn.sent_at < end,
+                                                   CheckIn.kind == "checkin")):
         origin = by_id.get(c.interaction_id)
         checkins.append(oc.CheckinRec(id=c.id, case_id=c.case_id, sent_at=c.sent_at, channel=c.channel,
                                       team=origin.team if origin else None,

@@ -391,4 +391,8 @@ def csv_rows(report: Mapping) -> list[list]:
     for row in report["breaks"]["per_agent"]:
         add("breaks", row["agent_id"], {k: v for k, v in row.items() if k != "agent_id"})
     add("breaks", "total", report["breaks"]["totals"])
+    if loop := report.get("close_the_loop"):  # known problems resolved in the window (followup.problems)
+        add("close_the_loop", "all", loop)
+        for group in ("notified", "control"):
+            add("repeat_after_fix", group, loop["repeat_after_fix"][group])
     return rows

@@ -86,6 +86,20 @@ def humane_due_at(ended_at: datetime, tz: str, policy: SchedulePolicy, category:
     return due.astimezone(timezone.utc), reasons
 
 
+def first_humane_moment(now: datetime, tz: str, policy: SchedulePolicy) -> tuple[datetime, list[str]]:
+    """Now, or the end of the customer's quiet hours / no-send day (a message with no delay of its own)."""
+    reasons: list[str] = []
+    due = _out_of_quiet_hours(now, ZoneInfo(tz), policy, reasons)
+    due_local = due.astimezone(ZoneInfo(tz))
+    reasons.append(f"scheduled {due_local:%a %Y-%m-%d %H:%M} {due_local.tzname()} ({tz})")
+    return due.astimezone(timezone.utc), reasons
+
+
+def cap_reason(recent: Sequence[datetime], due: datetime, policy: SchedulePolicy) -> str | None:
+    """Why one more message to this customer at `due` would break the caps (None: it would not)."""
+    return _cap_reason(recent, due, policy)
+
+
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours:g} h"

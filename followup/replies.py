@@ -16,6 +16,7 @@ from followup.crm import CrmAdapter, ReopenNotice
 from followup.crm.outbox import record_reopen
 from followup.messages import templates_for
 from followup.models import Case, CheckIn, Reply
+from followup.reasons import reason_category
 from followup.understanding import ReplyContext, ReplyVerdict, classify_reply
 
 log = logging.getLogger("aftercare.replies")
@@ -117,6 +118,9 @@ def _reopen(session: Session, *, case: Case, reply: Reply, verdict: ReplyVerdict
             now: datetime, received: float | None) -> tuple[str, str | None]:
     reason = f"customer replied: “{reply.text[:200]}” — {'; '.join(verdict.reasons)}"
     case.state, case.reopened_at, case.reopen_reason, case.updated_at = "reopened", now, reason, now
+    # Why they came back (followup.insights counts reopens by it): stored on the reply and, the latest, on the case.
+    category = reason_category(intent=verdict.intent, reasons=verdict.reasons, text=reply.text) or "unclear"
+    reply.reason_category = case.reopen_category = category
     if case.agent_id:
         wellbeing.record_negative_reply(session, agent_id=case.agent_id, reply_id=reply.id, at=now)
     routing = wellbeing.enqueue_case_item(

@@ -31,8 +31,10 @@ class RepliesQuerySchema(Schema):
 class CheckinSchema(Schema):
     id = fields.String()
     case_id = fields.String()
-    interaction_id = fields.String()
+    interaction_id = fields.String(allow_none=True, metadata={"description": "None for a fix notice"})
     customer_id = fields.String()
+    kind = fields.String(metadata={"description": "checkin, or fix_notice (a known problem was resolved)"})
+    problem_id = fields.String(allow_none=True)
     channel = fields.String()
     provider = fields.String()
     address = fields.String()
@@ -64,6 +66,8 @@ class ReplySchema(Schema):
     confidence = fields.Float()
     reasons = fields.List(fields.String())
     action = fields.String(allow_none=True)
+    reason_category = fields.String(allow_none=True, metadata={"description": "Why a reopening reply came back "
+                                                                              "(docs/close-the-loop.md)"})
     received_at = fields.DateTime()
 
 
@@ -105,6 +109,8 @@ class CaseSchema(Schema):
                                                                    "native connector (it is reopened there)"})
     desk_ref = fields.String(allow_none=True, metadata={"description": "The case's ticket/conversation id there"})
     reopen_reason = fields.String(allow_none=True)
+    reopen_category = fields.String(allow_none=True)
+    root_cause = fields.String(allow_none=True)
     reopened_at = fields.DateTime(allow_none=True)
     loop_closed_at = fields.DateTime(allow_none=True)
     interactions = fields.List(fields.Nested(InteractionViewSchema))

@@ -90,7 +90,8 @@ def get_case(case_id: str):
     if case is None:
         raise Problem(404, "Not Found", f"No case {case_id!r}.", kind="not-found")
     return {**{c: getattr(case, c) for c in ("id", "state", "customer_id", "agent_id", "team", "journey_stage",
-                                             "category", "desk", "desk_ref", "reopen_reason", "reopened_at",
+                                             "category", "desk", "desk_ref", "reopen_reason", "reopen_category",
+                                             "root_cause", "reopened_at",
                                              "loop_closed_at")},
             "interactions": list(session.scalars(select(Interaction).where(Interaction.case_id == case_id)
                                                  .order_by(Interaction.ended_at))),

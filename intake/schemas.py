@@ -82,6 +82,9 @@ class InteractionSchema(Base):
     refund_or_credit_decision = fields.Boolean(load_default=False)
     irreversible_action = fields.Boolean(load_default=False)
     commitment = fields.Nested(CommitmentSchema, allow_none=True)
+    root_cause = Stored(stored("root_cause"), allow_none=True,
+                        metadata={"description": "Why it happened, as the closing agent saw it: a code from "
+                                                 "insights.root_causes or free text"})
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -118,6 +121,9 @@ class CustomerRefSchema(Base):
 class CaseRefSchema(Base):
     id = Stored(stored("case.id"), WebhookEvent.case_key, min=1, required=True)
     status = fields.String(validate=validate.OneOf(("open", "closed", "pending", "solved")), allow_none=True)
+    root_cause = Stored(stored("root_cause"), allow_none=True,
+                        metadata={"description": "Why it happened, given when the agent closes the case: a code "
+                                                 "from insights.root_causes or free text"})
 
 
 class EnvelopeSchema(Base):
@@ -148,6 +154,33 @@ class CaseUpdatedSchema(EnvelopeSchema):
     agent = fields.Nested(AgentSchema, allow_none=True)
 
 
+class ProblemBodySchema(followup.ProblemFieldsSchema):
+    """`title`, `category`, `journey_stage`?, `from`, `to`?, `case_ids`? as for `POST /api/v1/problems`, and the
+    CRM's own id for it (what `problem.resolved` names)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = Stored(stored("problem.id"), min=1, required=True)
+
+
+class ProblemOpenedSchema(EnvelopeSchema):
+    """The CRM declares a known problem (SPEC §12): its cases in category and window are linked."""
+
+    problem = fields.Nested(ProblemBodySchema, required=True)
+
+
+class ProblemRefSchema(Base):
+    id = Stored(stored("problem.id"), min=1, required=True)
+    message = fields.String(allow_none=True, validate=validate.Length(max=300))
+
+
+class ProblemResolvedSchema(EnvelopeSchema):
+    """The CRM says a known problem's cause is fixed: every affected customer is told."""
+
+    problem = fields.Nested(ProblemRefSchema, required=True)
+
+
 class CustomerContactedSchema(EnvelopeSchema):
     customer = fields.Nested(CustomerRefSchema, required=True)
     case = fields.Nested(CaseRefSchema, allow_none=True)
@@ -176,6 +209,8 @@ SCHEMAS: dict[str, type[Schema]] = {
     "customer.contacted": CustomerContactedSchema,
     "customer.churned": CustomerChurnedSchema,
     "agent.status": AgentStatusEventSchema,
+    "problem.opened": ProblemOpenedSchema,
+    "problem.resolved": ProblemResolvedSchema,
 }
 EVENT_TYPES = tuple(SCHEMAS)
 

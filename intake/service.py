@@ -29,7 +29,8 @@ def interaction_closed(session, event: dict, now: datetime, ctx: followup.Follow
 def case_updated(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
     case = event["case"]
     status = {"pending": "open", "solved": "closed"}.get(case.get("status"), case.get("status"))
-    return followup.record_case_updated(session, ctx=ctx, case_id=case["id"], status=status, now=now)
+    return followup.record_case_updated(session, ctx=ctx, case_id=case["id"], status=status, now=now,
+                                        root_cause=case.get("root_cause") or event.get("root_cause"))
 
 
 def customer_contacted(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
@@ -53,9 +54,33 @@ def agent_status(session, event: dict, now: datetime, ctx: followup.FollowupCont
                                             team=agent.get("team"))}
 
 
+def problem_opened(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
+    body = event["problem"]
+    problem = followup.open_problem(session, problem_id=body["id"], title=body["title"], category=body["category"],
+                                    journey_stage=body.get("journey_stage"), start=body.get("from_") or now, end=body.get("to"),
+                                    case_ids=body.get("case_ids"), source=f"crm:{event['event_id']}", now=now)
+    return {"problem": _problem_result(session, problem.id, now, ctx)}
+
+
+def problem_resolved(session, event: dict, now: datetime, ctx: followup.FollowupContext) -> dict:
+    body = event["problem"]
+    followup.resolve_problem(session, ctx=ctx, problem_id=body["id"], now=now, by=f"crm:{event['event_id']}",
+                             message=body.get("message"))
+    return {"problem": _problem_result(session, body["id"], now, ctx)}
+
+
+def _problem_result(session, problem_id: str, now: datetime, ctx: followup.FollowupContext) -> dict:
+    """What the webhook answers: the problem's counts (the detail is at GET /api/v1/problems/<id>)."""
+    detail = followup.problem_detail(session, problem_id=problem_id, now=now,
+                                     repeat_days=ctx.settings.insights.repeat_window_days)
+    return {"id": problem_id, "state": detail["state"], "affected": detail["affected"], "cases": detail["cases"],
+            "notified": len(detail["notified"]), "pending": len(detail["pending"]),
+            "skipped": detail["skipped_by_reason"]}
+
+
 HANDLERS = {"interaction.closed": interaction_closed, "case.updated": case_updated,
             "customer.contacted": customer_contacted, "customer.churned": customer_churned,
-            "agent.status": agent_status}
+            "agent.status": agent_status, "problem.opened": problem_opened, "problem.resolved": problem_resolved}
 
 
 def order_keys(event: dict) -> dict[str, str]:
@@ -68,6 +93,8 @@ def order_keys(event: dict) -> dict[str, str]:
         keys["case_key"] = event["interaction"]["case_id"]
     elif event.get("case"):
         keys["case_key"] = event["case"]["id"]
+    elif event.get("problem"):  # problem.resolved waits behind its problem.opened
+        keys["case_key"] = f"problem:{event['problem']['id']}"
     if event.get("customer"):
         keys["customer_key"] = event["customer"]["id"]
     if event.get("agent") and event["type"] in ("interaction.closed", "agent.status"):

@@ -18,7 +18,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PAGES = {"load": "/dashboard/load?team=billing-emea", "outcomes": "/dashboard/outcomes",
-         "rules": "/dashboard/rules?team=billing-emea"}
+         "rules-editor": "/dashboard/rules?team=billing-emea", "rules": "/dashboard/rules?team=billing-emea",
+         "history": "/dashboard/rules/history?team=billing-emea"}
 
 
 def main(out_dir: Path = ROOT / "docs") -> None:
@@ -35,7 +36,7 @@ def main(out_dir: Path = ROOT / "docs") -> None:
         migrate.upgrade(url)
         app = create_app({"database": {"url": url}, "server": {"instance_dir": tmp}, "scheduler": {"enabled": False},
                           "logging": {"level": "WARNING", "json": False}})
-        seed_history(app, days=14, seed=2026, say=print)
+        choose_pages(seed_history(app, days=14, seed=2026, say=print), sys.argv[1:])
         password = secrets.token_urlsafe(16)
         with app.extensions["aftercare"].db.session() as session:
             create_manager(session=session, username="dana.manager", password=password)
@@ -45,7 +46,7 @@ def main(out_dir: Path = ROOT / "docs") -> None:
         out_dir.mkdir(exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1280, "height": 860}, device_scale_factor=1)
+            page = browser.new_page(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
             page.goto(f"{base}/dashboard/sign-in")
             page.fill("#username", "dana.manager")
             page.fill("#password", password)
@@ -53,17 +54,34 @@ def main(out_dir: Path = ROOT / "docs") -> None:
             page.wait_for_url("**/dashboard/load")
             for name, path in PAGES.items():
                 page.goto(base + path)
-                if name == "rules":
+                if name == "rules":  # the simulation, labelled measures and charts
                     page.click("#simulate")
                     page.wait_for_selector("#simulation")
                     page.locator("#simulation").scroll_into_view_if_needed()
                     page.locator("#simulation").screenshot(path=str(out_dir / f"dashboard-{name}.png"))
+                elif name == "rules-editor":  # the form: a rule as a sentence, its conditions, the guards' help
+                    page.screenshot(path=str(out_dir / f"dashboard-{name}.png"))
+                elif name == "history":  # each version's changes as sentences, the newest JSON diff unfolded
+                    page.click("article.version details summary")
+                    page.screenshot(path=str(out_dir / f"dashboard-{name}.png"))
                 else:
                     page.screenshot(path=str(out_dir / f"dashboard-{name}.png"), full_page=name != "outcomes")
                 print(f"wrote {out_dir / f'dashboard-{name}.png'}")
             browser.close()
         server.shutdown()
         app.extensions["aftercare"].db.dispose()
+
+
+# Close the loop's pages (docs/close-the-loop.md): why customers come back, known problems, and the demo's resolved one.
+PAGES.update({"insights": "/dashboard/insights", "problems": "/dashboard/problems", "problem": ""})
+
+
+def choose_pages(seeded: dict, wanted: list[str]) -> None:
+    """The demo's resolved problem is the "problem" page; page names on the command line take only those
+    (`scripts/screenshots.py insights problems problem`)."""
+    PAGES["problem"] = f"/dashboard/problems/{seeded['problem']['id']}"
+    for name in [n for n in PAGES if wanted and n not in wanted]:
+        del PAGES[name]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wellbeing import load
+from wellbeing import load, status
 from wellbeing.context import WellbeingConfig, context_of
 from wellbeing.load import INTERACTION, STATE, InteractionSignals, LoadWeights, state_for_status
 from wellbeing.models import Agent, Break, LoadEvent
@@ -188,7 +188,8 @@ def _summary(agent: Agent, now: datetime, weights: LoadWeights) -> dict:
 
 
 def team_load(session: Session, *, team: str | None, now: datetime) -> list[dict]:
-    """Every agent of the team (all agents when None) with their load decayed to now, heaviest first."""
+    """Every agent of the team (all agents when None) with their load decayed to now, heaviest first; those over
+    their threshold and not on a break carry `break_status` (why not, `wellbeing.explain`), the others None."""
     weights = context_of(session).config.weights
     stmt = select(Agent)
     if team is not None:
@@ -200,6 +201,8 @@ def team_load(session: Session, *, team: str | None, now: datetime) -> list[dict
         row = _summary(agent, now, weights)
         ends = until.get(agent.id)
         row["on_break_until"] = ends.isoformat() if ends else None
+        row["break_status"] = (status.break_status(session, agent, load=row["load"], now=now)
+                               if status.needs_status(row) else None)
         rows.append(row)
     return sorted(rows, key=lambda row: -row["load"])
 

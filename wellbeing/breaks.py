@@ -50,7 +50,8 @@ def decision_dict(row: BreakDecisionRecord) -> dict:
     return {"id": row.id, "break_id": row.break_id, "agent_id": row.agent_id, "team": row.team, "rule": row.rule,
             "outcome": row.outcome, "minutes": row.minutes, "start": row.start, "starts_at": _iso(row.starts_at),
             "retry_at": _iso(row.retry_at), "reasons": list(row.reasons), "escalate_to": row.escalate_to,
-            "rule_set_version": row.rule_set_version, "decided_at": row.decided_at.isoformat()}
+            "rule_set_version": row.rule_set_version, "decided_at": row.decided_at.isoformat(),
+            "guard": row.guard}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -68,13 +69,19 @@ def plan_break(session: Session, *, agent_id: str, now: datetime, interaction_id
     agent = session.get(Agent, agent_id)
     if agent is None:
         return None
-    _lock_team(session, agent.team)
-    if open_break(session, agent_id) is not None:
-        return None
-    rule_set, version = active_rules(session, agent.team)
     signals = agent_state.interaction_signals(session, agent_id=agent_id, interaction_id=interaction_id)
     load = agent_state.current_load(agent, now, context_of(session).config.weights)
     situation = AgentSituation.after(signals, load=load, consecutive_negative=agent.consecutive_negative or 0)
+    return plan_for_situation(session, agent=agent, situation=situation, now=now)
+
+
+def plan_for_situation(session: Session, *, agent: Agent, situation: AgentSituation, now: datetime) -> dict | None:
+    """The team's rules on a situation already worked out (e.g. the agent said a call rattled them), then the
+    planner; the decision, or None when the agent holds an open break or no rule matched."""
+    _lock_team(session, agent.team)
+    if open_break(session, agent.id) is not None:
+        return None
+    rule_set, version = active_rules(session, agent.team)
     match = evaluate(rule_set, situation)
     if match is None:
         return None
@@ -140,7 +147,7 @@ def decide_break(session: Session, brk: Break, agent: Agent, guards: Guards, now
     if decision.outcome == DEFERRED:
         brk.state, brk.retry_at, brk.was_deferred = DEFERRED, decision.retry_at, True
         if last is not None and last.outcome == DEFERRED and list(last.reasons) == list(decision.reasons):
-            last.retry_at = decision.retry_at
+            last.retry_at, last.detail = decision.retry_at, _json(decision.detail)
             return last
     elif decision.takes_break:
         _grant(session, brk, agent, decision, now)
@@ -149,10 +156,15 @@ def decide_break(session: Session, brk: Break, agent: Agent, guards: Guards, now
     row = BreakDecisionRecord(id=new_id("bd"), break_id=brk.id, agent_id=brk.agent_id, team=brk.team, rule=brk.rule,
                               rule_set_version=brk.rule_set_version, outcome=decision.outcome, minutes=brk.minutes,
                               start=brk.start, starts_at=decision.starts_at, retry_at=decision.retry_at,
-                              escalate_to=decision.escalate_to, reasons=list(decision.reasons), decided_at=now)
+                              escalate_to=decision.escalate_to, reasons=list(decision.reasons), decided_at=now,
+                              guard=decision.guard, detail=_json(decision.detail))
     session.add(row)
     session.flush()
     return row
+
+
+def _json(detail) -> dict | None:
+    return None if detail is None else dict(detail)
 
 
 def _grant(session: Session, brk: Break, agent: Agent, decision: BreakDecision, now: datetime) -> None:

@@ -151,3 +151,113 @@ def agents_needed(arrival_rate_per_s: float, aht_s: float, *, target: float, ans
         mid = (low + high) // 2
         low, high = (low, mid) if enough(mid) else (mid, high)
     return high
+
+
+# --- Erlang A (M/M/n+M: callers hang up after an exponential patience) ----------------------------------------
+
+ERLANG_C = "erlang_c"
+ERLANG_A = "erlang_a"
+MODELS = (ERLANG_C, ERLANG_A)
+_GAMMA_EPS = 1e-16
+_GAMMA_MAX_TERMS = 1_000_000
+
+
+def erlang_a(arrival_rate_per_s: float, aht_s: float, agents: int, answer_within_s: float,
+             patience_s: float) -> tuple[float, float]:
+    """(service level, abandonment rate) of an M/M/n+M queue (Erlang A; Garnett, Mandelbaum & Reiman 2002).
+
+    Service level: the share of *all* arrivals answered within `answer_within_s` (a caller who hangs up first
+    is not answered). Abandonment rate: the share of arrivals that hang up before an agent answers.
+
+    With x = n·μ/θ and y = λ/θ (μ = 1/AHT, θ = 1/patience), a caller who finds k callers waiting ahead is
+    answered within t with probability x/(x+k+1)·I_p(k+1, x+1), p = 1 − e^(−θt) (the (k+1)-th order statistic of
+    x+k exponential lifetimes); summed over the stationary queue this is closed form in lower incomplete
+    gamma functions:
+        A = 1 + y·J(1),  P(wait) = A·B/(1 + (A − 1)·B)  (B: Erlang B with λ/μ erlangs on n agents),
+        J(p) = e^y·y^−(x+1)·[γ(x+1, y) − γ(x+1, y·(1 − p))],
+        service level = 1 − P(wait) + P(wait)·x·J(p)/A,  abandonment = P(wait)·(1 − x·J(1)/A).
+    Everything is evaluated in log space, so large teams and overload do not overflow.
+    """
+    agents = operator.index(agents)
+    if min(arrival_rate_per_s, aht_s, answer_within_s, agents) < 0 or patience_s <= 0:
+        raise ValueError("rate, handle time, answer time and agents must not be negative; patience must be positive")
+    traffic = arrival_rate_per_s * aht_s
+    if traffic == 0:
+        return 1.0, 0.0
+    if agents == 0 or aht_s == 0 and agents == 0:
+        return 0.0, 1.0
+    theta = 1.0 / patience_s
+    x = agents / aht_s / theta
+    y = arrival_rate_per_s / theta
+    log_gamma_all = _log_lower_gamma(x + 1.0, y)
+    log_yj1 = y - x * math.log(y) + log_gamma_all            # log(y·J(1))
+    log_a = _log_add(0.0, log_yj1)                            # log A
+    blocking = erlang_b(traffic, agents)
+    if blocking == 0.0:
+        return 1.0, 0.0
+    log_ab = log_a + math.log(blocking)
+    waits = 1.0 / (math.exp(-log_ab) + 1.0 - math.exp(-log_a)) if log_ab > -700 else math.exp(log_ab)
+    waits = min(1.0, max(0.0, waits))
+    log_x_over = math.log(x) - math.log(y)                    # x·J/A = (x/y)·(y·J)/A
+    served_share = math.exp(log_x_over + log_yj1 - log_a)     # x·J(1)/A: served, of those who wait
+    answered_share = 0.0
+    if answer_within_s > 0:
+        log_gamma_late = _log_lower_gamma(x + 1.0, y * math.exp(-theta * answer_within_s))
+        late = math.exp(log_gamma_late - log_gamma_all) if log_gamma_late > -math.inf else 0.0
+        answered_share = served_share * max(0.0, 1.0 - late)
+    level = 1.0 - waits + waits * answered_share
+    abandonment = waits * max(0.0, 1.0 - served_share)
+    return min(1.0, max(0.0, level)), min(1.0, max(0.0, abandonment))
+
+
+def _log_add(a: float, b: float) -> float:
+    high, low = max(a, b), min(a, b)
+    return high + math.log1p(math.exp(low - high))
+
+
+def _log_lower_gamma(a: float, z: float) -> float:
+    """log γ(a, z) = log ∫₀^z t^(a−1)·e^(−t) dt (a > 0): its series below a + 1, else Γ(a) minus the upper
+    function's continued fraction (Lentz), as in Numerical Recipes' gammp; O(√a) terms near z ≈ a."""
+    if z <= 0.0:
+        return -math.inf
+    log_prefix = a * math.log(z) - z
+    if z < a + 1.0:
+        term = total = 1.0 / a
+        denominator = a
+        for _ in range(_GAMMA_MAX_TERMS):
+            denominator += 1.0
+            term *= z / denominator
+            total += term
+            if term < total * _GAMMA_EPS:
+                break
+        return log_prefix + math.log(total)
+    tiny = 1e-300
+    b = z + 1.0 - a
+    c, d = 1.0 / tiny, 1.0 / b
+    fraction = d
+    for i in range(1, _GAMMA_MAX_TERMS):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        step = d * c
+        fraction *= step
+        if abs(step - 1.0) < _GAMMA_EPS:
+            break
+    log_upper_share = log_prefix + math.log(fraction) - math.lgamma(a)   # Γ(a, z)/Γ(a)
+    return math.lgamma(a) + math.log1p(-math.exp(log_upper_share)) if log_upper_share < 0 else -math.inf
+
+
+def predict(model: str, arrival_rate_per_s: float, aht_s: float, agents: int, answer_within_s: float,
+            patience_s: float | None = None) -> tuple[float, float | None]:
+    """(service level, abandonment rate or None) under the chosen model: Erlang C ignores abandonment."""
+    if model == ERLANG_A:
+        if patience_s is None:
+            raise ValueError("Erlang A needs patience_seconds")
+        return erlang_a(arrival_rate_per_s, aht_s, agents, answer_within_s, patience_s)
+    if model != ERLANG_C:
+        raise ValueError(f"unknown model {model!r}: {' or '.join(MODELS)}")
+    return service_level(arrival_rate_per_s, aht_s, agents, answer_within_s), None

@@ -17,6 +17,7 @@ STATES = (WORKING, ON_BREAK)
 RESOLUTIONS = ("resolved", "unresolved", "workaround", "unknown")
 INTERACTION = "interaction"
 STATE = "state"
+AGENT_REPORTED = "rattled"   # the agent said an interaction rattled them (wellbeing.rattled)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class LoadWeights:
     - `duration_over_norm`: multiplied by (duration / category norm − 1) when above 1, at most
       `duration_ratio_cap − 1`.
     - `negative_reply`: the customer's check-in reply about this agent's case was negative.
+    - `agent_reported`: the agent said an interaction rattled them (`POST /api/v1/agents/<id>/rattled`).
     - `category_weights`: multiplier per category (missing categories weigh 1.0).
     - `half_life_working_minutes`, `half_life_on_break_minutes`: how fast load fades in each state.
     """
@@ -44,6 +46,7 @@ class LoadWeights:
     duration_over_norm: float = 0.25
     duration_ratio_cap: float = 3.0
     negative_reply: float = 0.5
+    agent_reported: float = 1.0
     category_weights: Mapping[str, float] = field(default_factory=dict, hash=False)
     half_life_working_minutes: float = 60.0
     half_life_on_break_minutes: float = 15.0

@@ -153,6 +153,30 @@ class BreakDecisionRecord(Base):
     escalate_to: Mapped[str | None] = mapped_column(String(100))
     reasons: Mapped[list] = mapped_column(JSON, default=list)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    guard: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class AgentReport(Base):
+    """An agent said an interaction rattled them (`POST /agents/<id>/rattled`): load added, the rules run, and
+    a prompt on the team load page until a manager marks it seen."""
+
+    __tablename__ = "agent_reports"
+    __table_args__ = (Index("ix_agent_reports_team_seen", "team", "seen_at"),
+                      Index("ix_agent_reports_agent_at", "agent_id", "at"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(128))
+    team: Mapped[str | None] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    interaction_id: Mapped[str | None] = mapped_column(String(128))
+    weight: Mapped[float] = mapped_column(Float, default=0.0)
+    load_after: Mapped[float] = mapped_column(Float, default=0.0)
+    reported_by: Mapped[str] = mapped_column(String(200))
+    break_id: Mapped[str | None] = mapped_column(String(64))
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seen_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class RoutingCommand(OutboxColumns, Base):

@@ -9,6 +9,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_dump, post_
 from aftercare.core.problems import errors_by_field
 from wellbeing.rules import (
     CONDITIONS,
+    ERLANG_A,
+    ERLANG_C,
+    SERVICE_LEVEL_MODELS,
     START_AFTER_CURRENT,
     START_NOW,
     Guards,
@@ -28,6 +31,15 @@ class _JsonNumber(fields.Float):
         if isinstance(value, (str, bytes)):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class _JsonBool(fields.Boolean):
+    """A JSON true/false: refuses "true", 1 and the other truthy values plain Boolean would accept."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def _int(**kwargs) -> fields.Integer:
@@ -51,6 +63,11 @@ class WhenSchema(_Strict):
     sentiment_at_most = _JsonNumber(validate=validate.Range(min=-1, max=1))
     category_in = _names()
     duration_over_norm_at_least = _JsonNumber(validate=validate.Range(min=0))
+    agent_reported = _JsonBool(
+        validate=validate.Equal(True, error="Only true: the rule applies when the agent says an "
+                                                          "interaction rattled them."),
+        metadata={"description": "The agent said the interaction rattled them (POST /api/v1/agents/<id>/rattled).",
+                  "title": "Agent says it rattled them"})
 
     @validates_schema
     def _at_least_one(self, data, **kwargs):
@@ -88,18 +105,42 @@ class RuleSchema(_Strict):
 class ServiceLevelSchema(_Strict):
     target = _JsonNumber(load_default=0.8, validate=validate.Range(min=0, max=1))
     answer_within_seconds = _int(load_default=20, validate=validate.Range(min=0, max=86_400))
+    model = fields.String(
+        load_default=ERLANG_C, validate=validate.OneOf(SERVICE_LEVEL_MODELS),
+        metadata={"description": "Queueing model of the prediction: erlang_c (callers wait forever) or erlang_a "
+                                 "(callers hang up after patience_seconds on average; also predicts abandonment).",
+                  "title": "Queueing model"})
+    patience_seconds = _JsonNumber(
+        load_default=None, validate=validate.Range(min=1, max=86_400),
+        metadata={"description": "Erlang A only: how long callers wait on average before hanging up.",
+                  "units": "seconds", "title": "Caller patience"})
+
+    @validates_schema
+    def _patience_for_erlang_a(self, data, **kwargs):
+        if data.get("model") == ERLANG_A and data.get("patience_seconds") is None:
+            raise ValidationError("Required with model erlang_a.", "patience_seconds")
 
     @post_load
     def _make(self, data, **kwargs) -> ServiceLevelGuard:
         return ServiceLevelGuard(**data)
 
+    @post_dump
+    def _drop_defaults(self, data, **kwargs) -> dict:
+        """Erlang C without a patience is the default: left out, so documents written before Erlang A stay
+        byte for byte the same."""
+        if data.get("model") == ERLANG_C:
+            data.pop("model")
+        if data.get("patience_seconds") is None:
+            data.pop("patience_seconds", None)
+        return data
+
 
 class GuardsSchema(_Strict):
-    max_breaks_per_shift = _int(load_default=4, validate=validate.Range(min=1, max=1_000))
-    min_minutes_between_breaks = _int(load_default=45, validate=validate.Range(min=0, max=1_440))
+    max_breaks_per_shift = _int(load_default=6, validate=validate.Range(min=1, max=1_000))
+    min_minutes_between_breaks = _int(load_default=20, validate=validate.Range(min=0, max=1_440))
     max_team_fraction_on_break = _JsonNumber(load_default=0.2, validate=validate.Range(min=0, max=1))
     service_level = fields.Nested(ServiceLevelSchema, allow_none=True, load_default=ServiceLevelGuard)
-    max_deferral_minutes = _int(load_default=20, validate=validate.Range(min=0, max=1_440))
+    max_deferral_minutes = _int(load_default=10, validate=validate.Range(min=0, max=1_440))
     escalate_to = fields.String(load_default="team_lead", validate=validate.Length(min=1, max=100))
 
     @post_load

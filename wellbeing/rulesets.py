@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wellbeing.context import context_of
-from wellbeing.load import InteractionSignals
+from wellbeing.load import AGENT_REPORTED, InteractionSignals
 from wellbeing.models import Agent, BreakRuleSetVersion, LoadEvent
 from wellbeing.rule_schema import dump_rule_set, load_rule_set
 from wellbeing.rules import DEFAULT_RULE_SET, RuleSet, Scope
@@ -110,13 +110,17 @@ def rollback_rule_set(session: Session, *, team: str | None, version: int, autho
 
 def recorded_interactions(session: Session, *, team: str | None, start: datetime,
                           end: datetime) -> list[RecordedInteraction]:
-    """The interactions wellbeing recorded for the team's agents in the window (all teams when None)."""
-    stmt = select(LoadEvent.agent_id, LoadEvent.at, LoadEvent.facts).where(
-        LoadEvent.kind == "interaction", LoadEvent.at >= start, LoadEvent.at < end).order_by(LoadEvent.at)
+    """The interactions wellbeing recorded for the team's agents in the window (all teams when None), and the
+    agents' "that one rattled me" reports among them (`agent_reported`)."""
+    stmt = select(LoadEvent.agent_id, LoadEvent.at, LoadEvent.facts, LoadEvent.kind).where(
+        LoadEvent.kind.in_(("interaction", AGENT_REPORTED)), LoadEvent.at >= start,
+        LoadEvent.at < end).order_by(LoadEvent.at, LoadEvent.id)
     if team is not None:
         stmt = stmt.where(LoadEvent.team == team)
-    return [RecordedInteraction(agent_id=agent_id, at=at, signals=signals_from_facts(facts))
-            for agent_id, at, facts in session.execute(stmt)]
+    return [RecordedInteraction(agent_id=agent_id, at=at, signals=signals_from_facts(facts),
+                                agent_reported=kind == AGENT_REPORTED)
+            for agent_id, at, facts, kind in session.execute(stmt)]
+
 
 
 def signals_from_facts(facts: dict | None) -> InteractionSignals:

@@ -53,6 +53,20 @@ class TeamQuerySchema(_Query):
     team = Team(load_default=None, metadata={"description": "Omit for the default rule set."})
 
 
+class BreakStatusSchema(Schema):
+    kind = fields.String(metadata={"description": "granted | escalated | deferred | refused | no_rule_matched | "
+                                                  "awaiting_interaction"})
+    text = fields.String(metadata={"description": "In plain words, e.g. \"deferred: predicted service level 0.74 "
+                                                  "< 0.80 until 14:20\" or \"shift cap of 4 breaks reached\"."})
+    guard = fields.String(allow_none=True, metadata={"description": "shift_cap | spacing | concurrency | "
+                                                                    "service_level"})
+    rule = fields.String(allow_none=True)
+    decided_at = fields.String(allow_none=True)
+    retry_at = fields.String(allow_none=True)
+    until = fields.String(allow_none=True, metadata={"description": "A deferral: granted anyway (and escalated) "
+                                                                    "at the latest then."})
+
+
 class AgentLoadRowSchema(Schema):
     agent_id = fields.String()
     name = fields.String(allow_none=True)
@@ -62,6 +76,8 @@ class AgentLoadRowSchema(Schema):
     threshold = fields.Float()
     over_threshold = fields.Boolean()
     on_break_until = fields.String(allow_none=True)
+    break_status = fields.Nested(BreakStatusSchema, allow_none=True, metadata={
+        "description": "Over threshold and not on a break: the planner's last decision and its reason; else null."})
 
 
 class LoadPointSchema(Schema):
@@ -71,17 +87,48 @@ class LoadPointSchema(Schema):
 
 class AgentLoadSchema(AgentLoadRowSchema):
     class Meta:
-        exclude = ("on_break_until",)
+        exclude = ("on_break_until", "break_status")
 
     parts = fields.Dict(keys=fields.String(), values=fields.Float(),
                         metadata={"description": "Total contribution of each part over the last 24 h."})
     series = fields.List(fields.Nested(LoadPointSchema), metadata={"description": "Every 15 min over 24 h."})
 
 
+class RattledBodySchema(_Body):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000),
+                         metadata={"description": "What happened, in the agent's words (optional, shown to managers)."})
+
+
+class RattledSchema(Schema):
+    id = fields.String()
+    agent_id = fields.String()
+    name = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    at = fields.String()
+    note = fields.String(allow_none=True)
+    interaction_id = fields.String(allow_none=True, metadata={"description": "The agent's latest interaction."})
+    added = fields.Float(metadata={"description": "Load added (wellbeing.weights.agent_reported)."})
+    load_after = fields.Float()
+    break_id = fields.String(allow_none=True)
+    seen_at = fields.String(allow_none=True)
+    seen_by = fields.String(allow_none=True)
+
+
+class RattledResultSchema(RattledSchema):
+    duplicate = fields.Boolean(metadata={"description": "True (status 200): this interaction was already reported; "
+                                                        "nothing was added and this is the first report."})
+    load = fields.Float()
+    threshold = fields.Float()
+    break_ = fields.Dict(allow_none=True, attribute="break", data_key="break",
+                         metadata={"description": "The planner's decision when a rule matched (see DecisionSchema)."})
+
+
 class TeamLoadSchema(Schema):
     team = fields.String()
     at = fields.String()
     agents = fields.List(fields.Nested(AgentLoadRowSchema))
+    rattled = fields.List(fields.Nested(RattledSchema), metadata={
+        "description": "Agents' \"that one rattled me\" reports no manager has marked seen yet, newest first."})
 
 
 class RuleSetVersionSchema(Schema):
@@ -163,6 +210,9 @@ class DecisionSchema(Schema):
     escalate_to = fields.String(allow_none=True)
     rule_set_version = fields.Integer(allow_none=True)
     decided_at = fields.String()
+    guard = fields.String(allow_none=True, metadata={
+        "description": "The guard that refused, deferred or escalated the break: shift_cap | spacing | concurrency "
+                       "| service_level (null when granted at once)."})
 
 
 class AgentStateResultSchema(Schema):

@@ -39,8 +39,10 @@ from wellbeing.queue import (
     queue_items,
     redact_case_items,
 )
+from wellbeing.rattled import agent_reports, mark_rattled_seen, purge_report_notes, rattled_prompts, report_rattled
 from wellbeing.reports import break_decisions, break_stats
 from wellbeing.routing import build_routing_adapter
+from wellbeing.rule_fields import FieldSpec, canonical_rule_document, rule_form_spec
 from wellbeing.rule_schema import dump_rule_set
 from wellbeing.rules import DEFAULT_RULE_SET
 from wellbeing.rulesets import active_rule_set, publish_rule_set, rollback_rule_set, rule_history, simulate_rule_set
@@ -52,8 +54,11 @@ __all__ = [
     "active_rule_set", "agent_breaks", "agent_load", "agent_unavailable_reason", "apply_platform_event", "bind",
     "break_decisions", "break_stats", "close_case_items", "end_agent_break", "enqueue_case_item", "next_for_agent",
     "plan_break", "process_breaks", "publish_rule_set", "queue_item_dict", "queue_items", "record_interaction", "redact_case_items",
+    "FieldSpec", "canonical_rule_document", "rule_form_spec",
     "record_negative_reply", "report_state", "blueprints", "build_routing_adapter", "dump_rule_set", "rollback_rule_set", "rule_history", "simulate_rule_set", "team_load",
 ]
+
+__all__ += ["agent_reports", "mark_rattled_seen", "purge_report_notes", "rattled_prompts", "report_rattled"]
 
 
 def blueprints() -> tuple:

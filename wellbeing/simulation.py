@@ -8,10 +8,10 @@ import heapq
 import math
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from wellbeing.erlang import service_level
+from wellbeing.erlang import erlang_a, service_level
 from wellbeing.load import (
     DEFAULT_WEIGHTS,
     ON_BREAK,
@@ -25,16 +25,21 @@ from wellbeing.load import (
     set_state,
 )
 from wellbeing.planner import DEFERRED, ESCALATED, GRANTED, REFUSED, BreakRequest, TeamSnapshot, decide, iso
-from wellbeing.rules import AgentSituation, Guards, RuleSet, evaluate, is_negative, load_threshold
+from wellbeing.rules import ERLANG_A, AgentSituation, Guards, RuleSet, evaluate, is_negative, load_threshold
 
 
 @dataclass(frozen=True)
 class RecordedInteraction:
-    """One past interaction to replay: who handled it, when it closed, what it carried."""
+    """One past interaction to replay: who handled it, when it closed, what it carried.
+
+    `agent_reported`: not an interaction but the agent saying the last one rattled them (`POST …/rattled`): it
+    adds `weights.agent_reported` to their load and runs the rules with `agent_reported`, and is no traffic.
+    """
 
     agent_id: str
     at: datetime
     signals: InteractionSignals = InteractionSignals()
+    agent_reported: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,10 @@ class SimulationResult:
     `peaked_without_break`: agents whose load went over `load_threshold` while working and fell back below it
     (or the window ended) with no break starting in between. `outcomes` counts requests and their final
     outcome; "deferred" counts requests deferred at least once, "still_deferred" those waiting at the end.
+    `unrelieved_minutes`: per agent-shift (agent, UTC day), minutes spent working with the load above the
+    reference threshold (`load_threshold` unless the caller set one) — what a break policy should keep short.
+    With an Erlang A service-level guard, `erlang_a_by_hour` holds (service level, abandonment) per hour, next
+    to the Erlang C figures of `service_level_by_hour`.
     """
 
     team: str | None
@@ -57,6 +66,24 @@ class SimulationResult:
     minutes_above_threshold: Mapping[str, float]
     peaked_without_break: tuple[str, ...]
     service_level_by_hour: tuple[tuple[datetime, float | None], ...]
+    unrelieved_minutes: Mapping[tuple[str, date], float] = field(default_factory=dict)
+    reference_threshold: float | None = None
+    erlang_a_by_hour: tuple[tuple[float, float] | None, ...] | None = None
+
+    def unrelieved_percentiles(self) -> dict[str, float]:
+        """p50 and p95 of minutes above the reference threshold while working, over agent-shifts worked."""
+        values = sorted(self.unrelieved_minutes.values())
+        return {"agent_shifts": len(values), "p50": _percentile(values, 0.5), "p95": _percentile(values, 0.95)}
+
+    def mean_service_level(self) -> dict[str, float | None]:
+        """Mean predicted service level over the hours with traffic, per model (Erlang A only when it is used)."""
+        levels = [level for _, level in self.service_level_by_hour if level is not None]
+        out: dict[str, float | None] = {"erlang_c": round(sum(levels) / len(levels), 4) if levels else None}
+        if self.erlang_a_by_hour is not None:
+            pairs = [pair for pair in self.erlang_a_by_hour if pair is not None]
+            out["erlang_a"] = round(sum(p[0] for p in pairs) / len(pairs), 4) if pairs else None
+            out["erlang_a_abandonment"] = round(sum(p[1] for p in pairs) / len(pairs), 4) if pairs else None
+        return out
 
     def as_dict(self) -> dict:
         return {
@@ -67,9 +94,18 @@ class SimulationResult:
             "peak_load": {agent: round(value, 3) for agent, value in self.peak_load.items()},
             "minutes_above_threshold": {a: round(m, 1) for a, m in self.minutes_above_threshold.items()},
             "peaked_without_break": list(self.peaked_without_break),
-            "service_level_by_hour": [{"hour": iso(hour), "predicted_service_level": level}
-                                      for hour, level in self.service_level_by_hour],
+            "service_level_by_hour": [self._hour(index, hour, level)
+                                      for index, (hour, level) in enumerate(self.service_level_by_hour)],
+            "mean_service_level": self.mean_service_level(),
+            "unrelieved_minutes_per_agent_shift": self.unrelieved_percentiles(),
         }
+
+    def _hour(self, index: int, hour: datetime, level: float | None) -> dict:
+        row = {"hour": iso(hour), "predicted_service_level": level}
+        if self.erlang_a_by_hour is not None:
+            pair = self.erlang_a_by_hour[index]
+            row["erlang_a_service_level"], row["erlang_a_abandonment"] = pair if pair else (None, None)
+        return row
 
 
 STAFFING_WINDOW = timedelta(hours=1)
@@ -155,23 +191,38 @@ class _Hourly:
         within = guards.service_level.answer_within_seconds if guards.service_level else 20
         return tuple((self.origin + index * _HOUR, self._level(index, within)) for index in range(len(self.count)))
 
-    def _level(self, index: int, within: float) -> float | None:
-        if not self.count[index]:
-            return None
+    def _inputs(self, index: int) -> tuple[float, float, int]:
         hour = self.origin + index * _HOUR
         covered = (min(hour + _HOUR, self.end) - max(hour, self.start)).total_seconds()
         aht = self.seconds[index] / self.timed[index] if self.timed[index] else DEFAULT_AHT_S
         answering = max(0, math.floor(len(self.agents[index]) - self.break_minutes[index] / 60.0))
-        return round(service_level(self.count[index] / covered, aht, answering, within), 4)
+        return self.count[index] / covered, aht, answering
+
+    def _level(self, index: int, within: float) -> float | None:
+        if not self.count[index]:
+            return None
+        return round(service_level(*self._inputs(index), within), 4)
+
+    def erlang_a(self, guards: Guards) -> tuple[tuple[float, float] | None, ...] | None:
+        """(service level, abandonment) per hour under Erlang A, when the guard uses it; else None."""
+        target = guards.service_level
+        if target is None or target.model != ERLANG_A:
+            return None
+        return tuple(None if not self.count[index] else tuple(round(value, 4) for value in erlang_a(
+            *self._inputs(index), target.answer_within_seconds, target.patience_seconds))
+            for index in range(len(self.count)))
 
 
 class _Replay:
     """Mutable state of one simulation run; every step is O(1) amortised (dicts, deques and a heap)."""
 
     def __init__(self, rule_set: RuleSet, agents: Iterable[str], team: str | None, start: datetime,
-                 end: datetime, weights: LoadWeights) -> None:
+                 end: datetime, weights: LoadWeights, reference_threshold: float | None = None) -> None:
         self.rule_set, self.guards, self.team, self.weights = rule_set, rule_set.guards, team, weights
         self.start, self.end, self.threshold = start, end, load_threshold(rule_set)
+        self.reference = self.threshold if reference_threshold is None else reference_threshold
+        self.unrelieved: Counter[tuple[str, date]] = Counter()
+        self.last_signals: dict[str, InteractionSignals] = {}
         self.roster = set(agents)
         self.loads: dict[str, AgentLoad] = {}
         self.streak: Counter[str] = Counter()
@@ -192,12 +243,17 @@ class _Replay:
         self.hours = _Hourly(start, end)
 
     def interaction(self, item: RecordedInteraction) -> None:
+        if item.agent_reported:
+            self._report(item)
+            return
         agent, at = item.agent_id, item.at
+        self.last_signals[agent] = item.signals
         self._run_timeline(at)
         self.roster.add(agent)
         self.traffic.add(at, item.signals.duration_seconds)
         self.staffing.add(at, agent)
         self.hours.interaction(at, agent, item.signals.duration_seconds)
+        self.unrelieved.setdefault((agent, _shift(at)), 0.0)
         self._advance(agent, at)
         self.loads[agent] = add(self.loads[agent], interaction_weight(item.signals, self.weights).total, at,
                                 self.weights)
@@ -205,6 +261,20 @@ class _Replay:
         self.streak[agent] = self.streak[agent] + 1 if is_negative(item.signals) else 0
         if agent not in self.pending and agent not in self.break_ends:
             self._evaluate(item)
+
+    def _report(self, item: RecordedInteraction) -> None:
+        """The agent said a call rattled them: load, then the rules on their last interaction with that fact."""
+        agent, at = item.agent_id, item.at
+        self._run_timeline(at)
+        self.roster.add(agent)
+        self._advance(agent, at)
+        self.loads[agent] = add(self.loads[agent], self.weights.agent_reported, at, self.weights)
+        self._watch_threshold(agent, at)
+        if agent not in self.pending and agent not in self.break_ends:
+            situation = AgentSituation.after(self.last_signals.get(agent, InteractionSignals()),
+                                             load=self.loads[agent].value, consecutive_negative=self.streak[agent],
+                                             agent_reported=True)
+            self._request(agent, situation, at)
 
     def _watch_threshold(self, agent: str, at: datetime) -> None:
         """Remember when an agent went over the threshold while working, until a break covers it."""
@@ -217,10 +287,13 @@ class _Replay:
         agent = item.agent_id
         situation = AgentSituation.after(item.signals, load=self.loads[agent].value,
                                          consecutive_negative=self.streak[agent])
+        self._request(agent, situation, item.at)
+
+    def _request(self, agent: str, situation: AgentSituation, at: datetime) -> None:
         match = evaluate(self.rule_set, situation)
         if match is not None:
             self.outcomes["requests"] += 1
-            self._decide(BreakRequest.from_match(match, agent_id=agent, team=self.team, at=item.at), item.at)
+            self._decide(BreakRequest.from_match(match, agent_id=agent, team=self.team, at=at), at)
 
     def _snapshot(self, agent: str, now: datetime) -> TeamSnapshot:
         on_break = len(self.break_ends)
@@ -279,6 +352,11 @@ class _Replay:
         """Decay the agent's load to `at`, counting the minutes it spent above the threshold on the way."""
         load = self.loads.get(agent) or AgentLoad(0.0, self.start)
         self.above[agent] += _minutes_above(load, at, self.threshold, self.weights)
+        if load.state == WORKING:   # a gap longer than the staffing window is time off shift, not work
+            until = min(at, max(load.as_of, self.start) + STAFFING_WINDOW)
+            unrelieved = _minutes_above(load, until, self.reference, self.weights)
+            if unrelieved:   # counted only for shifts the agent worked (the interactions make those keys)
+                self.unrelieved[(agent, _shift(load.as_of))] += unrelieved
         self.loads[agent] = decay(load, at, self.weights)
         if agent in self.over_since and self.loads[agent].value < self.threshold:
             del self.over_since[agent]
@@ -299,7 +377,16 @@ class _Replay:
             minutes_off_queue={a: self.off_queue[a] for a in agents},
             peak_load={a: float(self.peak[a]) for a in agents},
             minutes_above_threshold={a: float(self.above[a]) for a in agents},
-            peaked_without_break=peaked, service_level_by_hour=self.hours.service_levels(self.guards))
+            peaked_without_break=peaked, service_level_by_hour=self.hours.service_levels(self.guards),
+            unrelieved_minutes=dict(self.unrelieved), reference_threshold=self.reference,
+            erlang_a_by_hour=self.hours.erlang_a(self.guards))
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile of sorted values (0 for none), in minutes to one decimal."""
+    if not values:
+        return 0.0
+    return round(values[min(len(values) - 1, max(0, math.ceil(share * len(values)) - 1))], 1)
 
 
 def _shift(moment: datetime) -> date:
@@ -316,14 +403,14 @@ def _minutes_above(load: AgentLoad, at: datetime, threshold: float, weights: Loa
 
 def simulate(rule_set: RuleSet, interactions: Iterable[RecordedInteraction], agents: Iterable[str],
              team: str | None, start: datetime, end: datetime, *,
-             weights: LoadWeights = DEFAULT_WEIGHTS) -> SimulationResult:
+             weights: LoadWeights = DEFAULT_WEIGHTS, reference_threshold: float | None = None) -> SimulationResult:
     """Replay past interactions through the load model, the rules and the planner, deterministically.
 
     Interactions are replayed as recorded (a break does not move them). Staffing is estimated from the data:
     agents who closed an interaction in the last hour are signed in; arrival rate and handle time come from
     the last 15 minutes. A shift is a UTC calendar day. Each agent holds at most one outstanding request.
     """
-    replay = _Replay(rule_set, agents, team, start, end, weights)
+    replay = _Replay(rule_set, agents, team, start, end, weights, reference_threshold)
     for interaction in sorted(interactions, key=lambda item: item.at):
         if start <= interaction.at < end:
             replay.interaction(interaction)

@@ -13,7 +13,7 @@ from aftercare.core.db import column_length
 from aftercare.core.problems import Problem, validation_problem
 from aftercare.core.twilio_signature import verified_twilio_form
 from aftercare.core.web import db_session, require_scope, runtime
-from wellbeing import agents, handover, queue, reports, rulesets
+from wellbeing import agents, handover, queue, rattled, reports, rulesets
 from wellbeing.models import Agent
 from wellbeing.rule_schema import dump_rule_set
 from wellbeing.schemas import (
@@ -27,6 +27,9 @@ from wellbeing.schemas import (
     PublishRulesSchema,
     QueueListSchema,
     QueueQuerySchema,
+    RattledBodySchema,
+    RattledResultSchema,
+    RattledSchema,
     RollbackSchema,
     RuleHistorySchema,
     RuleSetVersionSchema,
@@ -96,7 +99,46 @@ def agent_load(agent_id: str):
 @blp.response(200, TeamLoadSchema)
 def team_load(team: str):
     now = runtime().clock()
-    return {"team": team, "at": now.isoformat(), "agents": agents.team_load(db_session(), team=team, now=now)}
+    return {"team": team, "at": now.isoformat(), "agents": agents.team_load(db_session(), team=team, now=now),
+            "rattled": rattled.rattled_prompts(db_session(), team=team)}
+
+
+@blp.route("/agents/<agent_id>/rattled", methods=["POST"])
+@blp.doc(security=SECURITY, summary="The agent says an interaction rattled them (a softphone or agent desktop button)",
+         description="Adds `wellbeing.weights.agent_reported` to the agent's load, runs the team's break rules with "
+                     "`agent_reported` true (a rule `\"when\": {\"agent_reported\": true}` grants a break on it) and "
+                     "shows on the team load page, with the note, until a manager marks it seen. Once per interaction: "
+                     "reporting the same latest interaction again adds nothing (200, `duplicate`). Callable with "
+                     "the agent's own bound key (or an unbound agent key) or a manager key; another agent's key "
+                     "gets 403. Body optional: `{\"note\": \"...\"}`.",
+         responses={**NOT_FOUND, "403": {"description": "The key lacks the scope or is bound to another agent"}})
+@require_scope("agent", "manager")
+@blp.arguments(RattledBodySchema)
+@blp.response(201, RattledResultSchema)
+@blp.alt_response(200, schema=RattledResultSchema,
+                  description="The agent's latest interaction was already reported: nothing added (`duplicate`)")
+@_agent_id_fits
+def report_rattled(args, agent_id: str):
+    found = rattled.report_rattled(db_session(), agent_id=agent_id, note=args.get("note"),
+                                   reported_by=g.api_key_name, now=runtime().clock())
+    if found is None:
+        raise _not_found(f"No agent {agent_id!r} is known yet; report a state first.")
+    db_session().commit()
+    return (found, 200) if found["duplicate"] else found
+
+
+@blp.route("/agents/<agent_id>/rattled/<report_id>/seen", methods=["POST"])
+@blp.doc(security=SECURITY, summary="A manager has seen an agent's \"that one rattled me\" (the prompt goes away)",
+         responses=NOT_FOUND)
+@require_scope("manager")
+@blp.response(200, RattledSchema)
+def rattled_seen(agent_id: str, report_id: str):
+    found = rattled.mark_rattled_seen(db_session(), agent_id=agent_id, report_id=report_id,
+                                      seen_by=g.api_key_name, now=runtime().clock())
+    if found is None:
+        raise _not_found(f"Agent {agent_id!r} has no report {report_id!r}.")
+    db_session().commit()
+    return found
 
 
 # An agent's team decides whose work /next hands over, so only the CRM (its events) or a manager may set it.

@@ -19,11 +19,24 @@ def _fmt(value: float, fmt: str) -> str:
     return fmt.format(value)
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
+MAX_SPOKEN = 12
+
+
+def _svg(width: int, height: int, title: str, body: list[str], summary: str = "") -> Markup:
+    """The chart as one image for assistive technology: its title and, as the description, its data in words."""
+    label = f"{title}. {summary}" if summary else title
     return Markup(
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
-        + "".join(body) + "</svg>")
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        + (f"<desc>{escape(summary)}</desc>" if summary else "") + "".join(body) + "</svg>")
+
+
+def _spoken(items: list[str]) -> str:
+    """At most a dozen items read out; the rest counted (the tables beside the charts hold every number)."""
+    if not items:
+        return "No data."
+    more = len(items) - MAX_SPOKEN
+    return "; ".join(items[:MAX_SPOKEN]) + (f"; and {more} more." if more > 0 else ".")
 
 
 def hbar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None, threshold: float | None = None,
@@ -51,7 +64,9 @@ def hbar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = Non
         body.append(f'<line class="threshold" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}"/>'
                     f'<text class="threshold-label" x="{x:.1f}" y="{height - 2}" text-anchor="middle">'
                     f'threshold {_fmt(threshold, value_format)}</text>')
-    return _svg(width, height, title, body)
+    summary = _spoken([f"{bar.label}: {_fmt(bar.value, value_format)}{' ' + bar.note if bar.note else ''}"
+                       for bar in bars])
+    return _svg(width, height, title, body, summary)
 
 
 def grouped_bars(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None], str]], *,
@@ -87,7 +102,10 @@ def grouped_bars(categories: Sequence[str], series: Sequence[tuple[str, Sequence
         x = left + si * 150
         body.append(f'<rect class="bar bar-{escape(kind)}" x="{x}" y="{height - 14}" width="10" height="10"/>'
                     f'<text class="label" x="{x + 14}" y="{height - 5}">{escape(name)}</text>')
-    return _svg(width, height, title, body)
+    summary = _spoken([f"{category}: " + ", ".join(
+        f"{name} {'no value' if gi >= len(vs) or vs[gi] is None else _fmt(vs[gi], value_format)}"
+        for name, vs, _ in series) for gi, category in enumerate(categories)])
+    return _svg(width, height, title, body, summary)
 
 
 def line_chart(series: Sequence[tuple[str, Sequence[tuple[str, float | None]], str]], *, title: str,
@@ -109,6 +127,11 @@ def line_chart(series: Sequence[tuple[str, Sequence[tuple[str, float | None]], s
         return x, top + plot_h - max(0.0, v) / scale_max * plot_h
 
     for name, points, kind in series:
+        for i, (label, v) in enumerate(points):  # a dot per point: one hour alone still shows
+            if v is not None:
+                x, y = xy(i, len(points), v)
+                body.append(f'<circle class="dot dot-{escape(kind)}" cx="{x:.1f}" cy="{y:.1f}" r="3">'
+                            f'<title>{escape(name)} {escape(label)}: {escape(_fmt(v, value_format))}</title></circle>')
         run: list[str] = []
         for i, (_, v) in enumerate(list(points) + [("", None)]):
             if v is not None:
@@ -122,8 +145,9 @@ def line_chart(series: Sequence[tuple[str, Sequence[tuple[str, float | None]], s
     if labels:
         for i in sorted({0, len(labels) // 2, len(labels) - 1}):
             x, _ = xy(i, len(labels), 0)
-            body.append(f'<text class="label" x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
-                        f'{escape(labels[i][0])}</text>')
+            anchor = "middle" if len(labels) == 1 or 0 < i < len(labels) - 1 else "start" if i == 0 else "end"
+            body.append(f'<text class="label" x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">'
+                        f'{escape(labels[i][0])}</text>')  # the first and last labels stay inside the chart
     if not values:
         body.append(f'<text class="label" x="{left + 8}" y="{top + 20}">no data</text>')
     if threshold is not None:
@@ -136,4 +160,20 @@ def line_chart(series: Sequence[tuple[str, Sequence[tuple[str, float | None]], s
             x = left + si * 150
             body.append(f'<rect class="bar bar-{escape(kind)}" x="{x}" y="{height - 12}" width="10" height="10"/>'
                         f'<text class="label" x="{x + 14}" y="{height - 3}">{escape(name)}</text>')
-    return _svg(width, height, title, body)
+    return _svg(width, height, title, body, _line_summary(series, value_format))
+
+
+def _line_summary(series, value_format: str) -> str:
+    """Per line: how many points, first and last, lowest and highest."""
+    parts = []
+    for name, points, _ in series:
+        known = [(label, v) for label, v in points if v is not None]
+        if not known:
+            parts.append(f"{name}: no data")
+            continue
+        low, high = min(known, key=lambda p: p[1]), max(known, key=lambda p: p[1])
+        parts.append(f"{name}: {len(known)} point{'' if len(known) == 1 else 's'} from {known[0][0]} "
+                     f"({_fmt(known[0][1], value_format)}) to {known[-1][0]} ({_fmt(known[-1][1], value_format)}), "
+                     f"lowest {_fmt(low[1], value_format)} at {low[0]}, "
+                     f"highest {_fmt(high[1], value_format)} at {high[0]}")
+    return _spoken(parts)

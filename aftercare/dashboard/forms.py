@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 
 from flask import request, session
 
+import wellbeing.services as wellbeing
 from aftercare.core.strict_json import JsonRefused, parse_json
+from aftercare.dashboard import rule_editor
 
 CSRF_FIELD = "csrf_token"
 MAX_DOCUMENT_CHARS = 100_000
+ACTIONS = ("simulate", "publish", "apply_json", "preview")
 
 
 def csrf_token() -> str:
@@ -38,8 +41,12 @@ def canonical(document: object) -> str:
 
 
 def digest(team: str | None, document: object) -> str:
-    """What a simulation covered: publishing checks that the manager saw this exact document simulated."""
-    return hashlib.sha256(f"{team or ''}\n{canonical(document)}".encode()).hexdigest()
+    """What a simulation covered: publishing checks that the manager saw these exact rules simulated (compared in
+    their stored form, so the same rules from the form or from the JSON view match)."""
+    stored = wellbeing.canonical_rule_document(document)
+    if stored is not None:
+        stored.pop("scope", None)  # publishing writes the team being edited
+    return hashlib.sha256(f"{team or ''}\n{canonical(document if stored is None else stored)}".encode()).hexdigest()
 
 
 def small_number(text: str) -> int:
@@ -51,12 +58,19 @@ def small_number(text: str) -> int:
 
 @dataclass
 class RulesForm:
+    """The rules page's post. The document comes from the form's fields, or from the advanced JSON view when
+    that text was edited (it differs from the JSON the page was drawn with) or applied on purpose."""
+
     team: str | None
     text: str
     reason: str
     action: str
     window_days: int
     simulated: str
+    values: dict[str, str] = field(default_factory=dict)
+    rule_count: int = 0
+    source: str = "form"
+    focus: str = ""
     document: object = None
     errors: dict[str, list[str]] = field(default_factory=dict)
 
@@ -66,17 +80,40 @@ class RulesForm:
         days_raw = form.get("window_days", "7").strip()
         parsed = cls(team=form.get("team", "").strip() or None, text=form.get("document", ""),
                      reason=form.get("reason", "").strip(), action=form.get("action", "simulate"),
-                     window_days=small_number(days_raw), simulated=form.get("simulated", ""))
+                     window_days=small_number(days_raw), simulated=form.get("simulated", ""),
+                     values={k: v for k, v in form.items() if k.startswith(rule_editor.PREFIXES)},
+                     rule_count=min(small_number(form.get("rule_count", "")), rule_editor.MAX_RULES))
+        edited_json = "rule_count" not in form or form.get("document", "").strip() != form.get(
+            "document_before", "").strip()
+        parsed.source = "json" if edited_json or parsed.action == "apply_json" else "form"
         parsed._validate()
         return parsed
 
+    @property
+    def checks(self) -> bool:
+        """Simulate and publish validate the rules; the editor's own buttons only redraw the form."""
+        return self.action in ("simulate", "publish")
+
     def _validate(self) -> None:
-        if self.action not in ("simulate", "publish"):
+        if self.action not in ACTIONS and not rule_editor.is_structural(self.action):
             self.errors["action"] = ["Choose Simulate or Publish."]
         if self.team is not None and len(self.team) > 128:
             self.errors["team"] = ["At most 128 characters."]
-        if not 1 <= self.window_days <= 31:
+        if self.checks and not 1 <= self.window_days <= 31:
             self.errors["window_days"] = ["Between 1 and 31 days."]
+        if self.source == "json":
+            self._from_json()
+        else:
+            self._from_fields()
+        if self.errors.get("document") or self.action != "publish":
+            return
+        if not self.reason:
+            self.errors["reason"] = ["Say why you are changing the rules (kept in the history)."]
+        if not hmac.compare_digest(self.simulated, digest(self.team, self.document)):
+            self.errors["document"] = ["Simulate this exact version before publishing: it changed since the "
+                                       "last simulation."]
+
+    def _from_json(self) -> None:
         if len(self.text) > MAX_DOCUMENT_CHARS:
             self.errors["document"] = [f"At most {MAX_DOCUMENT_CHARS} characters."]
             return
@@ -85,9 +122,12 @@ class RulesForm:
         except JsonRefused as exc:
             self.errors["document"] = [f"Not valid JSON: {exc}." if exc.malformed else str(exc)]
             return
-        if self.action == "publish":
-            if not self.reason:
-                self.errors["reason"] = ["Say why you are changing the rules (kept in the history)."]
-            if not hmac.compare_digest(self.simulated, digest(self.team, self.document)):
-                self.errors["document"] = ["Simulate this exact version before publishing: it changed since the "
-                                           "last simulation."]
+        if isinstance(self.document, dict):
+            self.values, self.rule_count = rule_editor.values_from_document(self.document)
+
+    def _from_fields(self) -> None:
+        if rule_editor.is_structural(self.action):
+            self.values, self.rule_count, self.focus = rule_editor.apply_structural(self.action, self.values,
+                                                                                    self.rule_count)
+        self.document = rule_editor.document_from_values(self.values, self.rule_count, wellbeing.rule_form_spec(),
+                                                         team=self.team)

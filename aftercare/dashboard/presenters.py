@@ -6,6 +6,7 @@ import json
 
 import wellbeing.services as wellbeing
 from aftercare.dashboard import charts
+from aftercare.dashboard.wording import change_sentences, measure_label
 
 SIDES = ("proposed", "active")
 PER_AGENT = (("breaks_per_agent", "breaks"), ("minutes_off_queue", "minutes off queue"),
@@ -36,7 +37,8 @@ def with_diffs(entries: list[dict]) -> list[dict]:
         diff = difflib.unified_diff(before, pretty(document_of(entry)).splitlines(),
                                     fromfile=f"version {previous['version']}" if previous else "built-in default",
                                     tofile=f"version {entry.get('version')}", lineterm="")
-        out.append({**entry, "diff": list(diff)})
+        out.append({**entry, "diff": list(diff),
+                    "changes": change_sentences(document_of(previous), document_of(entry))})
         previous = entry
     return list(reversed(out))
 
@@ -60,14 +62,43 @@ def _flatten(value, prefix: str = "") -> dict[str, object]:
     return {prefix: value}
 
 
-def compare_rows(proposed: dict, active: dict) -> list[tuple[str, str, str, bool]]:
-    """(measure, proposed, active, differs) for every scalar either side reports, nested keys dotted."""
+def _mean_level(side: dict) -> float | None:
+    levels = [h.get("predicted_service_level") for h in side.get("service_level_by_hour") or ()]
+    levels = [level for level in levels if level is not None]
+    return sum(levels) / len(levels) if levels else None
+
+
+def _lowest_level(side: dict) -> float | None:
+    levels = [h.get("predicted_service_level") for h in side.get("service_level_by_hour") or ()]
+    return min((level for level in levels if level is not None), default=None)
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+DERIVED = (
+    ("Agents over the threshold with no break", "Their load went over the threshold and came back down (or the "
+     "window ended) without a break.", lambda side: str(len(side.get("peaked_without_break") or ()))),
+    ("Predicted service level, average hour", "Mean over the hours with traffic.",
+     lambda side: _percent(_mean_level(side))),
+    ("Predicted service level, worst hour", "The lowest hour with traffic.",
+     lambda side: _percent(_lowest_level(side))),
+)
+
+
+def compare_rows(proposed: dict, active: dict) -> list[dict]:
+    """Every measure either side reports, labelled in plain words (`wording.MEASURES`), then a few derived ones."""
     left = _flatten({k: v for k, v in proposed.items() if k not in SHOWN_ELSEWHERE})
     right = _flatten({k: v for k, v in active.items() if k not in SHOWN_ELSEWHERE})
     rows = []
     for key in dict.fromkeys([*left, *right]):
         a, b = cell(left.get(key)), cell(right.get(key))
-        rows.append((key.replace("_", " "), a, b, a != b))
+        label, help_ = measure_label(key)
+        rows.append({"label": label, "help": help_, "proposed": a, "active": b, "differs": a != b})
+    for label, help_, compute in DERIVED:
+        a, b = compute(proposed), compute(active)
+        rows.append({"label": label, "help": help_, "proposed": a, "active": b, "differs": a != b})
     return rows
 
 
@@ -86,35 +117,48 @@ def _agent_rows(proposed: dict, active: dict) -> list[dict]:
     return rows
 
 
-def _service_level_chart(proposed: dict, active: dict):
-    def points(side: dict) -> list[tuple[str, float | None]]:
-        """Hours with traffic only: an hour nobody called has no service level to draw."""
-        return [((h.get("hour") or "")[5:13].replace("T", " ") + ":00", h.get("predicted_service_level"))
-                for h in side.get("service_level_by_hour") or () if h.get("predicted_service_level") is not None]
-
-    if not points(proposed) and not points(active):
-        return None
-    return charts.line_chart([("proposed", points(proposed), "proposed"), ("active", points(active), "active")],
-                             title="Predicted service level by hour", max_value=1.0, value_format="{:.0%}")
+def _hour_points(side: dict) -> list[tuple[str, float | None]]:
+    """Hours with traffic only: an hour nobody called has no service level to draw."""
+    return [((h.get("hour") or "")[5:13].replace("T", " ") + ":00", h.get("predicted_service_level"))
+            for h in side.get("service_level_by_hour") or () if h.get("predicted_service_level") is not None]
 
 
-def _breaks_chart(proposed: dict, active: dict):
+def _service_level_chart(proposed: dict, active: dict) -> tuple[object, str]:
+    """The chart (dots, so even one hour shows) and a note when there is too little traffic for a trend."""
+    hours = max(len(_hour_points(proposed)), len(_hour_points(active)))
+    if not hours:
+        return None, "Too little data for a chart: no hour in this window had traffic to predict a service level for."
+    chart = charts.line_chart([("proposed", _hour_points(proposed), "proposed"),
+                               ("active", _hour_points(active), "active")],
+                              title="Predicted service level by hour, proposed and active", max_value=1.0,
+                              value_format="{:.0%}")
+    note = "" if hours >= 3 else \
+        f"Only {hours} hour{'' if hours == 1 else 's'} with traffic: too little data for a trend."
+    return chart, note
+
+
+def _breaks_chart(proposed: dict, active: dict) -> tuple[object, str]:
     left, right = proposed.get("breaks_per_agent") or {}, active.get("breaks_per_agent") or {}
     agents = sorted(set(left) | set(right))
     if not agents:
-        return None
-    return charts.grouped_bars(agents, [("proposed", [left.get(a, 0) for a in agents], "proposed"),
-                                        ("active", [right.get(a, 0) for a in agents], "active")],
-                               title="Breaks per agent: proposed vs active", value_format="{:g}")
+        return None, "Too little data for a chart: no agent of this team is known yet."
+    chart = charts.grouped_bars(agents, [("proposed", [left.get(a, 0) for a in agents], "proposed"),
+                                         ("active", [right.get(a, 0) for a in agents], "active")],
+                                title="Breaks per agent, proposed and active", value_format="{:g}")
+    if not any(left.values()) and not any(right.values()):
+        return chart, "Neither set would have given a break in this window: every bar is zero."
+    return chart, ""
 
 
 def simulation_view(result: dict) -> dict:
-    """The simulation side by side: summary rows, one row per agent, and two charts."""
+    """The simulation side by side: labelled measures, one row per agent, two charts with notes."""
     proposed, active = result.get("proposed") or {}, result.get("active") or {}
+    breaks_chart, breaks_note = _breaks_chart(proposed, active)
+    service_chart, service_note = _service_level_chart(proposed, active)
     return {"result": result, "rows": compare_rows(proposed, active), "agents": _agent_rows(proposed, active),
             "agent_headers": [label for _, label in PER_AGENT] + ["peaked without a break"],
-            "breaks_chart": _breaks_chart(proposed, active),
-            "service_chart": _service_level_chart(proposed, active)}
+            "breaks_chart": breaks_chart, "breaks_note": breaks_note,
+            "service_chart": service_chart, "service_note": service_note}
 
 
 CHANNEL_NAMES = {"sms": "SMS", "email": "email", "whatsapp": "WhatsApp"}

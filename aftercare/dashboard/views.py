@@ -13,8 +13,9 @@ import wellbeing.services as wellbeing
 from aftercare.core.page_headers import protect_page
 from aftercare.core.problems import errors_by_field
 from aftercare.core.web import db_session, runtime
-from aftercare.dashboard import charts
+from aftercare.dashboard import charts, rule_editor, wording
 from aftercare.dashboard.forms import RulesForm, csrf_token, csrf_valid, digest, rotate_csrf, small_number
+from aftercare.dashboard.listening import agent_timeline, with_erlang_a
 from aftercare.dashboard.presenters import (
     channel_name,
     document_of,
@@ -153,7 +154,8 @@ def load():
     team = request.args.get("team") or None
     agents, chart = _load_chart(team)
     return render_template("dashboard/load.html", teams=teams, team=team, agents=agents, chart=chart, now=_now(),
-                           refresh_seconds=runtime().settings.dashboard.refresh_seconds)
+                           refresh_seconds=runtime().settings.dashboard.refresh_seconds,
+                           rattled=wellbeing.rattled_prompts(db_session(), team=team))
 
 
 @bp.route("/load/live")
@@ -161,7 +163,21 @@ def load_live():
     """The chart and table alone, fetched by live.js every few seconds."""
     team = request.args.get("team") or None
     agents, chart = _load_chart(team)
-    return render_template("dashboard/_load_live.html", team=team, agents=agents, chart=chart, now=_now())
+    return render_template("dashboard/_load_live.html", team=team, agents=agents, chart=chart, now=_now(),
+                           rattled=wellbeing.rattled_prompts(db_session(), team=team))
+
+
+@bp.route("/agents/<agent_id>/rattled/<report_id>/seen", methods=["POST"])
+def rattled_seen(agent_id: str, report_id: str):
+    """A manager has seen an agent's "that one rattled me": the prompt leaves the load page."""
+    team = request.form.get("team") or None
+    seen = wellbeing.mark_rattled_seen(db_session(), agent_id=agent_id, report_id=report_id,
+                                       seen_by=g.manager.username, now=_now())
+    if seen is None:
+        abort(404)
+    db_session().commit()
+    flash(f"Marked seen: {seen.get('name') or agent_id} said a call rattled them.")
+    return redirect(url_for("dashboard.load", team=team if team and len(team) <= 128 else None))
 
 
 @bp.route("/agents/<agent_id>")
@@ -169,11 +185,11 @@ def agent(agent_id: str):
     detail = wellbeing.agent_load(db_session(), agent_id=agent_id, now=_now())
     if detail is None:
         abort(404)
-    points = [(_hhmm(p["at"]), float(p["load"])) for p in detail.get("series") or []]
-    chart = charts.line_chart([("load", points, "accent")], threshold=detail.get("threshold"),
-                              title=f"Load over time, {detail.get('name') or agent_id}")
     decisions = wellbeing.break_decisions(db_session(), agent_id=agent_id, limit=50)
-    return render_template("dashboard/agent.html", agent=detail, chart=chart, decisions=decisions)
+    chart, events = agent_timeline(detail, breaks=wellbeing.agent_breaks(db_session(), agent_id=agent_id, limit=50),
+                                   decisions=decisions,
+                                   reports=wellbeing.agent_reports(db_session(), agent_id=agent_id, limit=50))
+    return render_template("dashboard/agent.html", agent=detail, chart=chart, decisions=decisions, events=events)
 
 
 def _hhmm(at) -> str:
@@ -195,28 +211,71 @@ def breaks():
 def rules():
     team = request.args.get("team") or None
     active = wellbeing.active_rule_set(db_session(), team=team)
-    return render_template("dashboard/rules.html", teams=_teams(), team=team, active=active,
-                           text=pretty(document_of(active)), reason="", window_days=7, errors={}, simulation=None)
+    document = document_of(active)
+    values, count = rule_editor.values_from_document(document)
+    return _rules_page(team=team, active=active, document=document, text=pretty(document), values=values,
+                       rule_count=count, reason="", window_days=7, errors={})
+
+
+def _rules_page(*, team, active, document, text, values, rule_count, reason, window_days, errors, simulation=None,
+                simulated="", focus="", json_open=False, status=200):
+    """The editor drawn from the schema's fields, the same document as JSON (advanced view), errors by field."""
+    rules_ = document.get("rules") if isinstance(document, dict) and isinstance(document.get("rules"), list) else []
+    sentences = [wording.rule_sentence(r) if isinstance(r, dict) else "" for r in rules_]
+    guards = document.get("guards") if isinstance(document, dict) else None
+    editor = rule_editor.editor_view(values, rule_count, wellbeing.rule_form_spec(), errors, sentences)
+    error_items = [{"path": path, "id": rule_editor.error_target(path, editor["ids"]),
+                    "where": rule_editor.error_location(path, document),
+                    "messages": messages} for path, messages in errors.items()]
+    return render_template("dashboard/rules.html", teams=_teams(), team=team, active=active, text=text,
+                           reason=reason, window_days=window_days, errors=errors, error_items=error_items,
+                           editor=editor, guard_sentences=wording.guard_sentences(guards)
+                           if isinstance(guards, dict) else [], simulation=simulation, simulated=simulated,
+                           focus=focus, json_open=json_open or "document" in errors), status
 
 
 @bp.route("/rules", methods=["POST"])
 def rules_post():
     form = RulesForm.from_request()
-    session_ = db_session()
-    active = wellbeing.active_rule_set(session_, team=form.team)
+    active = wellbeing.active_rule_set(db_session(), team=form.team)
     simulation = None
-    if not form.errors:
+    if not form.errors and form.checks:
         try:
             if form.action == "publish":
                 return _publish(form)
             simulation = _simulate(form)
         except ValidationError as exc:
             form.errors.update(_flat(exc.messages))
-    status = 422 if form.errors else 200
-    return render_template("dashboard/rules.html", teams=_teams(), team=form.team, active=active, text=form.text,
-                           reason=form.reason, window_days=form.window_days or 7, errors=form.errors,
-                           simulation=simulation, simulated=digest(form.team, form.document) if simulation else ""
-                           ), status
+    document, text = _synced(form)
+    return _rules_page(team=form.team, active=active, document=document, text=text, values=form.values,
+                       rule_count=form.rule_count, reason=form.reason, window_days=form.window_days or 7,
+                       errors=form.errors, simulation=simulation,
+                       simulated=digest(form.team, form.document) if simulation else "", focus=form.focus,
+                       json_open=form.source == "json" and bool(form.errors), status=422 if form.errors else 200)
+
+
+def _synced(form: RulesForm) -> tuple[object, str]:
+    """The document both views show. Edited as JSON and valid: the form is redrawn from its stored form
+    (defaults written out); invalid JSON stays as typed so the manager can fix it."""
+    if form.source == "form":
+        return form.document, pretty(form.document)
+    stored = wellbeing.canonical_rule_document(form.document)
+    if stored is None:
+        return form.document, form.text
+    if form.team:
+        stored["scope"] = {"team": form.team}
+    form.values, form.rule_count = rule_editor.values_from_document(stored)
+    return stored, pretty(stored)
+
+
+@bp.route("/rules/preview", methods=["POST"])
+def rules_preview():
+    """For the editor's script: the JSON and the sentences of the rules as the form stands (nothing stored)."""
+    form = RulesForm.from_request()
+    document, text = _synced(form)
+    rules_ = document.get("rules") if isinstance(document, dict) and isinstance(document.get("rules"), list) else []
+    return {"document": text, "sentences": [wording.rule_sentence(r) if isinstance(r, dict) else ""
+                                            for r in rules_]}
 
 
 def _flat(messages) -> dict[str, list[str]]:
@@ -231,7 +290,7 @@ def _simulate(form: RulesForm) -> dict:
                                              start=now - timedelta(days=form.window_days), end=now, team=form.team)
     except ValidationError as exc:
         raise ValidationError(document_paths(exc.messages)) from exc
-    return simulation_view(result)
+    return with_erlang_a(simulation_view(result), result)
 
 
 def document_paths(messages) -> dict[str, list[str]]:
@@ -326,3 +385,6 @@ def inbox():
     session_ = db_session()
     rows, unmatched = followup.reopened_cases(session_), followup.unmatched_replies(session_)
     return render_template("dashboard/inbox.html", rows=rows, unmatched=unmatched, mask=mask)
+
+
+from aftercare.dashboard import loop_pages  # noqa: E402,F401 - its pages (close the loop) join this blueprint

@@ -70,7 +70,8 @@ class FreshdeskConnector:
                           agent_name=text_or_none(fields.get("ticket_agent_name")),
                           team=text_or_none(fields.get("ticket_group_name")),
                           tags=split_tags(fields.get("ticket_tags")),
-                          priority=priority_of(fields.get("ticket_priority")))
+                          priority=priority_of(fields.get("ticket_priority")),
+                          root_cause=text_or_none(fields.get("ticket_root_cause")))  # "{{ticket.cf_root_cause}}"
         return closed_event(closing, self.rules)
 
     def _contact(self, fields: dict, requester: str) -> Contact:

@@ -70,6 +70,7 @@ class Closing:
     repeat_contacts: int = 0
     started_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    root_cause: str | None = None  # a desk field the agent filled on close (a tag `root_cause_<code>` also works)
 
 
 @dataclass(frozen=True)
@@ -80,13 +81,23 @@ class MappingRules:
     tag_signals: Mapping[str, str] = field(default_factory=dict)
     sms_consent_attribute: str = "sms_consent"
     timezone_attribute: str = "timezone"
+    root_cause_tag_prefix: str = "root_cause_"
 
     @classmethod
     def from_settings(cls, connectors) -> "MappingRules":
         return cls(default_timezone=connectors.default_timezone,
                    tag_signals={str(k).lower(): str(v) for k, v in dict(connectors.tag_signals).items()},
                    sms_consent_attribute=connectors.sms_consent_attribute,
-                   timezone_attribute=connectors.timezone_attribute)
+                   timezone_attribute=connectors.timezone_attribute,
+                   root_cause_tag_prefix=str(connectors.root_cause_tag_prefix).lower())
+
+
+def root_cause_from_tags(tags: Iterable[str], rules: MappingRules) -> str | None:
+    """The root cause an agent tagged the ticket with (`root_cause_billing_bug` → `billing_bug`), the last such tag."""
+    prefix = rules.root_cause_tag_prefix
+    found = [t.strip().lower()[len(prefix):] for t in tags if prefix and t.strip().lower().startswith(prefix)]
+    found = [f.strip("_:- ") for f in found if f.strip("_:- ")]
+    return found[-1][:200] if found else None
 
 
 def event_id(desk: str, delivery_id: str) -> str:
@@ -261,6 +272,8 @@ def closed_event(closing: Closing, rules: MappingRules) -> dict:
         "repeat_contact_count": max(0, min(int(closing.repeat_contacts or 0), 10_000))}
     if closing.sentiment is not None:
         interaction["customer_sentiment"] = closing.sentiment
+    if cause := (text_or_none(closing.root_cause) or "")[:200] or root_cause_from_tags(closing.tags, rules):
+        interaction["root_cause"] = cause
     if closing.started_at and closing.started_at <= closing.occurred_at:
         interaction["started_at"] = closing.started_at.isoformat()
     event = {"event_id": event_id(closing.desk, closing.delivery_id), "type": "interaction.closed",

@@ -126,7 +126,8 @@ class ZendeskConnector:
             or now, channel=CHANNELS.get(str(ticket.get("via") or "").lower().replace(" ", "_"), "chat"),
             contact=contact, agent_id=text_or_none(assignee.get("id")), agent_name=text_or_none(assignee.get("name")),
             team=text_or_none(ticket.get("group")), tags=split_tags(ticket.get("tags")),
-            priority=priority_of(ticket.get("priority")), sentiment=RATINGS.get(rating))
+            priority=priority_of(ticket.get("priority")), sentiment=RATINGS.get(rating),
+            root_cause=text_or_none(ticket.get("root_cause")))  # "{{ticket.ticket_field_<id>}}" in the body
         return closed_event(closing, self.rules)
 
     def _user(self, user_id: str, role: str) -> Contact:

@@ -12,6 +12,12 @@ from tests.e2e.conftest import PASSWORD, requires_chromium, shot
 pytestmark = requires_chromium
 
 
+def open_json(page) -> None:
+    """The JSON is the rule editor's advanced view, folded away behind a toggle."""
+    if page.get_attribute("#advanced", "open") is None:
+        page.click("#advanced summary")
+
+
 def test_manager_signs_in_edits_simulates_publishes_rolls_back_and_reads_outcomes(server, seeded, browser_page):
     page, problems = browser_page
     page.goto(f"{server}/dashboard/")
@@ -37,6 +43,7 @@ def test_manager_signs_in_edits_simulates_publishes_rolls_back_and_reads_outcome
     page.goto(f"{server}/dashboard/rules?team=billing-emea")
     document = json.loads(page.input_value("#document"))
     document["rules"][0]["when"]["typo_condition"] = 1
+    open_json(page)
     page.fill("#document", json.dumps(document, indent=2))
     page.click("#simulate")
     errors = page.text_content("#rule-errors")
@@ -47,6 +54,7 @@ def test_manager_signs_in_edits_simulates_publishes_rolls_back_and_reads_outcome
     # fixed, simulated side by side, then published with a reason
     del document["rules"][0]["when"]["typo_condition"]
     document["rules"][0]["then"]["break_minutes"] = 8
+    open_json(page)
     page.fill("#document", json.dumps(document, indent=2))
     page.click("#simulate")
     page.wait_for_selector("#simulation")
@@ -62,6 +70,7 @@ def test_manager_signs_in_edits_simulates_publishes_rolls_back_and_reads_outcome
     page.goto(f"{server}/dashboard/rules?team=billing-emea")
     document = json.loads(page.input_value("#document"))
     document["rules"][0]["then"]["break_minutes"] = 12
+    open_json(page)
     page.fill("#document", json.dumps(document, indent=2))
     page.click("#simulate")
     page.wait_for_selector("#publish")

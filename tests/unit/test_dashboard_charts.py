@@ -29,8 +29,11 @@ def test_compare_rows_flattens_and_marks_differences():
     rows = compare_rows({"outcomes": {"granted": 3, "deferred": 1}, "total_minutes_off_queue": 30,
                          "breaks_per_agent": {"ag_1": 3}},
                         {"outcomes": {"granted": 2, "deferred": 1}, "total_minutes_off_queue": 30})
-    assert ("outcomes.granted", "3", "2", True) in rows and ("outcomes.deferred", "1", "1", False) in rows
-    assert all(not measure.startswith("breaks per agent") for measure, *_ in rows)  # shown per agent instead
+    by_label = {row["label"]: (row["proposed"], row["active"], row["differs"]) for row in rows}
+    assert by_label["Breaks granted at once"] == ("3", "2", True)
+    assert by_label["Breaks held back at least once"] == ("1", "1", False)
+    assert all("outcomes" not in row["label"] and "_" not in row["label"] for row in rows)  # no internal keys
+    assert all(not row["label"].lower().startswith("breaks per agent") for row in rows)  # shown per agent instead
 
 
 def test_history_diffs_each_version_against_the_one_before():
@@ -45,3 +48,33 @@ def test_mask_keeps_addresses_recognisable_not_copyable():
     assert mask("+447700900123") == "+44770090····"
     assert mask("sam@example.com") == "s…@example.com"
     assert mask(None) == "–"
+
+
+def test_a_single_point_still_shows_and_every_chart_reads_out_its_data():
+    svg = str(charts.line_chart([("proposed", [("09:00", 0.75)], "proposed")], title="service level",
+                                max_value=1.0, value_format="{:.0%}"))
+    assert svg.count("<circle") == 1  # a lone hour is a dot, not an invisible one-point line
+    assert 'aria-label="service level. proposed: 1 point from 09:00 (75%) to 09:00 (75%)' in svg
+    bars = str(charts.grouped_bars(["ag_1", "ag_2"],
+                                   [("proposed", [2, 0], "proposed"), ("active", [1, None], "active")],
+                                   title="Breaks", value_format="{:g}"))
+    assert "<desc>ag_1: proposed 2, active 1; ag_2: proposed 0, active no value.</desc>" in bars
+    many = str(charts.hbar_chart([charts.Bar(f"a{i}", i) for i in range(20)], title="load"))
+    assert "and 8 more." in many
+
+
+def test_simulation_charts_say_when_there_is_too_little_data():
+    from aftercare.dashboard.presenters import simulation_view
+
+    empty = simulation_view({"proposed": {}, "active": {}})
+    assert empty["breaks_chart"] is None and empty["breaks_note"].startswith("Too little data")
+    assert empty["service_chart"] is None and empty["service_note"].startswith("Too little data")
+    hour = [{"hour": "2026-11-25T09:00:00+00:00", "predicted_service_level": 0.9}]
+    quiet = simulation_view({"proposed": {"breaks_per_agent": {"ag_1": 0}, "service_level_by_hour": hour},
+                             "active": {"breaks_per_agent": {"ag_1": 0}, "service_level_by_hour": hour}})
+    assert quiet["breaks_chart"] is not None and "every bar is zero" in quiet["breaks_note"]
+    assert "<circle" in str(quiet["service_chart"]) and quiet["service_note"] == ("Only 1 hour with traffic: too "
+                                                                                 "little data for a trend.")
+    labels = [row["label"] for row in quiet["rows"]]
+    assert "Predicted service level, average hour" in labels
+    assert next(r for r in quiet["rows"] if r["label"] == "Predicted service level, worst hour")["proposed"] == "90%"

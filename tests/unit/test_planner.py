@@ -100,12 +100,12 @@ def test_tight_service_level_defers_then_escalates_after_max_deferral():
     assert deferred.retry_at == T0 + minutes(1)
     assert any(reason.startswith("deferred: service level: predicted") and "with 11 agents answering" in reason
                for reason in deferred.reasons)
-    assert decide(wanted, tight, guards, T0 + minutes(19)).outcome == DEFERRED
-    escalated = decide(wanted, tight, guards, T0 + minutes(20))
+    assert decide(wanted, tight, guards, T0 + minutes(9)).outcome == DEFERRED
+    escalated = decide(wanted, tight, guards, T0 + minutes(10))
     assert escalated.outcome == ESCALATED and escalated.takes_break
-    assert escalated.starts_at == T0 + minutes(20)
+    assert escalated.starts_at == T0 + minutes(10)
     assert escalated.escalate_to == "team_lead"
-    assert escalated.reasons[-1] == "deferred 20 min (max 20): granted anyway, escalated to team_lead"
+    assert escalated.reasons[-1] == "deferred 10 min (max 10): granted anyway, escalated to team_lead"
 
 
 def test_relaxed_service_level_grants():
@@ -116,31 +116,33 @@ def test_relaxed_service_level_grants():
 # --- individual guards ------------------------------------------------------------------------------------------
 
 def test_per_shift_cap_refuses_with_a_reason():
-    decision = decide(request(), snapshot(agent_breaks_this_shift=4), DEFAULT_RULE_SET.guards, T0)
+    decision = decide(request(), snapshot(agent_breaks_this_shift=6), DEFAULT_RULE_SET.guards, T0)
     assert decision.outcome == REFUSED and decision.starts_at is None and decision.retry_at is None
-    assert decision.reasons[-1] == "per-shift cap: 4 of 4 breaks taken"
+    assert decision.reasons[-1] == "per-shift cap: 6 of 6 breaks taken"
+    assert decision.guard == "shift_cap" and decision.detail == {"taken": 6, "cap": 6}
 
 
 def test_spacing_defers_until_exactly_when_it_allows():
-    recent = snapshot(agent_last_break_ended_at=T0 - minutes(40))
+    recent = snapshot(agent_last_break_ended_at=T0 - minutes(15))
     decision = decide(request(), recent, NO_SL, T0)
-    assert decision.outcome == DEFERRED
+    assert decision.outcome == DEFERRED and decision.guard == "spacing"
     assert decision.retry_at == T0 + minutes(5)
-    assert decision.reasons[-1] == "deferred: spacing: last break ended 40 min ago, 45 min required"
+    assert decision.reasons[-1] == "deferred: spacing: last break ended 15 min ago, 20 min required"
     assert decide(request(), recent, NO_SL, T0 + minutes(5)).outcome == GRANTED
 
 
 def test_spacing_longer_than_max_deferral_escalates_instead_of_dropping():
     just_back = snapshot(agent_last_break_ended_at=T0 - minutes(1))
     first = decide(request(), just_back, NO_SL, T0)
-    assert first.retry_at == T0 + minutes(20)
+    assert first.retry_at == T0 + minutes(10)
     assert decide(request(), just_back, NO_SL, first.retry_at).outcome == ESCALATED
 
 
 def test_retry_never_later_than_the_escalation_deadline():
-    wanted = request(at=T0 - minutes(19) - timedelta(seconds=30))
+    wanted = request(at=T0 - minutes(9) - timedelta(seconds=30))
     decision = decide(wanted, snapshot(on_break=4), NO_SL, T0)
-    assert decision.retry_at == wanted.requested_at + minutes(20)
+    assert decision.retry_at == wanted.requested_at + minutes(10)
+    assert decision.guard == "concurrency" and decision.detail["cap"] == 4
 
 
 @pytest.mark.parametrize(("fraction", "team", "cap"), [(0.2, 5, 1), (0.2, 4, 1), (0.0, 3, 1), (0.29, 100, 29),

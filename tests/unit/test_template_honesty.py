@@ -101,3 +101,18 @@ def test_a_check_in_without_an_agent_name_names_the_team_whole():
                           category="double_charge", ended_at=datetime(2025, 1, 1, 10, tzinfo=timezone.utc),
                           due_at=datetime(2025, 1, 1, 14, tzinfo=timezone.utc), tz="UTC").body
     assert text.startswith("Hi there, this is the support team from Acme."), text
+
+
+@pytest.mark.parametrize("locale, opening", [
+    ("es", "Hola de nuevo, soy el equipo de soporte de Acme."),
+    ("fr", "Bonjour à vous, ici l'équipe support de Acme."),
+    ("de", "Hallo nochmal, hier ist das Support-Team von Acme."),
+    ("pt", "Oi de novo, é a equipe de suporte da Acme."),
+])
+def test_a_check_in_without_names_falls_back_in_the_customers_language(locale, opening):
+    """No English words ("there", "the support team") in a Spanish, French, German or Portuguese check-in."""
+    text = render_checkin(channel="sms", locale=locale, customer_name=None, agent_name=None, company="Acme",
+                          category="double_charge", ended_at=datetime(2025, 1, 1, 10, tzinfo=timezone.utc),
+                          due_at=datetime(2025, 1, 1, 14, tzinfo=timezone.utc), tz="UTC").body
+    assert text.startswith(opening), text
+    assert "there" not in text and "support team" not in text

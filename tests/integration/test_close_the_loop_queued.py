@@ -1,0 +1,36 @@
+"""`problem.opened` / `problem.resolved` through the queued door (`crm.intake_mode = "queued"`): stored by the door,
+acted on by the worker in arrival order (resolve waits behind its open), with the same result inline mode gives."""
+from __future__ import annotations
+
+import pytest
+
+from intake.queue import apply_queued
+from tests.integration.test_close_the_loop import ROUTINE
+from tests.support.factories import interaction_event
+
+
+@pytest.fixture
+def overrides(overrides):
+    overrides["crm"]["intake_mode"] = "queued"
+    return overrides
+
+
+def test_queued_problem_events_open_then_resolve_in_order(post_event, rt, client, read_headers):
+    closed = post_event(interaction_event(**{"interaction.case_id": "c1", "customer.id": "cus_1",
+                                             "interaction.started_at": None,
+                                             "interaction.ended_at": "2026-11-25T11:00:00Z", **ROUTINE}))
+    assert closed.status_code == 202, closed.get_json()
+    opened = post_event({"event_id": "evt_p1", "type": "problem.opened", "occurred_at": "2026-11-25T14:05:00Z",
+                         "problem": {"id": "INC-7", "title": "Gateway double charge", "category": "double_charge",
+                                     "from": "2026-11-20T00:00:00Z"}})
+    resolved = post_event({"event_id": "evt_p2", "type": "problem.resolved", "occurred_at": "2026-11-25T14:06:00Z",
+                           "problem": {"id": "INC-7", "message": "Refunded."}})
+    assert opened.status_code == resolved.status_code == 202
+    assert opened.get_json()["status"] == "queued"
+    assert client.get("/api/v1/problems/INC-7", headers=read_headers).status_code == 404  # nothing acted on yet
+    report = apply_queued(rt.db, ctx=rt.followup, clock=rt.clock)
+    assert (report.processed, report.failed) == (3, 0)  # the resolve waited behind its open: it found the case
+    seen = client.get("/api/v1/crm/events/evt_p2", headers=read_headers).get_json()
+    assert seen["state"] == "processed" and seen["response"]["problem"]["pending"] == 1
+    detail = client.get("/api/v1/problems/INC-7", headers=read_headers).get_json()
+    assert detail["state"] == "resolved" and detail["message"] == "Refunded." and detail["affected"] == 1
