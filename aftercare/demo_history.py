@@ -137,6 +137,8 @@ class Seeder:
             n = rng.randrange(min(900, 40 * max(1, (self.end - self.start).days)))
             stage = rng.choices(list(STAGES), weights=[w for _, _, w in STAGES.values()])[0]
             category, case_id = rng.choice(STAGES[stage][1]), f"case_{self.run}_{next(self.counter)}"
+            if stage == PROBLEM["journey_stage"] and self.in_surge(now) and rng.random() < 0.6:
+                category = PROBLEM["category"]  # the gateway bug: half of billing contacts are double charges
         team = STAGES[stage][0]
         agent_id, agent_name = agent or rng.choice(TEAMS[team])
         repeats = sum(1 for r in again if r["n"] == n and r["category"] == category)
@@ -263,6 +265,11 @@ class Seeder:
                                        now=self.rt.clock())
             session.commit()
         self.stats["rule_versions"] += 1
+
+    def in_surge(self, now: datetime) -> bool:
+        """The known problem makes its own contacts: from a quarter of the way in until it is fixed."""
+        span = self.end - self.start
+        return self.start + span * 0.25 <= now < self.start + span * 0.7
 
     def problem_opened(self) -> None:
         """The CRM declares the known problem (problem.opened): its cases so far, and later ones, are linked."""

@@ -37,6 +37,7 @@ from followup.checkins import (
     interaction_values,
 )
 from followup.models import Case, CheckIn, Customer, Interaction, OptOut
+from followup.problem_links import link_batch_to_open_problems
 from followup.triage import AUTOMATED_CHECKIN, HUMAN_CALLBACK, triage
 
 
@@ -127,6 +128,10 @@ def record_interactions_closed(session: Session, *, ctx: FollowupContext, items:
                                 "channel": checkin["channel"]} if checkin else None,
                     "schedule_reasons": list(row["schedule_reasons"])})
     _write(session, customers, cases, interactions, checkins, stamp)
+    joined = link_batch_to_open_problems(session, interactions=interactions, now=now)
+    for result in out:
+        if isinstance(result, dict) and joined.get(result["interaction"]):
+            result["problems"] = joined[result["interaction"]]
     return out
 
 

@@ -37,3 +37,31 @@ def link_to_open_problems(session: Session, *, case: Case, interaction: Interact
                     ended_at=interaction.ended_at) and link(session, problem=problem, case=case, how="later", now=now):
             joined.append(problem.id)
     return joined
+
+
+def link_batch_to_open_problems(session: Session, *, interactions: list[dict], now: datetime) -> dict[str, list[str]]:
+    """`link_to_open_problems` for a batch of interaction rows (as the batched intake writes them): one query for
+    the open problems of the batch's categories, one for the links already made; interaction id → problem ids."""
+    categories = {row["category"] for row in interactions if row.get("category")}
+    if not categories:
+        return {}
+    problems = list(session.scalars(select(KnownProblem).where(KnownProblem.state == "open",
+                                                               KnownProblem.category.in_(sorted(categories)))))
+    if not problems:
+        return {}
+    case_ids = {row["case_id"] for row in interactions}
+    linked = {tuple(pair) for pair in session.execute(select(ProblemCase.problem_id, ProblemCase.case_id).where(
+        ProblemCase.problem_id.in_([p.id for p in problems]), ProblemCase.case_id.in_(sorted(case_ids))))}
+    joined: dict[str, list[str]] = {}
+    for row in interactions:
+        for problem in problems:
+            if (problem.id, row["case_id"]) in linked or not in_scope(
+                    scope_of(problem), category=row.get("category"), journey_stage=row.get("journey_stage"),
+                    ended_at=row["ended_at"]):
+                continue
+            linked.add((problem.id, row["case_id"]))
+            session.add(ProblemCase(problem_id=problem.id, case_id=row["case_id"], customer_id=row["customer_id"],
+                                    how="later", linked_at=now))
+            joined.setdefault(row["id"], []).append(problem.id)
+    session.flush()
+    return joined

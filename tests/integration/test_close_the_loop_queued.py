@@ -34,3 +34,31 @@ def test_queued_problem_events_open_then_resolve_in_order(post_event, rt, client
     assert seen["state"] == "processed" and seen["response"]["problem"]["pending"] == 1
     detail = client.get("/api/v1/problems/INC-7", headers=read_headers).get_json()
     assert detail["state"] == "resolved" and detail["message"] == "Refunded." and detail["affected"] == 1
+
+
+@pytest.mark.parametrize("apply", ["batched", "per_event"])
+def test_interactions_acted_on_after_a_problem_opened_join_it_in_either_worker_mode(apply, post_event, rt, client,
+                                                                                    read_headers):
+    """The batched worker writes interactions with set-based statements; they still join an open problem."""
+    opened = post_event({"event_id": "evt_p1", "type": "problem.opened", "occurred_at": "2026-11-25T10:00:00Z",
+                         "problem": {"id": "INC-8", "title": "Gateway double charge", "category": "double_charge",
+                                     "from": "2026-11-20T00:00:00Z"}})
+    assert opened.status_code == 202
+    assert apply_queued(rt.db, ctx=rt.followup, clock=rt.clock).processed == 1
+    for n in (1, 2, 3):
+        closed = post_event(interaction_event(**{"event_id": f"evt_c{n}", "interaction.id": f"int_{n}",
+                                                 "interaction.case_id": f"c{n}", "customer.id": f"cus_{n}",
+                                                 "interaction.started_at": None,
+                                                 "interaction.ended_at": "2026-11-25T11:00:00Z", **ROUTINE}))
+        assert closed.status_code == 202, closed.get_json()
+    other = post_event(interaction_event(**{"event_id": "evt_c9", "interaction.id": "int_9", "interaction.case_id": "c9",
+                                            "customer.id": "cus_9", "interaction.category": "login",
+                                            "interaction.started_at": None,
+                                            "interaction.ended_at": "2026-11-25T11:00:00Z"}))
+    assert other.status_code == 202
+    report = apply_queued(rt.db, ctx=rt.followup, clock=rt.clock, apply=apply)
+    assert (report.processed, report.failed) == (4, 0)
+    seen = client.get("/api/v1/crm/events/evt_c2", headers=read_headers).get_json()
+    assert seen["response"]["problems"] == ["INC-8"]
+    assert "problems" not in client.get("/api/v1/crm/events/evt_c9", headers=read_headers).get_json()["response"]
+    assert client.get("/api/v1/problems/INC-8", headers=read_headers).get_json()["affected"] == 3
