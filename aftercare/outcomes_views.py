@@ -6,10 +6,10 @@ import io
 from datetime import datetime, timedelta
 
 from flask import Response, jsonify, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, ValidationError
 
 from aftercare.core.bodies import Blueprint
-from aftercare.core.fields import DayOrInstant
+from aftercare.core.fields import DAY_OR_INSTANT, DayOrInstant, WindowQuerySchema
 from aftercare.core.problems import validation_problem
 from aftercare.core.web import db_session, require_scope, runtime
 from followup import services as followup
@@ -18,24 +18,9 @@ blp = Blueprint("metrics", __name__, url_prefix="/api/v1", description="Outcome 
 DEFAULT_DAYS = 30
 
 
-DAY_OR_INSTANT = {"format": "date-or-date-time", "examples": ["2026-11-01", "2026-11-01T09:00:00Z"]}
-
-
-class OutcomesQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class OutcomesQuerySchema(WindowQuerySchema):
     from_ = DayOrInstant(data_key="from", metadata={"description": "Window start (default: 30 days before `to`).",
                                                     **DAY_OR_INSTANT})
-    to = DayOrInstant(end_of_day=True, metadata={"description": "Window end, exclusive (default: now).",
-                                                  **DAY_OR_INSTANT})
-    team = fields.String(validate=validate.Length(1, 128))
-    journey_stage = fields.String(validate=validate.Length(1, 64))
-
-    @validates_schema
-    def _ordered(self, data, **kwargs):
-        if data.get("from_") and data.get("to") and data["from_"] >= data["to"]:
-            raise ValidationError("Must be before 'to'.", "from")
 
 
 def resolve_window(args: dict, now: datetime) -> tuple[datetime, datetime]:

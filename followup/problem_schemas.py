@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from aftercare.core.fields import DayOrInstant, Instant, Stored
+from aftercare.core.fields import DAY_OR_INSTANT, DayOrInstant, Instant, Stored, WindowQuerySchema
 from followup.models import Case
 from followup.problem_models import PROBLEM_STATES, KnownProblem
 
-DAY_OR_INSTANT = {"format": "date-or-date-time", "examples": ["2026-11-01", "2026-11-01T09:00:00Z"]}
 
 
 class ProblemFieldsSchema(Schema):
@@ -86,21 +85,9 @@ class ProblemDetailSchema(ProblemSummarySchema):
         "description": "customer.contacted in the category in `window_days` before the fix and since it"})
 
 
-class InsightsQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class InsightsQuerySchema(WindowQuerySchema):
     from_ = DayOrInstant(data_key="from", metadata={"description": "Window start (default: `insights.window_days` "
                                                                    "before `to`)", **DAY_OR_INSTANT})
-    to = DayOrInstant(end_of_day=True, metadata={"description": "Window end, exclusive (default: now)",
-                                                  **DAY_OR_INSTANT})
-    team = fields.String(validate=validate.Length(1, 128))
-    journey_stage = fields.String(validate=validate.Length(1, 64))
-
-    @validates_schema
-    def _ordered(self, data, **kwargs):
-        if data.get("from_") and data.get("to") and data["from_"] >= data["to"]:
-            raise ValidationError("Must be before 'to'.", "from")
 
 
 class ReopenReasonsSchema(Schema):

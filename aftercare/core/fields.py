@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from marshmallow import fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from aftercare.core.db import column_length
 
@@ -76,3 +76,25 @@ def fits(*columns, min: int = 0) -> validate.Length:
 def Stored(*columns, min: int = 0, field: type[fields.String] = fields.String, **kwargs) -> fields.String:
     """A string field that fits every column it is stored in (`min=1`: not empty)."""
     return field(validate=fits(*columns, min=min), **kwargs)
+
+
+DAY_OR_INSTANT = {"format": "date-or-date-time", "examples": ["2026-11-01", "2026-11-01T09:00:00Z"]}
+
+
+class WindowQuerySchema(Schema):
+    """`?from=&to=&team=&journey_stage=`: the window every report page and API reads (a day or an instant; `to`
+    given as a day means the end of that day). A subclass says in `from_`'s description what its default is."""
+
+    class Meta:
+        unknown = RAISE
+
+    from_ = DayOrInstant(data_key="from", metadata={"description": "Window start", **DAY_OR_INSTANT})
+    to = DayOrInstant(end_of_day=True, metadata={"description": "Window end, exclusive (default: now)",
+                                                  **DAY_OR_INSTANT})
+    team = fields.String(validate=validate.Length(1, 128))
+    journey_stage = fields.String(validate=validate.Length(1, 64))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] >= data["to"]:
+            raise ValidationError("Must be before 'to'.", "from")
