@@ -81,8 +81,12 @@ def sign_in(page, server: str) -> None:
     page.wait_for_url("**/dashboard/load**")
 
 
-def test_axe_finds_no_serious_or_critical_violation_on_any_dashboard_page(app, server, demo, browser_page):
+def test_axe_finds_no_serious_or_critical_violation_on_any_dashboard_page(app, server, demo, browser_page, client,
+                                                                         manager_headers):
     page, _ = browser_page
+    rattled = client.post("/api/v1/agents/ag_1/rattled", json={"note": "he said he knows where I live"},
+                          headers=manager_headers)
+    assert rattled.status_code == 201, rattled.get_json()
     report = Report()
     page.goto(f"{server}/dashboard/sign-in")
     report.check(page, "sign in")
@@ -95,7 +99,8 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_dashboard_page(app, s
 
     # the states a page only reaches by use
     page.goto(f"{server}/dashboard/load?team=billing-emea")
-    report.check(page, "/dashboard/load?team=billing-emea")
+    assert page.locator("#rattled").count() == 1  # the manager's prompt is part of what axe checks
+    report.check(page, "/dashboard/load?team=billing-emea (rattled prompt)")
     page.click("#team-load tbody a")
     page.wait_for_url("**/dashboard/agents/**")
     report.check(page, "/dashboard/agents/<id>")
@@ -114,6 +119,10 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_dashboard_page(app, s
     page.wait_for_url("**/dashboard/rules/history**")
     page.click("article.version details summary")
     report.check(page, "/dashboard/rules/history (diff open)")
+    page.goto(f"{server}/dashboard/problems")
+    page.click("tr[data-problem] a")
+    page.wait_for_url("**/dashboard/problems/**")
+    report.check(page, "/dashboard/problems/<id>")
     page.goto(f"{server}/dashboard/outcomes?from=not-a-date")
     report.check(page, "/dashboard/outcomes (errors)")
     page.goto(f"{server}/dashboard/agents/nobody")
