@@ -3,10 +3,13 @@ fix notices through the normal dispatch with every skip reason, a reply to a fix
 insights API with known answers."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
+from aftercare.core.problems import Problem
+from followup import problems
 from followup.checkins import opt_out
-from followup.models import Case, Interaction
+from followup.models import Case, CheckIn, Interaction
 from followup.problem_models import ProblemCase
 from tests.support.dispatching import dispatch
 from tests.support.factories import interaction_event
@@ -158,6 +161,27 @@ def test_root_cause_from_case_updated_is_a_configured_code_or_the_agents_words(p
     with rt.db.session() as session:
         assert session.get(Case, "c1").root_cause == "billing_bug"
         assert session.get(Case, "c2").root_cause == "cache not flushed after deploy"
+
+
+def test_two_resolves_at_once_tell_each_customer_once_and_the_second_is_a_409(post_event, client, manager_headers,
+                                                                              rt, clock):
+    """A double click on "Resolve" (or the CRM and a manager at once): both requests read the problem open. The
+    second must be the 409 a later resolve gets, not a unique-key error (a 500) from planning every notice again."""
+    if rt.db.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time (BEGIN IMMEDIATE): the second reads it resolved")
+    closed(post_event, "c1", "cus_1")
+    problem_id = client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "Charged twice", "category": "double_charge", "from": "2026-11-20"}).get_json()["id"]
+    with rt.db.session() as first, rt.db.session() as second:
+        read_open = problems.get_problem(second, problem_id)  # the second request has read it, still open
+        problems.resolve_problem(first, ctx=rt.followup, problem_id=problem_id, now=clock.now, by="manager:a")
+        first.commit()
+        with pytest.raises(Problem) as refused:
+            problems.resolve_problem(second, ctx=rt.followup, problem_id=problem_id, now=clock.now, by="manager:b")
+        assert refused.value.status == 409 and read_open.id == problem_id
+    with rt.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.kind == "fix_notice")) == 1
+        assert problems.get_problem(session, problem_id).resolved_by == "manager:a"
 
 
 def test_the_crm_opens_and_resolves_a_problem_by_event(post_event, client, read_headers):
