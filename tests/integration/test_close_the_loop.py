@@ -74,6 +74,10 @@ def test_bad_problems_are_refused_naming_the_field_and_write_nothing(client, man
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
         "title": "x", "category": "double_charge"}), 422, "from")
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "   ", "category": "double_charge", "from": "2026-11-20"}), 422, "title")
+    assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "x", "category": " \t ", "from": "2026-11-20"}), 422, "category")
+    assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
         "title": "x", "category": "double_charge", "from": "2026-11-20", "to": "2026-11-19"}), 422, "to")
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
         "title": "x", "category": "double_charge", "from": "2026-11-20", "case_ids": ["nope"]}), 422, "case_ids")
