@@ -201,6 +201,9 @@ def test_the_crm_opens_and_resolves_a_problem_by_event(post_event, client, read_
     assert resolved.get_json()["problem"]["pending"] == 1
     assert post_event({"event_id": "evt_p3", "type": "problem.resolved", "occurred_at": "2026-11-25T14:06:00Z",
                        "problem": {"id": "INC-404"}}).status_code == 404
+    assert_problem(post_event({"event_id": "evt_p4", "type": "problem.opened", "occurred_at": "2026-11-25T14:05:00Z",
+                               "problem": {"id": "INC/43", "title": "Unreachable by URL", "category": "double_charge",
+                                           "from": "2026-11-20T00:00:00Z"}}), 422, "problem.id")
     listed = client.get("/api/v1/problems?state=resolved", headers=read_headers).get_json()["items"]
     assert [p["id"] for p in listed] == ["INC-42"] and listed[0]["source"].startswith("crm:")
 
