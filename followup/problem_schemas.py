@@ -23,6 +23,14 @@ class ProblemFieldsSchema(Schema):
                            metadata={"description": "Cases to take in whatever their category"})
 
     @validates_schema
+    def _not_blank(self, data, **kwargs):
+        """A title or category of spaces only would be a problem nobody can name on the dashboard or match."""
+        blank = {name: ["Must not be blank."] for name in ("title", "category")
+                 if isinstance(data.get(name), str) and not data[name].strip()}
+        if blank:
+            raise ValidationError(blank)
+
+    @validates_schema
     def _window_or_cases(self, data, **kwargs):
         if not data.get("from_") and not data.get("case_ids"):
             raise ValidationError("Give the window's start, or the case ids.", "from")

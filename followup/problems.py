@@ -10,7 +10,7 @@ import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from aftercare.core.ids import new_id
@@ -86,10 +86,15 @@ def resolve_problem(session: Session, *, ctx: FollowupContext, problem_id: str, 
                     message: str | None = None) -> KnownProblem:
     """The cause is fixed: plan a fix notice for every affected customer (or record why not)."""
     problem = get_problem(session, problem_id)
-    if problem.state == "resolved":
+    # Resolved only if still open, decided by the database: two resolves at once (a double click, the CRM and a
+    # manager) both read it open, and the second would plan every notice again; its UPDATE waits for the first
+    # and then matches nothing, so it is the 409 a resolve after the first gets.
+    resolved = session.execute(update(KnownProblem).where(KnownProblem.id == problem_id, KnownProblem.state == "open")
+                               .values(state="resolved", resolved_at=now, resolved_by=by[:200],
+                                       message=(message or "").strip() or None)).rowcount
+    if not resolved:
         raise Problem(409, "Conflict", f"Problem {problem_id!r} was resolved already.", kind="conflict")
-    problem.state, problem.resolved_at, problem.resolved_by = "resolved", now, by[:200]
-    problem.message = (message or "").strip() or None
+    session.refresh(problem)
     for customer_id, cases in sorted(_affected(session, problem.id).items()):
         _notice(session, ctx=ctx, problem=problem, customer_id=customer_id, cases=cases, now=now)
     session.flush()

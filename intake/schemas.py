@@ -161,7 +161,10 @@ class ProblemBodySchema(followup.ProblemFieldsSchema):
     class Meta:
         unknown = EXCLUDE
 
-    id = Stored(stored("problem.id"), min=1, required=True)
+    # The id names the problem in URLs (/api/v1/problems/<id>, the dashboard's problem page): with a "/" in it the
+    # problem could be opened but never looked at or resolved there.
+    id = fields.String(required=True, validate=[fits(stored("problem.id"), min=1), validate.Regexp(
+        r"[^/]+\Z", error="Must not contain '/': the id names the problem in URLs (/api/v1/problems/<id>).")])
 
 
 class ProblemOpenedSchema(EnvelopeSchema):

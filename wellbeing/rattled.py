@@ -37,7 +37,9 @@ def report_rattled(session: Session, *, agent_id: str, note: str | None, reporte
     A report counts once per interaction: reporting the same (latest) interaction again — a double tap, a retry —
     adds nothing and answers the first report with `duplicate: true`.
     """
-    agent = session.get(Agent, agent_id)
+    # The agent's row stays locked until the caller commits: a double tap's second request waits for the first
+    # and then finds its report (without it, both found none on PostgreSQL and the load was added twice).
+    agent = session.get(Agent, agent_id, with_for_update=True)
     if agent is None:
         return None
     weights = context_of(session).config.weights

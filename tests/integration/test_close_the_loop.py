@@ -3,10 +3,13 @@ fix notices through the normal dispatch with every skip reason, a reply to a fix
 insights API with known answers."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
+from aftercare.core.problems import Problem
+from followup import problems
 from followup.checkins import opt_out
-from followup.models import Case, Interaction
+from followup.models import Case, CheckIn, Interaction
 from followup.problem_models import ProblemCase
 from tests.support.dispatching import dispatch
 from tests.support.factories import interaction_event
@@ -70,6 +73,10 @@ def test_bad_problems_are_refused_naming_the_field_and_write_nothing(client, man
                    422, "category")
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
         "title": "x", "category": "double_charge"}), 422, "from")
+    assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "   ", "category": "double_charge", "from": "2026-11-20"}), 422, "title")
+    assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "x", "category": " \t ", "from": "2026-11-20"}), 422, "category")
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
         "title": "x", "category": "double_charge", "from": "2026-11-20", "to": "2026-11-19"}), 422, "to")
     assert_problem(client.post("/api/v1/problems", headers=manager_headers, json={
@@ -160,6 +167,27 @@ def test_root_cause_from_case_updated_is_a_configured_code_or_the_agents_words(p
         assert session.get(Case, "c2").root_cause == "cache not flushed after deploy"
 
 
+def test_two_resolves_at_once_tell_each_customer_once_and_the_second_is_a_409(post_event, client, manager_headers,
+                                                                              rt, clock):
+    """A double click on "Resolve" (or the CRM and a manager at once): both requests read the problem open. The
+    second must be the 409 a later resolve gets, not a unique-key error (a 500) from planning every notice again."""
+    if rt.db.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time (BEGIN IMMEDIATE): the second reads it resolved")
+    closed(post_event, "c1", "cus_1")
+    problem_id = client.post("/api/v1/problems", headers=manager_headers, json={
+        "title": "Charged twice", "category": "double_charge", "from": "2026-11-20"}).get_json()["id"]
+    with rt.db.session() as first, rt.db.session() as second:
+        read_open = problems.get_problem(second, problem_id)  # the second request has read it, still open
+        problems.resolve_problem(first, ctx=rt.followup, problem_id=problem_id, now=clock.now, by="manager:a")
+        first.commit()
+        with pytest.raises(Problem) as refused:
+            problems.resolve_problem(second, ctx=rt.followup, problem_id=problem_id, now=clock.now, by="manager:b")
+        assert refused.value.status == 409 and read_open.id == problem_id
+    with rt.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.kind == "fix_notice")) == 1
+        assert problems.get_problem(session, problem_id).resolved_by == "manager:a"
+
+
 def test_the_crm_opens_and_resolves_a_problem_by_event(post_event, client, read_headers):
     closed(post_event, "c1", "cus_1")
     opened = post_event({"event_id": "evt_p1", "type": "problem.opened", "occurred_at": "2026-11-25T14:05:00Z",
@@ -173,6 +201,9 @@ def test_the_crm_opens_and_resolves_a_problem_by_event(post_event, client, read_
     assert resolved.get_json()["problem"]["pending"] == 1
     assert post_event({"event_id": "evt_p3", "type": "problem.resolved", "occurred_at": "2026-11-25T14:06:00Z",
                        "problem": {"id": "INC-404"}}).status_code == 404
+    assert_problem(post_event({"event_id": "evt_p4", "type": "problem.opened", "occurred_at": "2026-11-25T14:05:00Z",
+                               "problem": {"id": "INC/43", "title": "Unreachable by URL", "category": "double_charge",
+                                           "from": "2026-11-20T00:00:00Z"}}), 422, "problem.id")
     listed = client.get("/api/v1/problems?state=resolved", headers=read_headers).get_json()["items"]
     assert [p["id"] for p in listed] == ["INC-42"] and listed[0]["source"].startswith("crm:")
 

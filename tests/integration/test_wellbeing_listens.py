@@ -2,6 +2,7 @@
 load API for each kind of decision."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -90,6 +91,38 @@ def test_rattled_scopes_and_bad_input(app, post_event, client, clock, rt, read_h
     assert_problem(client.post(f"/api/v1/agents/ag_1/rattled/{report}/seen", headers=bound_headers(app, "ag_1")),
                    403)
     assert_problem(client.post(f"/api/v1/agents/ag_2/rattled/{report}/seen", headers=manager_headers), 404)
+
+
+def test_a_double_tap_at_the_same_moment_counts_once(app, post_event, rt, clock):
+    """Two reports of the same interaction in flight at once (a double tap on the softphone): the second waits for
+    the first and answers it as a duplicate; one report, one load added. SQLite runs one write transaction at a
+    time anyway (BEGIN IMMEDIATE), so only PostgreSQL can show the race."""
+    if rt.db.is_sqlite:
+        pytest.skip("SQLite serialises write transactions: the second tap always sees the first")
+    from sqlalchemy import func, select
+
+    from wellbeing import rattled
+    from wellbeing.models import AgentReport
+
+    post_event(event_for(clock, "ag_1", **CALM))
+    answers = []
+
+    def tap(session):
+        answers.append(rattled.report_rattled(session, agent_id="ag_1", note=None, reported_by="softphone",
+                                              now=clock.now))
+        session.commit()
+
+    with rt.db.session() as first, rt.db.session() as second:
+        answers.append(rattled.report_rattled(first, agent_id="ag_1", note="first", reported_by="softphone",
+                                              now=clock.now))
+        other = threading.Thread(target=tap, args=(second,))
+        other.start()
+        other.join(timeout=1)  # unlocked, the second tap is done by now, having seen no report yet
+        first.commit()
+        other.join()
+    assert [a["duplicate"] for a in answers] == [False, True]
+    with rt.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(AgentReport)) == 1
 
 
 def test_the_dashboard_prompt_is_marked_seen_with_a_csrf_form(app, post_event, client, clock):
