@@ -38,7 +38,8 @@ def build_report(args: dict) -> dict:
     report = followup.outcome_report(db_session(), start=start, end=end, now=now, team=args.get("team"),
                           journey_stage=args.get("journey_stage"), high_threshold=rt.settings.triage.high_threshold)
     report["close_the_loop"] = followup.loop_outcomes(db_session(), start=start, end=end, now=now,
-                                                      repeat_days=rt.settings.insights.repeat_window_days)
+                                                      repeat_days=rt.settings.insights.repeat_window_days,
+                                                      team=args.get("team"), journey_stage=args.get("journey_stage"))
     return report
 
 

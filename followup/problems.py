@@ -247,18 +247,29 @@ def _before_after(session: Session, problem: KnownProblem, *, now: datetime, day
             if problem.resolved_at else 0.0}
 
 
-def loop_outcomes(session: Session, *, start: datetime, end: datetime, now: datetime, repeat_days: int) -> dict:
+def loop_outcomes(session: Session, *, start: datetime, end: datetime, now: datetime, repeat_days: int,
+                  team: str | None = None, journey_stage: str | None = None) -> dict:
     """Outcomes page (SPEC §12): of the customers affected by problems resolved in the window, how many were told
     (close-the-loop rate); and how many came back in the category within `repeat_days` of the fix, told vs
-    held out (the control group)."""
+    held out (the control group). With `team` or `journey_stage` (the outcomes page's filters), a customer
+    counts when one of their affected cases is that team's or in that stage, so a team sees its own customers."""
     problems = list(session.scalars(select(KnownProblem).where(
         KnownProblem.state == "resolved", KnownProblem.resolved_at >= start, KnownProblem.resolved_at < end)))
     affected = told = 0
     groups = {"notified": [0, 0], "control": [0, 0]}
+    counted_problems = 0
     for problem in problems:
-        affected += len(_affected(session, problem.id))
+        customers = {customer for customer, cases in _affected(session, problem.id).items()
+                     if any((team is None or case.team == team) and
+                            (journey_stage is None or case.journey_stage == journey_stage) for case in cases)}
+        if not customers:
+            continue
+        counted_problems += 1
+        affected += len(customers)
         horizon = min(now, problem.resolved_at + timedelta(days=repeat_days))
         for notice, checkin in _notices(session, problem.id):
+            if notice.customer_id not in customers:
+                continue
             status, code, _ = notice_status(notice, checkin)
             told += status == "notified"
             group = "notified" if status == "notified" else "control" if code == "control" else None
@@ -266,7 +277,7 @@ def loop_outcomes(session: Session, *, start: datetime, end: datetime, now: date
                 groups[group][0] += 1
                 groups[group][1] += _contacts(session, problem, problem.resolved_at, horizon,
                                               {notice.customer_id}) > 0
-    return {"problems_resolved": len(problems), "affected": affected, "told": told,
+    return {"problems_resolved": counted_problems, "affected": affected, "told": told,
             "close_the_loop_rate": round(told / affected, 4) if affected else None,
             "repeat_after_fix": {"window_days": repeat_days, **{
                 name: {"customers": n, "came_back": back, "rate": round(back / n, 4) if n else None}

@@ -313,6 +313,13 @@ def test_outcomes_add_the_close_the_loop_rate_and_repeat_contacts_after_a_fix_to
     detail = client.get(f"/api/v1/problems/{problem['id']}", headers=read_headers).get_json()
     assert detail["repeat_contacts_in_category"]["before"] == 0
     assert detail["repeat_contacts_in_category"]["after"] == 2
+    # the filters of the outcomes page apply to these figures too: a team sees its own customers
+    mine = client.get("/api/v1/metrics/outcomes?team=billing-emea", headers=read_headers).get_json()
+    assert mine["close_the_loop"]["affected"] == 3 and mine["close_the_loop"]["told"] == 1
+    other = client.get("/api/v1/metrics/outcomes?team=tech-support", headers=read_headers).get_json()
+    assert other["close_the_loop"]["problems_resolved"] == 0 and other["close_the_loop"]["affected"] == 0
+    stage = client.get("/api/v1/metrics/outcomes?journey_stage=onboarding", headers=read_headers).get_json()
+    assert stage["close_the_loop"]["close_the_loop_rate"] is None
 
 
 
