@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+from datetime import datetime, timezone
 from typing import Callable
 
 import click
@@ -83,10 +84,15 @@ def register_cli(app: Flask, create_app: Callable[..., Flask]) -> None:
     @click.option("--days", type=click.IntRange(1, 90), default=None,
                   help="Fill the CONFIGURED database with a realistic N-day history instead of the throwaway story.")
     @click.option("--seed", type=int, default=None, help="Random seed for --days (default: a new history each run).")
-    def demo(days: int | None, seed: int | None) -> None:
+    @click.option("--until", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z"]), default=None,
+                  help="End the --days history at this UTC instant instead of now (with --seed: the same history "
+                       "whatever the time of day it is run).")
+    def demo(days: int | None, seed: int | None, until: datetime | None) -> None:
         """Play the whole follow-up story against a throwaway embedded database (or seed N days with --days)."""
         if days:
-            seed_history(app, days=days, seed=seed, say=click.echo)
+            end = None if until is None else (until.replace(tzinfo=timezone.utc) if until.tzinfo is None
+                                              else until.astimezone(timezone.utc))
+            seed_history(app, days=days, seed=seed, say=click.echo, now=end)
         else:
             play_story(create_app, click.echo)
 
