@@ -28,20 +28,16 @@ def link(session: Session, *, problem: KnownProblem, case: Case, how: str, now: 
 
 def link_to_open_problems(session: Session, *, case: Case, interaction: Interaction, now: datetime) -> list[str]:
     """A newly recorded interaction joins every open problem whose scope it is in; the ids it joined."""
-    if not interaction.category:
-        return []
-    joined = []
-    for problem in session.scalars(select(KnownProblem).where(KnownProblem.state == "open",
-                                                              KnownProblem.category == interaction.category)):
-        if in_scope(scope_of(problem), category=interaction.category, journey_stage=interaction.journey_stage,
-                    ended_at=interaction.ended_at) and link(session, problem=problem, case=case, how="later", now=now):
-            joined.append(problem.id)
-    return joined
+    row = {"id": interaction.id, "case_id": case.id, "customer_id": case.customer_id,
+           "category": interaction.category, "journey_stage": interaction.journey_stage,
+           "ended_at": interaction.ended_at}
+    return link_batch_to_open_problems(session, interactions=[row], now=now).get(interaction.id, [])
 
 
 def link_batch_to_open_problems(session: Session, *, interactions: list[dict], now: datetime) -> dict[str, list[str]]:
-    """`link_to_open_problems` for a batch of interaction rows (as the batched intake writes them): one query for
-    the open problems of the batch's categories, one for the links already made; interaction id → problem ids."""
+    """Interaction rows (as the batched intake writes them; the per-event path passes one) join every open problem
+    whose scope they are in: one query for the open problems of their categories, one for the links already made;
+    interaction id → the problem ids it joined."""
     categories = {row["category"] for row in interactions if row.get("category")}
     if not categories:
         return {}
